@@ -1,0 +1,45 @@
+# Two commands do everything on a fresh machine: `make test` and `make experiment NAME=...`.
+# Each creates .venv and installs what it needs on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-dev
+
+.PHONY: help install test lint format experiment bench bench-quick clean
+
+help:
+	@echo "make test                          run the test suite (creates .venv on first use)"
+	@echo "make experiment NAME=<name> ARGS=  run an experiment (no NAME: list them)"
+	@echo "make bench                         benchmarks against Flax, Equinox, Haiku, PyTorch"
+	@echo "make lint                          ruff"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check jaxrnn tests experiments benchmarks
+	$(PY) -m ruff format --check jaxrnn
+
+format: $(STAMP)
+	$(PY) -m ruff check --fix jaxrnn tests experiments benchmarks
+	$(PY) -m ruff format jaxrnn
+
+experiment: $(STAMP)
+	$(PY) -m experiments $(NAME) $(ARGS)
+
+bench: $(STAMP)
+	$(PY) -m benchmarks $(ARGS)
+
+bench-quick: $(STAMP)
+	$(PY) -m benchmarks --quick $(ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info

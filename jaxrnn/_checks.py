@@ -1,0 +1,151 @@
+"""Trace-time input validation shared by the public entry points.
+
+Shapes and dtypes are static under ``jit``, so these checks run once, in plain Python,
+while a function is traced, and cost nothing at run time. Every error says what was
+expected and what came: ``ValueError`` for a wrong shape or value, ``TypeError`` for a
+wrong pytree type or dtype.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as jnp
+
+from jaxrnn.params import Gate, LSTMParams, RNNParams
+
+_LSTM_GATES = ("f", "i", "c", "o")
+
+
+def as_array(x: Any, name: str, where: str) -> Any:
+    """Return ``x`` as an array (tracers and arrays pass through unchanged)."""
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return x
+    try:
+        return jnp.asarray(x)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{where}: expected {name} to be an array, got {type(x).__name__}") from err
+
+
+def _check_field(where: str, name: str, value: Any, shape: tuple[int, ...], reason: str) -> None:
+    if not (hasattr(value, "shape") and hasattr(value, "dtype")):
+        raise TypeError(f"{where}: expected {name} to be an array, got {type(value).__name__}")
+    if tuple(value.shape) != shape:
+        raise ValueError(
+            f"{where}: expected {name} to have shape {shape} {reason}, got {tuple(value.shape)}"
+        )
+    if not jnp.issubdtype(value.dtype, jnp.floating):
+        raise TypeError(f"{where}: expected {name} to have a floating dtype, got {value.dtype}")
+
+
+def _type_error(where: str, expected: str, params: Any) -> TypeError:
+    got = type(params).__name__
+    hint = ""
+    if isinstance(params, LSTMParams) and expected == "RNNParams":
+        hint = "; LSTM parameters go to jaxrnn.lstm_step / lstm_scan"
+    elif isinstance(params, RNNParams) and expected == "LSTMParams":
+        hint = "; RNN parameters go to jaxrnn.rnn_step / rnn_scan"
+    elif isinstance(params, dict):
+        hint = f"; build one with jaxrnn.{expected}(...) or jaxrnn.init_*_params"
+    return TypeError(f"{where}: expected params to be a jaxrnn.{expected}, got {got}{hint}")
+
+
+def check_rnn_params(params: Any, where: str) -> tuple[int, int, int]:
+    """Validate an ``RNNParams``; return ``(d_in, d_h, d_out)``."""
+    if not isinstance(params, RNNParams):
+        raise _type_error(where, "RNNParams", params)
+    U = params.U
+    if not hasattr(U, "shape") or len(U.shape) != 2:
+        got = getattr(U, "shape", type(U).__name__)
+        raise ValueError(f"{where}: expected params.U to have shape (d_h, d_in), got {got}")
+    d_h, d_in = U.shape
+    _check_field(where, "params.U", U, (d_h, d_in), "(d_h, d_in)")
+    d_out = params.V.shape[0] if hasattr(params.V, "shape") and len(params.V.shape) == 2 else -1
+    if d_out < 0:
+        got = getattr(params.V, "shape", type(params.V).__name__)
+        raise ValueError(f"{where}: expected params.V to have shape (d_out, d_h), got {got}")
+    match = f"(d_h={d_h} from params.U)"
+    _check_field(where, "params.W", params.W, (d_h, d_h), match)
+    _check_field(where, "params.V", params.V, (d_out, d_h), match)
+    _check_field(where, "params.b_s", params.b_s, (d_h,), match)
+    _check_field(where, "params.b_o", params.b_o, (d_out,), f"(d_out={d_out} from params.V)")
+    return d_in, d_h, d_out
+
+
+def check_lstm_params(params: Any, where: str) -> tuple[int, int]:
+    """Validate an ``LSTMParams``; return ``(d_in, d_h)``."""
+    if not isinstance(params, LSTMParams):
+        raise _type_error(where, "LSTMParams", params)
+    for g in _LSTM_GATES:
+        gate = getattr(params, g)
+        if not isinstance(gate, Gate):
+            raise TypeError(
+                f"{where}: expected params.{g} to be a jaxrnn.Gate, got {type(gate).__name__}"
+            )
+    U_f = params.f.U
+    if not hasattr(U_f, "shape") or len(U_f.shape) != 2:
+        got = getattr(U_f, "shape", type(U_f).__name__)
+        raise ValueError(f"{where}: expected params.f.U to have shape (d_h, d_in), got {got}")
+    d_h, d_in = U_f.shape
+    match = f"(d_h={d_h}, d_in={d_in} from params.f.U)"
+    for g in _LSTM_GATES:
+        gate = getattr(params, g)
+        _check_field(where, f"params.{g}.U", gate.U, (d_h, d_in), match)
+        _check_field(where, f"params.{g}.W", gate.W, (d_h, d_h), match)
+        _check_field(where, f"params.{g}.b", gate.b, (d_h,), match)
+    return d_in, d_h
+
+
+def check_inputs(xs: Any, d_in: int, where: str, *, name: str, min_rank: int) -> Any:
+    """Validate a float input of shape ``(..., d_in)`` with at least ``min_rank`` axes."""
+    xs = as_array(xs, name, where)
+    layout = "(..., T, d_in)" if min_rank == 2 else "(..., d_in)"
+    if xs.ndim < min_rank:
+        raise ValueError(
+            f"{where}: expected {name} to have rank >= {min_rank}, shape {layout}, "
+            f"got shape {tuple(xs.shape)} (rank {xs.ndim})"
+        )
+    if xs.shape[-1] != d_in:
+        raise ValueError(
+            f"{where}: expected {name} to have shape {layout} with d_in={d_in} to match "
+            f"params, got {tuple(xs.shape)}"
+        )
+    if not jnp.issubdtype(xs.dtype, jnp.floating):
+        raise TypeError(
+            f"{where}: expected {name} to have a floating dtype, got {xs.dtype}; "
+            f"convert it first, e.g. {name}.astype(jnp.float32) (or embed token ids)"
+        )
+    return xs
+
+
+def check_state(state: Any, shape: tuple[int, ...], where: str, *, name: str) -> Any:
+    """Validate one state array against the expected ``(..., d_h)`` shape."""
+    state = as_array(state, name, where)
+    if tuple(state.shape) != tuple(shape):
+        raise ValueError(
+            f"{where}: expected {name} to have shape {tuple(shape)} (batch axes of the "
+            f"input, then d_h), got {tuple(state.shape)}"
+        )
+    if not jnp.issubdtype(state.dtype, jnp.floating):
+        raise TypeError(f"{where}: expected {name} to have a floating dtype, got {state.dtype}")
+    return state
+
+
+def check_lengths(lengths: Any, batch_shape: tuple[int, ...], where: str) -> Any:
+    """Validate ``lengths``: integer array of shape ``xs.shape[:-2]``."""
+    lengths = as_array(lengths, "lengths", where)
+    if tuple(lengths.shape) != tuple(batch_shape):
+        raise ValueError(
+            f"{where}: expected lengths to have shape xs.shape[:-2] = {tuple(batch_shape)}, "
+            f"got {tuple(lengths.shape)}"
+        )
+    if not jnp.issubdtype(lengths.dtype, jnp.integer):
+        raise TypeError(f"{where}: expected lengths to have an integer dtype, got {lengths.dtype}")
+    return lengths
+
+
+def check_static_int(value: Any, name: str, where: str, *, minimum: int) -> int:
+    """Validate a static Python int option such as ``unroll``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{where}: expected {name} to be an int >= {minimum}, got {value!r}")
+    return value

@@ -1,0 +1,221 @@
+"""Parameter pytrees and their initialisers.
+
+All parameters are ``typing.NamedTuple``s: pytrees with no registration, immutable
+(use ``._replace``), whose key paths read ``.f.W`` in gradients, logs and checkpoints.
+Matrices are stored ``(out, in)`` so that code reads like the equations (``U @ x_t``).
+Sizes are read from shapes, never stored: ``d_h = params.W.shape[0]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxrnn._typing import Array, DType, Float, PRNGKey
+
+Initializer = Callable[[PRNGKey, tuple[int, ...], DType], Array]
+
+# Matrices are stored (out, in): the fan-in is the last axis.
+default_input_init: Initializer = jax.nn.initializers.glorot_uniform(in_axis=-1, out_axis=-2)
+"""Default for ``U`` and ``V``: Glorot/Xavier uniform on the (out, in) layout."""
+
+
+def default_recurrent_init(key: PRNGKey, shape: tuple[int, ...], dtype: DType) -> Array:
+    """Default for ``W``: a random orthogonal matrix (all singular values 1).
+
+    ``Q`` of the QR decomposition of a Gaussian matrix, with column signs fixed by
+    ``diag(R)`` so that it is uniform (Haar) on the orthogonal group (Mezzadri 2007).
+    The decomposition runs in at least float32 (LAPACK has no bfloat16/float16), and the
+    result is cast to ``dtype``.
+    """
+    compute = dtype if jnp.finfo(dtype).bits >= 32 else jnp.float32
+    n_rows, n_cols = shape
+    A = jax.random.normal(key, (max(n_rows, n_cols), min(n_rows, n_cols)), compute)
+    Q, R = jnp.linalg.qr(A)
+    Q = Q * jnp.sign(jnp.diagonal(R))
+    return (Q if n_rows >= n_cols else Q.T).astype(dtype)
+
+
+default_bias_init: Initializer = jax.nn.initializers.zeros
+"""Default for every bias: zeros (the LSTM forget gate adds ``forget_bias``)."""
+
+
+class RNNParams(NamedTuple):
+    """Parameters of the vanilla (Elman) RNN with a softmax readout.
+
+    ``s_t = tanh(U x_t + W s_{t-1} + b_s)`` and ``o_t = softmax(V s_t + b_o)``.
+
+    Attributes:
+        U: input-to-hidden matrix, shape ``(d_h, d_in)``.
+        W: hidden-to-hidden (recurrent) matrix, shape ``(d_h, d_h)``.
+        V: hidden-to-output matrix, shape ``(d_out, d_h)``.
+        b_s: hidden bias, shape ``(d_h,)``.
+        b_o: output bias, shape ``(d_out,)``.
+    """
+
+    U: Float[Array, "d_h d_in"]
+    W: Float[Array, "d_h d_h"]
+    V: Float[Array, "d_out d_h"]
+    b_s: Float[Array, " d_h"]
+    b_o: Float[Array, " d_out"]
+
+
+class Gate(NamedTuple):
+    """One LSTM gate (or the candidate): ``act(U x_t + W h_{t-1} + b)``.
+
+    Attributes:
+        U: input matrix, shape ``(d_h, d_in)``.
+        W: recurrent matrix, shape ``(d_h, d_h)``.
+        b: bias, shape ``(d_h,)``.
+    """
+
+    U: Float[Array, "d_h d_in"]
+    W: Float[Array, "d_h d_h"]
+    b: Float[Array, " d_h"]
+
+
+class LSTMParams(NamedTuple):
+    """Parameters of the LSTM: one :class:`Gate` per gate.
+
+    Attributes:
+        f: forget gate, ``f_t = sigmoid(U_f x_t + W_f h_{t-1} + b_f)``.
+        i: input gate, ``i_t = sigmoid(U_i x_t + W_i h_{t-1} + b_i)``.
+        c: candidate cell, ``C~_t = tanh(U_c x_t + W_c h_{t-1} + b_c)``.
+        o: output gate, ``o_t = sigmoid(U_o x_t + W_o h_{t-1} + b_o)``.
+    """
+
+    f: Gate
+    i: Gate
+    c: Gate
+    o: Gate
+
+
+def _check_size(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"expected {name} to be a positive int, got {value!r}")
+
+
+def init_rnn_params(
+    key: PRNGKey,
+    d_in: int,
+    d_h: int,
+    d_out: int,
+    *,
+    dtype: DType = jnp.float32,
+    U_init: Initializer = default_input_init,
+    W_init: Initializer = default_recurrent_init,
+    V_init: Initializer = default_input_init,
+    b_init: Initializer = default_bias_init,
+) -> RNNParams:
+    """Initialise :class:`RNNParams`.
+
+    Defaults: ``U`` and ``V`` Glorot uniform, ``W`` orthogonal, ``b_s`` and ``b_o`` zero.
+    Any initialiser can be replaced by a ``jax.nn.initializers``-style function
+    ``init(key, shape, dtype) -> array``; shapes are passed in the stored ``(out, in)``
+    layout.
+
+    Args:
+        key: PRNG key.
+        d_in: input size.
+        d_h: hidden size.
+        d_out: readout size (number of classes of ``o_t``).
+        dtype: floating dtype of every parameter.
+        U_init, W_init, V_init: initialisers for the three matrices.
+        b_init: initialiser for both biases.
+
+    Returns:
+        ``RNNParams`` with ``U (d_h, d_in)``, ``W (d_h, d_h)``, ``V (d_out, d_h)``,
+        ``b_s (d_h,)``, ``b_o (d_out,)``.
+
+    Raises:
+        ValueError: if a size is not a positive int.
+
+    Example:
+        >>> import jax, jaxrnn
+        >>> p = jaxrnn.init_rnn_params(jax.random.key(0), d_in=3, d_h=5, d_out=2)
+        >>> p.U.shape, p.W.shape, p.V.shape, p.b_s.shape, p.b_o.shape
+        ((5, 3), (5, 5), (2, 5), (5,), (2,))
+    """
+    for name, value in (("d_in", d_in), ("d_h", d_h), ("d_out", d_out)):
+        _check_size(name, value)
+    k_U, k_W, k_V, k_bs, k_bo = jax.random.split(key, 5)
+    return RNNParams(
+        U=U_init(k_U, (d_h, d_in), dtype),
+        W=W_init(k_W, (d_h, d_h), dtype),
+        V=V_init(k_V, (d_out, d_h), dtype),
+        b_s=b_init(k_bs, (d_h,), dtype),
+        b_o=b_init(k_bo, (d_out,), dtype),
+    )
+
+
+def init_lstm_params(
+    key: PRNGKey,
+    d_in: int,
+    d_h: int,
+    *,
+    forget_bias: float = 1.0,
+    dtype: DType = jnp.float32,
+    U_init: Initializer = default_input_init,
+    W_init: Initializer = default_recurrent_init,
+    b_init: Initializer = default_bias_init,
+) -> LSTMParams:
+    """Initialise :class:`LSTMParams`.
+
+    Defaults: every ``U_g`` Glorot uniform, every ``W_g`` orthogonal, every ``b_g`` zero,
+    then ``forget_bias`` is added to ``b_f`` (Gers et al. 2000; Jozefowicz et al. 2015):
+    the forget gate starts near ``sigmoid(1) = 0.73`` so memory is kept by default.
+
+    Args:
+        key: PRNG key.
+        d_in: input size.
+        d_h: hidden (and cell) size.
+        forget_bias: constant added to the forget-gate bias ``b_f``.
+        dtype: floating dtype of every parameter.
+        U_init, W_init, b_init: initialisers, called once per gate.
+
+    Returns:
+        ``LSTMParams(f, i, c, o)``, each a ``Gate`` with ``U (d_h, d_in)``,
+        ``W (d_h, d_h)`` and ``b (d_h,)``.
+
+    Raises:
+        ValueError: if a size is not a positive int.
+
+    Example:
+        >>> import jax, jaxrnn
+        >>> p = jaxrnn.init_lstm_params(jax.random.key(0), d_in=3, d_h=4)
+        >>> p.f.U.shape, p.c.W.shape, p.f.b.tolist(), p.i.b.tolist()
+        ((4, 3), (4, 4), [1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0])
+    """
+    _check_size("d_in", d_in)
+    _check_size("d_h", d_h)
+    keys = jax.random.split(key, 4)
+
+    def gate(k: PRNGKey, bias_offset: float) -> Gate:
+        k_U, k_W, k_b = jax.random.split(k, 3)
+        return Gate(
+            U=U_init(k_U, (d_h, d_in), dtype),
+            W=W_init(k_W, (d_h, d_h), dtype),
+            b=b_init(k_b, (d_h,), dtype) + jnp.asarray(bias_offset, dtype),
+        )
+
+    return LSTMParams(
+        f=gate(keys[0], forget_bias),
+        i=gate(keys[1], 0.0),
+        c=gate(keys[2], 0.0),
+        o=gate(keys[3], 0.0),
+    )
+
+
+__all__ = [
+    "Gate",
+    "LSTMParams",
+    "RNNParams",
+    "default_bias_init",
+    "default_input_init",
+    "default_recurrent_init",
+    "init_lstm_params",
+    "init_rnn_params",
+]

@@ -1,0 +1,236 @@
+"""Whole sequences: the time loop is one ``jax.lax.scan``.
+
+The scanned body is traced once, whatever the sequence length, so a sequence of any
+length compiles in constant time and memory of the program, under ``jit``, on CPU, GPU
+and TPU alike. ``reverse`` and ``unroll`` are the only static arguments.
+
+Padding (``lengths``): step ``t`` of example ``b`` is valid when ``t < lengths[b]``. A
+padding step leaves the carry unchanged and emits zeros, so the returned final state is
+the state after the last valid step. With ``reverse=True`` the scan runs from ``T-1``
+down to ``0``: the trailing padding is met first and skipped, then the valid steps are
+read last-to-first, and every output stays at the index of the input it came from, which
+is what the backward half of a bidirectional layer needs.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from jaxrnn import _checks
+from jaxrnn._typing import Array, Float, Int
+from jaxrnn.cells import LSTMState, _lstm_state, _rnn_readout, _rnn_state, check_lstm_state
+from jaxrnn.params import LSTMParams, RNNParams
+
+
+def _check_dtype(xs: Array, param_dtype: Any, where: str) -> None:
+    """Inputs may be of lower precision than the parameters, never higher."""
+    if jnp.result_type(xs.dtype, param_dtype) != param_dtype:
+        raise TypeError(
+            f"{where}: expected xs with dtype {param_dtype} (the parameters' dtype) or a "
+            f"lower-precision float, got {xs.dtype}; cast xs or the parameters"
+        )
+
+
+def _valid_mask(lengths: Array | None, T: int, batch: tuple[int, ...]) -> Array | None:
+    """``mask[t, ...] = t < lengths[...]``, shape ``(T, *batch, 1)``, or None."""
+    if lengths is None:
+        return None
+    t = jnp.arange(T, dtype=lengths.dtype).reshape((T,) + (1,) * len(batch))
+    return (t < lengths[None])[..., None]
+
+
+def _scan(
+    cell: Callable[[Any, Array], Any],
+    carry0: Any,
+    xs_time: Array,
+    mask: Array | None,
+    *,
+    reverse: bool,
+    unroll: int,
+    emit: Callable[[Any], Any],
+) -> tuple[Any, Any]:
+    """Scan ``cell`` over time-major inputs, holding the carry on padding steps.
+
+    Returns the final carry and ``emit(carry_t)`` stacked over time (time-major), with
+    zeros at padding steps.
+    """
+
+    def body(carry: Any, inp: tuple[Array, Array | None]) -> tuple[Any, Any]:
+        x_t, m_t = inp
+        new = cell(carry, x_t)
+        if m_t is not None:
+            new = jax.tree.map(lambda n, o: jnp.where(m_t, n, o), new, carry)
+        return new, emit(new)
+
+    carry_T, outs = jax.lax.scan(body, carry0, (xs_time, mask), reverse=reverse, unroll=unroll)
+    if mask is not None:
+        outs = jax.tree.map(lambda y: jnp.where(mask, y, jnp.zeros_like(y)), outs)
+    return carry_T, outs
+
+
+def _time_last(y: Array) -> Array:
+    """``(T, ..., d)`` -> ``(..., T, d)``."""
+    return jnp.moveaxis(y, 0, -2)
+
+
+def _prepare(xs: Any, lengths: Any, d_in: int, param_dtype: Any, where: str, unroll: int):
+    xs = _checks.check_inputs(xs, d_in, where, name="xs", min_rank=2)
+    _check_dtype(xs, param_dtype, where)
+    _checks.check_static_int(unroll, "unroll", where, minimum=1)
+    batch = tuple(xs.shape[:-2])
+    if lengths is not None:
+        lengths = _checks.check_lengths(lengths, batch, where)
+    mask = _valid_mask(lengths, xs.shape[-2], batch)
+    return xs, batch, mask
+
+
+@functools.partial(jax.jit, static_argnames=("reverse", "unroll"))
+def rnn_scan(
+    params: RNNParams,
+    xs: Float[Array, "... T d_in"],
+    s0: Float[Array, "... d_h"] | None = None,
+    *,
+    lengths: Int[Array, "..."] | None = None,
+    reverse: bool = False,
+    unroll: int = 1,
+) -> tuple[Float[Array, "... d_h"], Float[Array, "... T d_h"], Float[Array, "... T d_out"]]:
+    r"""Run the vanilla RNN over a sequence.
+
+    .. math::
+
+        s_t = \tanh(U x_t + W s_{t-1} + b_s), \qquad
+        o_t = \mathrm{softmax}(\mathrm{logits}_t), \quad \mathrm{logits}_t = V s_t + b_o
+
+    Args:
+        params: ``RNNParams``.
+        xs: inputs, shape ``(..., T, d_in)``: time is the second-to-last axis, leading
+            axes are batch axes.
+        s0: initial state ``s_0``, shape ``(..., d_h)``; zeros of the parameters' dtype
+            by default.
+        lengths: optional integer array of shape ``xs.shape[:-2]``; steps
+            ``t >= lengths`` are padding (state held, outputs zero).
+        reverse: read the (valid part of the) sequence last-to-first; outputs stay
+            aligned with their inputs.
+        unroll: how many steps to unroll in the scanned loop body (static).
+
+    Returns:
+        ``(s_T, ss, logits)``: the final state ``(..., d_h)`` (after the last valid
+        step), all states ``(..., T, d_h)`` and the logits ``(..., T, d_out)``, with
+        ``o_t = jax.nn.softmax(logits[..., t, :])``.
+
+    Raises:
+        TypeError: wrong params type, or non-floating / too-precise inputs.
+        ValueError: shapes that do not match the parameters, bad ``unroll``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, jaxrnn
+        >>> p = jaxrnn.init_rnn_params(jax.random.key(0), d_in=3, d_h=5, d_out=2)
+        >>> xs = jnp.ones((4, 7, 3))                    # (B, T, d_in)
+        >>> s_T, ss, logits = jaxrnn.rnn_scan(p, xs, lengths=jnp.array([7, 5, 1, 0]))
+        >>> s_T.shape, ss.shape, logits.shape
+        ((4, 5), (4, 7, 5), (4, 7, 2))
+        >>> bool((ss[1, 5:] == 0).all())                # padding steps emit zeros
+        True
+    """
+    where = "rnn_scan"
+    d_in, d_h, _ = _checks.check_rnn_params(params, where)
+    dtype = params.W.dtype
+    xs, batch, mask = _prepare(xs, lengths, d_in, dtype, where, unroll)
+    if s0 is None:
+        s0 = jnp.zeros((*batch, d_h), dtype)
+    else:
+        s0 = _checks.check_state(s0, (*batch, d_h), where, name="s0")
+        _check_dtype(s0, dtype, where)
+        s0 = s0.astype(dtype)
+    s_T, ss = _scan(
+        functools.partial(_rnn_state, params),
+        s0,
+        jnp.moveaxis(xs, -2, 0),
+        mask,
+        reverse=reverse,
+        unroll=unroll,
+        emit=lambda s_t: s_t,
+    )
+    # The readout does not feed back, so it is one matrix product over all steps.
+    logits = _rnn_readout(params, ss)
+    if mask is not None:
+        logits = jnp.where(mask, logits, jnp.zeros_like(logits))
+    return s_T, _time_last(ss), _time_last(logits)
+
+
+@functools.partial(jax.jit, static_argnames=("reverse", "unroll"))
+def lstm_scan(
+    params: LSTMParams,
+    xs: Float[Array, "... T d_in"],
+    state0: LSTMState | None = None,
+    *,
+    lengths: Int[Array, "..."] | None = None,
+    reverse: bool = False,
+    unroll: int = 1,
+) -> tuple[LSTMState, Float[Array, "... T d_h"]]:
+    r"""Run the LSTM over a sequence.
+
+    .. math::
+
+        f_t, i_t, o_t &= \sigma(U_g x_t + W_g h_{t-1} + b_g), \quad g \in \{f, i, o\} \\
+        \tilde C_t &= \tanh(U_c x_t + W_c h_{t-1} + b_c) \\
+        C_t &= f_t \odot C_{t-1} + i_t \odot \tilde C_t, \qquad h_t = o_t \odot \tanh(C_t)
+
+    Args:
+        params: ``LSTMParams(f, i, c, o)``.
+        xs: inputs, shape ``(..., T, d_in)``.
+        state0: initial ``LSTMState(h, C)``, each ``(..., d_h)``; zeros of the
+            parameters' dtype by default.
+        lengths: optional integer array of shape ``xs.shape[:-2]``; steps
+            ``t >= lengths`` are padding (state held, outputs zero).
+        reverse: read the (valid part of the) sequence last-to-first; outputs stay
+            aligned with their inputs.
+        unroll: how many steps to unroll in the scanned loop body (static).
+
+    Returns:
+        ``(state_T, hs)``: the final ``LSTMState`` (after the last valid step) and the
+        hidden states ``hs`` of shape ``(..., T, d_h)``.
+
+    Raises:
+        TypeError: wrong params/state type, or non-floating / too-precise inputs.
+        ValueError: shapes that do not match the parameters, bad ``unroll``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, jaxrnn
+        >>> p = jaxrnn.init_lstm_params(jax.random.key(0), d_in=3, d_h=4)
+        >>> state_T, hs = jaxrnn.lstm_scan(p, jnp.ones((2, 6, 3)))
+        >>> hs.shape, state_T.h.shape, state_T.C.shape
+        ((2, 6, 4), (2, 4), (2, 4))
+        >>> bool(jnp.allclose(state_T.h, hs[:, -1]))
+        True
+    """
+    where = "lstm_scan"
+    d_in, d_h = _checks.check_lstm_params(params, where)
+    dtype = params.f.W.dtype
+    xs, batch, mask = _prepare(xs, lengths, d_in, dtype, where, unroll)
+    if state0 is None:
+        zeros = jnp.zeros((*batch, d_h), dtype)
+        state0 = LSTMState(h=zeros, C=zeros)
+    else:
+        state0 = check_lstm_state(state0, (*batch, d_h), where, name="state0")
+        for leaf in state0:
+            _check_dtype(leaf, dtype, where)
+        state0 = LSTMState(h=state0.h.astype(dtype), C=state0.C.astype(dtype))
+    state_T, hs = _scan(
+        functools.partial(_lstm_state, params),
+        state0,
+        jnp.moveaxis(xs, -2, 0),
+        mask,
+        reverse=reverse,
+        unroll=unroll,
+        emit=lambda state_t: state_t.h,
+    )
+    return state_T, _time_last(hs)
+
+
+__all__ = ["lstm_scan", "rnn_scan"]

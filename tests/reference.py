@@ -1,0 +1,97 @@
+"""The equations in float64 NumPy, with explicit Python loops, written to be obviously right.
+
+Independent of jaxrnn: it reads parameters as plain arrays by field name and shares no
+code with the library. Everything here handles ONE example (``xs`` of shape (T, d_in));
+tests loop over batch examples themselves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _f64(tree):
+    """Field-name dict of float64 arrays from a NamedTuple of arrays (or of Gates)."""
+    out = {}
+    for name, value in tree._asdict().items():
+        out[name] = _f64(value) if hasattr(value, "_asdict") else np.asarray(value, np.float64)
+    return out
+
+
+def _order(T, length, reverse):
+    """Time indices visited: the valid steps 0..L-1, last-to-first when reversed."""
+    L = T if length is None else int(min(max(length, 0), T))
+    steps = list(range(L))
+    return steps[::-1] if reverse else steps
+
+
+def rnn_forward(params, xs, s0=None, length=None, reverse=False):
+    """Vanilla RNN on one sequence.
+
+    s_t = tanh(U x_t + W s_{t-1} + b_s);  logits_t = V s_t + b_o.
+    Padding steps (t >= length) keep s and emit zeros.
+
+    Returns (s_T, ss (T, d_h), logits (T, d_out)), all float64.
+    """
+    p = _f64(params)
+    U, W, V, b_s, b_o = p["U"], p["W"], p["V"], p["b_s"], p["b_o"]
+    xs = np.asarray(xs, np.float64)
+    T = xs.shape[0]
+    d_h, d_out = W.shape[0], V.shape[0]
+    s = np.zeros(d_h) if s0 is None else np.asarray(s0, np.float64).copy()
+    ss = np.zeros((T, d_h))
+    logits = np.zeros((T, d_out))
+    for t in _order(T, length, reverse):
+        s = np.tanh(U @ xs[t] + W @ s + b_s)
+        ss[t] = s
+        logits[t] = V @ s + b_o
+    return s, ss, logits
+
+
+def lstm_forward(params, xs, h0=None, C0=None, length=None, reverse=False):
+    """LSTM on one sequence, gate by gate.
+
+    Returns (h_T, C_T, hs (T, d_h), Cs (T, d_h)), all float64.
+    """
+    p = _f64(params)
+    xs = np.asarray(xs, np.float64)
+    T = xs.shape[0]
+    d_h = p["f"]["W"].shape[0]
+    h = np.zeros(d_h) if h0 is None else np.asarray(h0, np.float64).copy()
+    C = np.zeros(d_h) if C0 is None else np.asarray(C0, np.float64).copy()
+    hs = np.zeros((T, d_h))
+    Cs = np.zeros((T, d_h))
+
+    def pre(g, x_t, h_prev):
+        return p[g]["U"] @ x_t + p[g]["W"] @ h_prev + p[g]["b"]
+
+    for t in _order(T, length, reverse):
+        f_t = sigmoid(pre("f", xs[t], h))
+        i_t = sigmoid(pre("i", xs[t], h))
+        C_tilde_t = np.tanh(pre("c", xs[t], h))
+        o_t = sigmoid(pre("o", xs[t], h))
+        C = f_t * C + i_t * C_tilde_t
+        h = o_t * np.tanh(C)
+        hs[t] = h
+        Cs[t] = C
+    return h, C, hs, Cs
+
+
+def numerical_grad(f, x, eps=1e-6):
+    """Central finite differences of a scalar float64 function f at array x."""
+    x = np.array(x, np.float64)
+    g = np.zeros_like(x)
+    flat, gflat = x.reshape(-1), g.reshape(-1)
+    for k in range(flat.size):
+        old = flat[k]
+        flat[k] = old + eps
+        up = f(x)
+        flat[k] = old - eps
+        down = f(x)
+        flat[k] = old
+        gflat[k] = (up - down) / (2 * eps)
+    return g

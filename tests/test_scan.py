@@ -1,0 +1,270 @@
+"""Whole sequences: reference equality (forward and gradients), laws, compile-once."""
+
+from __future__ import annotations
+
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jax.test_util import check_grads
+
+import jaxrnn
+from tests import reference as ref
+from tests.test_cells import _nonzero_biases
+
+pytestmark = pytest.mark.usefixtures("strict_promotion")
+
+F64_TOL = 1e-12   # forward, float64 vs float64 reference
+GRAD_TOL = 1e-7   # float64 autodiff vs central differences (eps=1e-6)
+F32_TOL = 2e-5    # float32 vs float64 reference
+B, T, D_IN, D_H, D_OUT = 3, 6, 3, 4, 2
+LENGTHS = np.array([6, 3, 0])  # full, partial and empty sequences
+
+
+def _setup(kind, dtype=jnp.float64, seed=0):
+    k = jax.random.split(jax.random.key(seed), 4)
+    if kind == "rnn":
+        p = jaxrnn.init_rnn_params(k[0], D_IN, D_H, D_OUT, dtype=dtype)
+    else:
+        p = jaxrnn.init_lstm_params(k[0], D_IN, D_H, dtype=dtype)
+    p = _nonzero_biases(p, k[1])
+    xs = jax.random.normal(k[2], (B, T, D_IN), dtype)
+    h0 = 0.5 * jax.random.normal(k[3], (2, B, D_H), dtype)
+    return p, xs, h0
+
+
+def _run(kind, p, xs, h0, lengths, reverse):
+    """Library outputs as a flat tuple: (final states..., sequences...)."""
+    lengths = None if lengths is None else jnp.asarray(lengths)
+    if kind == "rnn":
+        s_T, ss, logits = jaxrnn.rnn_scan(p, xs, h0[0], lengths=lengths, reverse=reverse)
+        return s_T, ss, logits
+    state0 = jaxrnn.LSTMState(h=h0[0], C=h0[1])
+    state_T, hs = jaxrnn.lstm_scan(p, xs, state0, lengths=lengths, reverse=reverse)
+    return state_T.h, state_T.C, hs
+
+
+def _run_ref(kind, p, xs, h0, lengths, reverse, b):
+    L = None if lengths is None else int(lengths[b])
+    if kind == "rnn":
+        return ref.rnn_forward(p, xs[b], s0=h0[0, b], length=L, reverse=reverse)
+    h, C, hs, _ = ref.lstm_forward(p, xs[b], h0=h0[0, b], C0=h0[1, b], length=L, reverse=reverse)
+    return h, C, hs
+
+
+CASES = [(kind, lengths, reverse) for kind in ("rnn", "lstm")
+         for lengths in (None, LENGTHS) for reverse in (False, True)]
+IDS = [f"{k}-{'lengths' if L is not None else 'full'}-{'rev' if r else 'fwd'}"
+       for k, L, r in CASES]
+
+
+@pytest.mark.usefixtures("x64")
+@pytest.mark.parametrize(("kind", "lengths", "reverse"), CASES, ids=IDS)
+def test_forward_matches_float64_reference(kind, lengths, reverse):
+    p, xs, h0 = _setup(kind)
+    out = _run(kind, p, xs, h0, lengths, reverse)
+    for b in range(B):
+        for got, want in zip(out, _run_ref(kind, p, xs, h0, lengths, reverse, b)):
+            np.testing.assert_allclose(got[b], want, atol=F64_TOL, rtol=0)
+
+
+@pytest.mark.usefixtures("x64")
+@pytest.mark.parametrize(("kind", "lengths", "reverse"), CASES, ids=IDS)
+def test_gradients_match_float64_reference(kind, lengths, reverse):
+    """d(loss)/d(every parameter) and d(loss)/d(xs) against central differences."""
+    p, xs, h0 = _setup(kind)
+    rng = np.random.default_rng(0)  # loss = fixed random projection of every output
+    shapes = [np.shape(o) for o in _run_ref(kind, p, xs, h0, lengths, reverse, 0)]
+    proj = [[rng.normal(size=shape) for shape in shapes] for _ in range(B)]
+
+    def ref_loss(p_, xs_):
+        return sum((o * w).sum() for b in range(B)
+                   for o, w in zip(_run_ref(kind, p_, xs_, h0, lengths, reverse, b), proj[b]))
+
+    def lib_loss(p_, xs_):
+        outs = _run(kind, p_, xs_, h0, lengths, reverse)
+        return sum((o[b] * w).sum() for b in range(B) for o, w in zip(outs, proj[b]))
+
+    g_params, g_xs = jax.grad(lib_loss, argnums=(0, 1))(p, xs)
+
+    leaves, tree = jax.tree.flatten(p)
+    for k, (leaf, g) in enumerate(zip(leaves, jax.tree.leaves(g_params))):
+        def f(v, k=k):
+            new = [np.asarray(x) for x in leaves]
+            new[k] = v
+            return ref_loss(jax.tree.unflatten(tree, new), np.asarray(xs))
+
+        np.testing.assert_allclose(g, ref.numerical_grad(f, leaf), atol=GRAD_TOL, rtol=GRAD_TOL)
+    num_xs = ref.numerical_grad(lambda v: ref_loss(p, v), np.asarray(xs))
+    np.testing.assert_allclose(g_xs, num_xs, atol=GRAD_TOL, rtol=GRAD_TOL)
+    if lengths is not None:  # padding inputs get exactly zero gradient
+        pad = np.arange(T)[None, :] >= LENGTHS[:, None]
+        assert not np.any(np.asarray(g_xs)[pad])
+
+
+@pytest.mark.parametrize(("kind", "lengths", "reverse"), CASES, ids=IDS)
+def test_float32_close_to_reference_and_dtype_preserved(kind, lengths, reverse):
+    p, xs, h0 = _setup(kind, dtype=jnp.float32)
+    out = _run(kind, p, xs, h0, lengths, reverse)
+    assert all(o.dtype == jnp.float32 for o in out)
+    for b in range(B):
+        for got, want in zip(out, _run_ref(kind, p, xs, h0, lengths, reverse, b)):
+            np.testing.assert_allclose(got[b], want, atol=F32_TOL)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_scan_equals_python_loop_of_steps(kind):
+    p, xs, h0 = _setup(kind, dtype=jnp.float32)
+    out = _run(kind, p, xs, h0, None, False)
+    if kind == "rnn":
+        s, ss, logits = h0[0], [], []
+        for t in range(T):
+            s, l_t = jaxrnn.rnn_step(p, s, xs[:, t])
+            ss.append(s)
+            logits.append(l_t)
+        want = (s, jnp.stack(ss, 1), jnp.stack(logits, 1))
+    else:
+        state, hs = jaxrnn.LSTMState(h=h0[0], C=h0[1]), []
+        for t in range(T):
+            state, h_t = jaxrnn.lstm_step(p, state, xs[:, t])
+            hs.append(h_t)
+        want = (state.h, state.C, jnp.stack(hs, 1))
+    for got, w in zip(out, want):
+        np.testing.assert_allclose(got, w, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_jit_equals_no_jit_and_unroll_changes_nothing(kind):
+    p, xs, h0 = _setup(kind, dtype=jnp.float32)
+    jitted = jax.jit(lambda p, xs: _run(kind, p, xs, h0, LENGTHS, True))(p, xs)
+    with jax.disable_jit():
+        eager = _run(kind, p, xs, h0, LENGTHS, True)
+    for a, b in zip(jitted, eager):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    fn = jaxrnn.rnn_scan if kind == "rnn" else jaxrnn.lstm_scan
+    for a, b in zip(jax.tree.leaves(fn(p, xs, unroll=1)), jax.tree.leaves(fn(p, xs, unroll=4))):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_batched_equals_loop_over_examples_and_vmap(kind):
+    p, xs, h0 = _setup(kind, dtype=jnp.float32)
+    batched = _run(kind, p, xs, h0, LENGTHS, False)
+    for b in range(B):
+        one = _run(kind, p, xs[b], h0[:, b], LENGTHS[b], False)
+        for got, want in zip(batched, one):
+            np.testing.assert_allclose(got[b], want, atol=1e-6)
+    vmapped = jax.vmap(lambda x, h, L: _run(kind, p, x, h, L, False), in_axes=(0, 1, 0))(
+        xs, h0, jnp.asarray(LENGTHS))
+    for a, b in zip(batched, vmapped):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_several_batch_axes_and_default_zero_state():
+    p = jaxrnn.init_lstm_params(jax.random.key(0), D_IN, D_H)
+    xs = jax.random.normal(jax.random.key(1), (2, 3, T, D_IN))
+    state_T, hs = jaxrnn.lstm_scan(p, xs)
+    assert hs.shape == (2, 3, T, D_H) and state_T.C.shape == (2, 3, D_H)
+    zero = jaxrnn.LSTMState(h=jnp.zeros((2, 3, D_H)), C=jnp.zeros((2, 3, D_H)))
+    np.testing.assert_array_equal(hs, jaxrnn.lstm_scan(p, xs, zero)[1])
+
+
+@pytest.mark.usefixtures("x64")
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_check_grads_float64(kind):
+    p, xs, h0 = _setup(kind)
+
+    def f(p, xs):
+        return _run(kind, p, xs, h0, LENGTHS, True)
+
+    check_grads(f, (p, xs), order=2, modes=("fwd", "rev"), atol=1e-5, rtol=1e-5)
+
+
+def _walk_eqns(jaxpr):
+    for eqn in jaxpr.eqns:
+        yield eqn
+        for v in eqn.params.values():
+            for sub in v if isinstance(v, (tuple, list)) else (v,):
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns"):
+                    yield from _walk_eqns(inner)
+
+
+def test_body_is_traced_once_and_program_size_does_not_grow_with_T(monkeypatch):
+    p = jaxrnn.init_lstm_params(jax.random.key(0), 5, 7)
+    traced = []
+    real = jaxrnn.scan._lstm_state
+
+    def counting(*args):
+        traced.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(jaxrnn.scan, "_lstm_state", counting)
+    jaxrnn.lstm_scan.clear_cache()
+    sizes = {}
+    for steps in (10, 1000):
+        before = len(traced)
+        xs = jnp.ones((steps, 5))
+        jaxrnn.lstm_scan(p, xs)[1].block_until_ready()
+        assert len(traced) - before == 1, "the step body must be traced once per shape"
+        jaxrnn.lstm_scan(p, xs)[1].block_until_ready()
+        assert len(traced) - before == 1, "a second call with the same shape must not retrace"
+        eqns = list(_walk_eqns(jax.make_jaxpr(lambda x: jaxrnn.lstm_scan(p, x))(xs).jaxpr))
+        scans = [e for e in eqns if e.primitive.name == "scan"]
+        assert len(scans) == 1 and scans[0].params["length"] == steps
+        sizes[steps] = len(eqns)
+    jaxrnn.lstm_scan.clear_cache()
+    assert sizes[10] == sizes[1000]
+
+
+def test_compile_time_does_not_grow_with_T():
+    p = jaxrnn.init_lstm_params(jax.random.key(0), 8, 16)
+
+    def loss(p, xs):
+        return jaxrnn.lstm_scan(p, xs)[1].sum()
+
+    def compile_seconds(steps):
+        xs = jnp.ones((2, steps, 8))
+        start = time.perf_counter()
+        jax.jit(jax.grad(loss)).lower(p, xs).compile()
+        return time.perf_counter() - start
+
+    compile_seconds(50)  # warm up JAX's own one-time initialisation
+    short, long = compile_seconds(100), compile_seconds(5000)
+    assert long < 3 * short + 0.5, f"compile T=100: {short:.2f}s, T=5000: {long:.2f}s"
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    kind=st.sampled_from(["rnn", "lstm"]),
+    reverse=st.booleans(),
+    data=st.data(),
+)
+def test_padding_after_lengths_never_changes_valid_outputs(kind, reverse, data):
+    batch = data.draw(st.integers(1, 3), label="B")
+    steps = data.draw(st.integers(1, 5), label="T")
+    lengths = np.array(data.draw(st.lists(st.integers(0, steps), min_size=batch, max_size=batch)))
+    seed = data.draw(st.integers(0, 2**16), label="seed")
+    scale = data.draw(st.sampled_from([1.0, 1e3]), label="pad scale")
+    p, _, _ = _setup(kind, dtype=jnp.float32)
+    k1, k2 = jax.random.split(jax.random.key(seed))
+    xs = jax.random.normal(k1, (batch, steps, D_IN))
+    pad = np.arange(steps)[None, :, None] >= lengths[:, None, None]
+    xs_other = jnp.where(pad, scale * jax.random.normal(k2, xs.shape), xs)
+    h0 = jnp.zeros((2, batch, D_H))
+    a = _run(kind, p, xs, h0, lengths, reverse)
+    b = _run(kind, p, xs_other, h0, lengths, reverse)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    # ...and equals running each example on its valid prefix alone.
+    for i in range(batch):
+        L = int(lengths[i])
+        if L == 0:
+            continue
+        alone = _run(kind, p, xs[i, :L], h0[:, i], None, reverse)
+        np.testing.assert_allclose(a[0][i], alone[0], atol=1e-6)
+        np.testing.assert_allclose(a[-1][i, :L], alone[-1], atol=1e-6)
