@@ -24,8 +24,10 @@ def _nonzero_biases(params, key):
     """Random biases: zero biases would hide bias bugs."""
     leaves, tree = jax.tree.flatten(params)
     keys = jax.random.split(key, len(leaves))
-    leaves = [a + 0.5 * jax.random.normal(k, a.shape, a.dtype) if a.ndim == 1 else a
-              for a, k in zip(leaves, keys)]
+    leaves = [
+        a + 0.5 * jax.random.normal(k, a.shape, a.dtype) if a.ndim == 1 else a
+        for a, k in zip(leaves, keys)
+    ]
     return jax.tree.unflatten(tree, leaves)
 
 

@@ -18,9 +18,9 @@ from tests.test_cells import _nonzero_biases
 
 pytestmark = pytest.mark.usefixtures("strict_promotion")
 
-F64_TOL = 1e-12   # forward, float64 vs float64 reference
-GRAD_TOL = 1e-7   # float64 autodiff vs central differences (eps=1e-6)
-F32_TOL = 2e-5    # float32 vs float64 reference
+F64_TOL = 1e-12  # forward, float64 vs float64 reference
+GRAD_TOL = 1e-7  # float64 autodiff vs central differences (eps=1e-6)
+F32_TOL = 2e-5  # float32 vs float64 reference
 B, T, D_IN, D_H, D_OUT = 3, 6, 3, 4, 2
 LENGTHS = np.array([6, 3, 0])  # full, partial and empty sequences
 
@@ -56,10 +56,13 @@ def _run_ref(kind, p, xs, h0, lengths, reverse, b):
     return h, C, hs
 
 
-CASES = [(kind, lengths, reverse) for kind in ("rnn", "lstm")
-         for lengths in (None, LENGTHS) for reverse in (False, True)]
-IDS = [f"{k}-{'lengths' if L is not None else 'full'}-{'rev' if r else 'fwd'}"
-       for k, L, r in CASES]
+CASES = [
+    (kind, lengths, reverse)
+    for kind in ("rnn", "lstm")
+    for lengths in (None, LENGTHS)
+    for reverse in (False, True)
+]
+IDS = [f"{k}-{'lengths' if L is not None else 'full'}-{'rev' if r else 'fwd'}" for k, L, r in CASES]
 
 
 @pytest.mark.usefixtures("x64")
@@ -82,8 +85,11 @@ def test_gradients_match_float64_reference(kind, lengths, reverse):
     proj = [[rng.normal(size=shape) for shape in shapes] for _ in range(B)]
 
     def ref_loss(p_, xs_):
-        return sum((o * w).sum() for b in range(B)
-                   for o, w in zip(_run_ref(kind, p_, xs_, h0, lengths, reverse, b), proj[b]))
+        return sum(
+            (o * w).sum()
+            for b in range(B)
+            for o, w in zip(_run_ref(kind, p_, xs_, h0, lengths, reverse, b), proj[b])
+        )
 
     def lib_loss(p_, xs_):
         outs = _run(kind, p_, xs_, h0, lengths, reverse)
@@ -93,6 +99,7 @@ def test_gradients_match_float64_reference(kind, lengths, reverse):
 
     leaves, tree = jax.tree.flatten(p)
     for k, (leaf, g) in enumerate(zip(leaves, jax.tree.leaves(g_params))):
+
         def f(v, k=k):
             new = [np.asarray(x) for x in leaves]
             new[k] = v
@@ -159,7 +166,8 @@ def test_batched_equals_loop_over_examples_and_vmap(kind):
         for got, want in zip(batched, one):
             np.testing.assert_allclose(got[b], want, atol=1e-6)
     vmapped = jax.vmap(lambda x, h, L: _run(kind, p, x, h, L, False), in_axes=(0, 1, 0))(
-        xs, h0, jnp.asarray(LENGTHS))
+        xs, h0, jnp.asarray(LENGTHS)
+    )
     for a, b in zip(batched, vmapped):
         np.testing.assert_allclose(a, b, atol=1e-6)
 
