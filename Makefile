@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
+SRC    := $(wildcard jaxrnn tests experiments benchmarks)
 
 .PHONY: help install test lint format experiment bench bench-quick clean
 
@@ -25,11 +26,11 @@ test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(PY) -m ruff check jaxrnn tests experiments benchmarks
+	$(PY) -m ruff check $(SRC)
 	$(PY) -m ruff format --check jaxrnn
 
 format: $(STAMP)
-	$(PY) -m ruff check --fix jaxrnn tests experiments benchmarks
+	$(PY) -m ruff check --fix $(SRC)
 	$(PY) -m ruff format jaxrnn
 
 experiment: $(STAMP)
