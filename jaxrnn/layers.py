@@ -1,0 +1,378 @@
+"""Layers on top of the scans: stacks, bidirectional layers, resets, carries, dropout.
+
+A *layer's* parameters are either one ``RNNParams`` / ``LSTMParams`` (a unidirectional
+layer) or a :class:`Bidirectional` ``(fwd, bwd)`` pair of them. A *stack* is a tuple of
+layers, bottom first: layer ``l + 1`` reads the (merged) outputs of layer ``l``. The
+final states come back with the same structure: one state per layer, a
+``Bidirectional(fwd, bwd)`` pair for a bidirectional layer.
+
+For the vanilla RNN, a layer's output is its state sequence ``s_t``; the readout
+``V s_t + b_o`` is applied by the top layer only (lower layers may carry a readout of
+size ``d_out = 0``: ``V`` of shape ``(0, d_h)``, see :func:`without_readout`). For a
+bidirectional top layer the logits of the two directions are merged like the states
+(``merge="sum"`` gives one linear readout of ``[s_fwd; s_bwd]``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxrnn import _checks
+from jaxrnn._typing import Array, Bool, Float, Int, PRNGKey
+from jaxrnn.cells import LSTMState, _lstm_state, _rnn_readout, _rnn_state
+from jaxrnn.params import LSTMParams, RNNParams
+from jaxrnn.scan import lstm_scan, rnn_scan
+
+MERGES = ("concat", "sum", "mean")
+
+
+class Bidirectional(NamedTuple):
+    """A forward/backward pair: the parameters or the states of a bidirectional layer.
+
+    Attributes:
+        fwd: reads the valid steps first-to-last.
+        bwd: reads the valid steps last-to-first (outputs stay aligned with inputs).
+    """
+
+    fwd: Any
+    bwd: Any
+
+
+# --- one direction, with resets and every carry -------------------------------------------
+
+
+def _scan_with_resets(
+    cell: Callable[[Any, Array], Any],
+    carry0: Any,
+    xs: Array,
+    lengths: Array | None,
+    resets: Array | None,
+    *,
+    reverse: bool,
+) -> tuple[Any, Any]:
+    """Scan ``cell``; return the final carry and every carry, ``(..., T, d_h)`` leaves.
+
+    ``resets[..., t]`` replaces the carry by ``carry0`` before step ``t``. Padding steps
+    (``t >= lengths``) hold the carry and emit zeros, as in :func:`jaxrnn.lstm_scan`.
+    """
+    T = xs.shape[-2]
+    batch = xs.shape[:-2]
+    xs_time = jnp.moveaxis(xs, -2, 0)
+    if lengths is None:
+        mask = jnp.ones((T, *batch, 1), bool)
+    else:
+        t = jnp.arange(T, dtype=lengths.dtype).reshape((T,) + (1,) * len(batch))
+        mask = (t < lengths[None])[..., None]
+    if resets is None:
+        resets_time = jnp.zeros((T, *batch, 1), bool)
+    else:
+        resets_time = jnp.moveaxis(resets, -1, 0)[..., None]
+        if reverse:
+            # Read backwards, an episode starting at t+1 ends at t: restart at step t.
+            resets_time = jnp.concatenate([resets_time[1:], jnp.zeros_like(resets_time[:1])])
+
+    def body(carry: Any, inp: tuple[Array, Array, Array]) -> tuple[Any, Any]:
+        x_t, m_t, r_t = inp
+        start = jax.tree.map(lambda c0, c: jnp.where(r_t, c0, c), carry0, carry)
+        new = jax.tree.map(lambda n, c: jnp.where(m_t, n, c), cell(start, x_t), carry)
+        return new, jax.tree.map(lambda n: jnp.where(m_t, n, jnp.zeros_like(n)), new)
+
+    carry_T, carries = jax.lax.scan(body, carry0, (xs_time, mask, resets_time), reverse=reverse)
+    return carry_T, jax.tree.map(lambda y: jnp.moveaxis(y, 0, -2), carries)
+
+
+def _check_resets(resets: Any, xs: Array, where: str) -> Array | None:
+    if resets is None:
+        return None
+    resets = _checks.as_array(resets, "resets", where)
+    if tuple(resets.shape) != tuple(xs.shape[:-1]):
+        raise ValueError(
+            f"{where}: expected resets to have shape xs.shape[:-1] = {tuple(xs.shape[:-1])} "
+            f"(batch axes, then T), got {tuple(resets.shape)}"
+        )
+    if resets.dtype != jnp.bool_:
+        raise TypeError(f"{where}: expected resets to have dtype bool, got {resets.dtype}")
+    return resets
+
+
+def _zeros_state(params: Any, batch: tuple[int, ...]) -> Any:
+    if isinstance(params, LSTMParams):
+        zeros = jnp.zeros((*batch, params.f.W.shape[0]), params.f.W.dtype)
+        return LSTMState(h=zeros, C=zeros)
+    return jnp.zeros((*batch, params.W.shape[0]), params.W.dtype)
+
+
+def _direction(
+    params: Any,
+    xs: Array,
+    state0: Any,
+    lengths: Array | None,
+    resets: Array | None,
+    *,
+    reverse: bool,
+    return_carries: bool,
+) -> tuple[Any, Array, Any]:
+    """One direction of one layer: ``(state_T, outputs, carries_or_None)``.
+
+    The plain path (no resets, no carries asked) is :func:`jaxrnn.lstm_scan` /
+    :func:`jaxrnn.rnn_scan`; the others scan the same equations here.
+    """
+    is_lstm = isinstance(params, LSTMParams)
+    if resets is None and not return_carries:
+        if is_lstm:
+            state_T, hs = lstm_scan(params, xs, state0, lengths=lengths, reverse=reverse)
+            return state_T, hs, None
+        s_T, ss, _ = rnn_scan(params, xs, state0, lengths=lengths, reverse=reverse)
+        return s_T, ss, None
+    if state0 is None:
+        state0 = _zeros_state(params, xs.shape[:-2])
+    cell = functools.partial(_lstm_state if is_lstm else _rnn_state, params)
+    state_T, carries = _scan_with_resets(cell, state0, xs, lengths, resets, reverse=reverse)
+    outputs = carries.h if is_lstm else carries
+    return state_T, outputs, carries
+
+
+def _merge(a: Array, b: Array, merge: str) -> Array:
+    if merge == "concat":
+        return jnp.concatenate([a, b], axis=-1)
+    if merge == "sum":
+        return a + b
+    return (a + b) / 2
+
+
+def _check_stack(params: Any, where: str) -> tuple[Any, ...]:
+    if isinstance(params, (RNNParams, LSTMParams, Bidirectional)):
+        params = (params,)
+    if not isinstance(params, (tuple, list)) or not params:
+        raise TypeError(
+            f"{where}: expected params to be a non-empty tuple of layers (RNNParams, "
+            f"LSTMParams or Bidirectional pairs), got {type(params).__name__}"
+        )
+    return tuple(params)
+
+
+def _dropout(key: PRNGKey, x: Array, rate: float) -> Array:
+    keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
+    return jnp.where(keep, x / jnp.asarray(1.0 - rate, x.dtype), jnp.zeros_like(x))
+
+
+def stack(
+    params: Sequence[Any],
+    xs: Float[Array, "... T d_in"],
+    initial_state: Sequence[Any] | None = None,
+    *,
+    lengths: Int[Array, "..."] | None = None,
+    resets: Bool[Array, "... T"] | None = None,
+    merge: str = "concat",
+    dropout: float = 0.0,
+    key: PRNGKey | None = None,
+    return_carries: bool = False,
+) -> tuple[tuple[Any, ...], Array] | tuple[tuple[Any, ...], Array, tuple[Any, ...]]:
+    r"""Run a stack of RNN or LSTM layers, each uni- or bidirectional.
+
+    Layer ``l`` maps its input sequence to its outputs (``h_t`` for the LSTM, ``s_t`` for
+    the RNN); a bidirectional layer runs the forward and the backward direction over the
+    same ``lengths`` and merges them per step:
+    ``concat`` gives ``[h^{fwd}_t; h^{bwd}_t]``, ``sum`` their sum, ``mean`` their mean.
+    Between layers (never after the top one) inverted dropout with rate ``dropout`` is
+    applied when a ``key`` is given (identity when ``key`` is None or ``dropout == 0``).
+
+    Args:
+        params: tuple of layers, bottom first; each an ``RNNParams``, an ``LSTMParams``
+            or a ``Bidirectional(fwd, bwd)`` of them. A single layer is accepted too.
+        xs: inputs, shape ``(..., T, d_in)``.
+        initial_state: one state per layer, structured like the returned final states
+            (``LSTMState``, an ``s_0`` array, or a ``Bidirectional`` pair); entries may be
+            None (zeros). Resets restart from this state.
+        lengths: optional integer array ``xs.shape[:-2]``; steps ``t >= lengths`` are
+            padding (state held, outputs zero).
+        resets: optional bool array ``xs.shape[:-1]``: ``resets[..., t]`` restarts every
+            layer from its initial state before step ``t`` (several episodes packed in one
+            stream). The backward direction restarts at the end of each episode.
+        merge: ``"concat"`` (default), ``"sum"`` or ``"mean"``.
+        dropout: dropout rate in ``[0, 1)`` between layers.
+        key: PRNG key for the dropout masks.
+        return_carries: also return every carry of every layer: ``LSTMState(h, C)`` with
+            fields ``(..., T, d_h)`` (the ``C_t`` sequence), or ``ss`` for the RNN.
+
+    Returns:
+        ``(final_states, outputs)``, plus ``carries`` (a tuple over layers) when
+        ``return_carries``. ``outputs`` is the top layer's output sequence
+        ``(..., T, d_h)`` (``2 d_h`` for ``concat``); for an RNN stack it is the top
+        layer's logits ``(..., T, d_out)``, zero at padding steps.
+
+    Raises:
+        TypeError, ValueError: bad params, shapes, ``merge`` or ``dropout``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, jaxrnn
+        >>> from jaxrnn.layers import Bidirectional, stack
+        >>> k = jax.random.split(jax.random.key(0), 3)
+        >>> params = (Bidirectional(jaxrnn.init_lstm_params(k[0], 3, 4),
+        ...                         jaxrnn.init_lstm_params(k[1], 3, 4)),
+        ...           jaxrnn.init_lstm_params(k[2], 8, 4))
+        >>> finals, hs = stack(params, jnp.ones((2, 5, 3)), lengths=jnp.array([5, 2]))
+        >>> hs.shape, finals[0].bwd.C.shape, finals[1].h.shape
+        ((2, 5, 4), (2, 4), (2, 4))
+    """
+    where = "stack"
+    layers = _check_stack(params, where)
+    if merge not in MERGES:
+        raise ValueError(f"{where}: expected merge to be one of {MERGES}, got {merge!r}")
+    if not (isinstance(dropout, (int, float)) and 0.0 <= dropout < 1.0):
+        raise ValueError(f"{where}: expected dropout to be a float in [0, 1), got {dropout!r}")
+    if initial_state is None:
+        initial_state = (None,) * len(layers)
+    if len(initial_state) != len(layers):
+        raise ValueError(
+            f"{where}: expected initial_state to hold one state per layer "
+            f"({len(layers)}), got {len(initial_state)}"
+        )
+    xs = _checks.as_array(xs, "xs", where)
+    resets = _check_resets(resets, xs, where)
+    finals, carries = [], []
+    h = xs
+    for l, (layer, state0) in enumerate(zip(layers, initial_state)):
+        if l > 0 and key is not None and dropout > 0.0:
+            h = _dropout(jax.random.fold_in(key, l), h, dropout)
+        top = l == len(layers) - 1
+        if isinstance(layer, Bidirectional):
+            s0 = state0 if state0 is not None else Bidirectional(None, None)
+            run = functools.partial(
+                _direction, xs=h, lengths=lengths, resets=resets, return_carries=return_carries
+            )
+            f_T, f_out, f_car = run(layer.fwd, state0=s0.fwd, reverse=False)
+            b_T, b_out, b_car = run(layer.bwd, state0=s0.bwd, reverse=True)
+            finals.append(Bidirectional(f_T, b_T))
+            carries.append(Bidirectional(f_car, b_car))
+            out = _merge(f_out, b_out, merge)
+            if top and isinstance(layer.fwd, RNNParams):
+                out = _merge(
+                    _logits(layer.fwd, f_out, lengths), _logits(layer.bwd, b_out, lengths), merge
+                )
+        else:
+            s_T, out, car = _direction(
+                layer, h, state0, lengths, resets, reverse=False, return_carries=return_carries
+            )
+            finals.append(s_T)
+            carries.append(car)
+            if top and isinstance(layer, RNNParams):
+                out = _logits(layer, out, lengths)
+        h = out
+    if return_carries:
+        return tuple(finals), h, tuple(carries)
+    return tuple(finals), h
+
+
+def _logits(params: RNNParams, ss: Array, lengths: Array | None) -> Array:
+    """Readout ``V s_t + b_o``, zero at padding steps ``t >= lengths``."""
+    logits = _rnn_readout(params, ss)
+    if lengths is None:
+        return logits
+    valid = jnp.arange(ss.shape[-2]) < jnp.asarray(lengths)[..., None]
+    return jnp.where(valid[..., None], logits, jnp.zeros_like(logits))
+
+
+def without_readout(params: RNNParams) -> RNNParams:
+    """Drop the readout of a lower RNN layer: ``V`` becomes ``(0, d_h)``, ``b_o`` ``(0,)``.
+
+    Example:
+        >>> import jax, jaxrnn
+        >>> from jaxrnn.layers import without_readout
+        >>> p = without_readout(jaxrnn.init_rnn_params(jax.random.key(0), 3, 5, 2))
+        >>> p.V.shape, p.b_o.shape
+        ((0, 5), (0,))
+    """
+    if not isinstance(params, RNNParams):
+        raise TypeError(f"without_readout: expected RNNParams, got {type(params).__name__}")
+    return params._replace(V=params.V[:0], b_o=params.b_o[:0])
+
+
+def detach(state: Any) -> Any:
+    """``jax.lax.stop_gradient`` on every leaf of a state (or any pytree)."""
+    return jax.tree.map(jax.lax.stop_gradient, state)
+
+
+def truncated_bptt(
+    loss_fn: Callable[[Any, Any, Any], tuple[Array, Any]],
+    params: Any,
+    state0: Any,
+    xs: Any,
+    *,
+    chunk: int,
+    time_axis: int = 0,
+) -> tuple[Array, Any, Any]:
+    r"""Truncated backpropagation through time over chunks of one long sequence.
+
+    The sequence is cut into ``T / chunk`` chunks; chunk ``k`` starts from the final state
+    of chunk ``k - 1`` passed through ``jax.lax.stop_gradient``, so gradients flow within
+    a chunk only:
+
+    .. math::
+
+        (L_k, S_k) = \mathrm{loss\_fn}(\theta, \mathrm{sg}(S_{k-1}), x_{(k)}), \qquad
+        g = \sum_k \nabla_\theta L_k
+
+    Args:
+        loss_fn: ``loss_fn(params, state, xs_chunk) -> (loss, final_state)``.
+        params: the parameters to differentiate.
+        state0: the state before the first chunk.
+        xs: a pytree of arrays (inputs, targets) sharing the time axis ``time_axis``.
+        chunk: steps per chunk (static); must divide the length of the time axis.
+        time_axis: the time axis of every leaf of ``xs`` (0 for ``(T, ...)``, 1 for
+            batch-major ``(B, T, ...)``).
+
+    Returns:
+        ``(loss, grads, state_T)``: the summed loss, the summed truncated gradients
+        (same structure as ``params``) and the final state (detached).
+
+    Raises:
+        ValueError: ``chunk`` does not divide the sequence length.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, jaxrnn
+        >>> from jaxrnn.layers import truncated_bptt
+        >>> p = jaxrnn.init_lstm_params(jax.random.key(0), d_in=2, d_h=3)
+        >>> def loss_fn(p, state, xs):
+        ...     state_T, hs = jaxrnn.lstm_scan(p, xs, state)
+        ...     return jnp.sum(hs ** 2), state_T
+        >>> state0 = jaxrnn.LSTMState(h=jnp.zeros(3), C=jnp.zeros(3))
+        >>> loss, grads, state_T = truncated_bptt(loss_fn, p, state0, jnp.ones((12, 2)), chunk=4)
+        >>> grads.f.U.shape, state_T.h.shape
+        ((3, 2), (3,))
+    """
+    where = "truncated_bptt"
+    chunk = _checks.check_static_int(chunk, "chunk", where, minimum=1)
+    T = {leaf.shape[time_axis] for leaf in jax.tree.leaves(xs)}
+    if len(T) != 1 or next(iter(T)) % chunk:
+        raise ValueError(
+            f"{where}: expected every leaf of xs to have one length along time_axis="
+            f"{time_axis} divisible by chunk={chunk}, got lengths {sorted(T)}"
+        )
+    n = next(iter(T)) // chunk
+
+    def split(leaf: Array) -> Array:
+        leaf = jnp.moveaxis(leaf, time_axis, 0)
+        leaf = leaf.reshape((n, chunk) + leaf.shape[1:])
+        return jnp.moveaxis(leaf, 1, time_axis + 1)
+
+    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+    def body(carry: tuple[Any, Array, Any], xs_k: Any) -> tuple[tuple[Any, Array, Any], None]:
+        state, loss, grads = carry
+        (loss_k, state_k), grads_k = grad_fn(params, detach(state), xs_k)
+        grads = jax.tree.map(jnp.add, grads, grads_k)
+        return (detach(state_k), loss + loss_k, grads), None
+
+    zeros = jax.tree.map(jnp.zeros_like, params)
+    loss0 = jnp.zeros((), jax.tree.leaves(params)[0].dtype)
+    (state_T, loss, grads), _ = jax.lax.scan(body, (state0, loss0, zeros), jax.tree.map(split, xs))
+    return loss, grads, state_T
+
+
+__all__ = ["MERGES", "Bidirectional", "detach", "stack", "truncated_bptt", "without_readout"]
