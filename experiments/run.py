@@ -1,0 +1,159 @@
+"""Run directories: ``runs/<name>/<timestamp>/`` with config, metrics, plots, checkpoints.
+
+A :class:`Run` owns one directory. Sweeps (several models or sequence lengths) use
+:meth:`Run.sub` to get one sub-directory per training run, each with its own
+``metrics.jsonl`` and ``checkpoints/``; the sweep's table goes in the top directory as
+``results.json`` and ``results.md``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from experiments.config import config_to_dict
+
+
+class Run:
+    """One run directory.
+
+    Args:
+        path: the directory (created if missing).
+        resuming: True when continuing an earlier run in ``path``.
+    """
+
+    def __init__(self, path: Path | str, *, resuming: bool = False) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.resuming = resuming
+
+    @classmethod
+    def create(cls, name: str, cfg: Any, resume: str | None = None) -> Run:
+        """Open ``resume`` or a fresh ``<cfg.runs_dir>/<name>/<timestamp>/``; write config.json."""
+        if resume is not None:
+            run = cls(resume, resuming=True)
+        else:
+            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+            run = cls(Path(cfg.runs_dir) / name / stamp)
+        (run.path / "config.json").write_text(json.dumps(config_to_dict(cfg), indent=2) + "\n")
+        return run
+
+    def sub(self, name: str) -> Run:
+        """A child run directory ``<path>/<name>/`` sharing the resume flag."""
+        return Run(self.path / name, resuming=self.resuming)
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    def log(self, record: dict[str, Any]) -> None:
+        """Append one JSON line to ``metrics.jsonl``."""
+        with self.metrics_path.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        if not self.metrics_path.exists():
+            return []
+        lines = self.metrics_path.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def truncate_metrics(self, step: int) -> list[dict[str, Any]]:
+        """Drop records after ``step`` (written after the checkpoint we resume from)."""
+        kept = [r for r in self.read_metrics() if r.get("step", 0) <= step]
+        self.metrics_path.write_text("".join(json.dumps(r) + "\n" for r in kept))
+        return kept
+
+    def write_json(self, name: str, data: Any) -> None:
+        (self.path / name).write_text(json.dumps(data, indent=2) + "\n")
+
+    def read_json(self, name: str) -> Any | None:
+        p = self.path / name
+        return json.loads(p.read_text()) if p.exists() else None
+
+    def report(self, rows: Sequence[dict[str, Any]], title: str) -> str:
+        """Write ``results.json`` / ``results.md`` and return the table text."""
+        table = format_table(rows)
+        self.write_json("results.json", list(rows))
+        (self.path / "results.md").write_text(f"# {title}\n\n{table}\n")
+        return table
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        if v != 0 and math.isfinite(v) and (abs(v) < 1e-3 or abs(v) >= 1e5):
+            return f"{v:.3e}"
+        return f"{v:.4f}"
+    return str(v)
+
+
+def format_table(rows: Sequence[dict[str, Any]]) -> str:
+    """Markdown table of ``rows`` (column order from the first row).
+
+    Example:
+        >>> print(format_table([{"model": "rnn", "mse": 0.1667}, {"model": "lstm", "mse": 0.01}]))
+        | model | mse    |
+        |-------|--------|
+        | rnn   | 0.1667 |
+        | lstm  | 0.0100 |
+    """
+    if not rows:
+        return "(no rows)"
+    cols = list(rows[0])
+    cells = [[_fmt(r.get(c, "")) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
+    line = lambda vals: "| " + " | ".join(v.ljust(w) for v, w in zip(vals, widths)) + " |"  # noqa: E731
+    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(cols), sep, *(line(r) for r in cells)])
+
+
+def metrics_table(metrics: dict[str, Any]) -> str:
+    """Final metrics as one table: ``{name: float}`` gives two columns, ``{row: {col: v}}``
+    (a sweep) gives one row per entry.
+
+    Example:
+        >>> print(metrics_table({"rnn": {"mse": 0.17}, "lstm": {"mse": 0.01}}))
+        | run  | mse    |
+        |------|--------|
+        | rnn  | 0.1700 |
+        | lstm | 0.0100 |
+    """
+    if metrics and all(isinstance(v, dict) for v in metrics.values()):
+        return format_table([{"run": k, **v} for k, v in metrics.items()])
+    return format_table([{"metric": k, "value": v} for k, v in metrics.items()])
+
+
+def plot_lines(
+    path: Path,
+    series: dict[str, tuple[Sequence[float], Sequence[float]]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    logy: bool = False,
+    hline: tuple[float, str] | None = None,
+) -> None:
+    """Save a PNG line plot (matplotlib, Agg backend) of ``{label: (x, y)}``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for label, (x, y) in series.items():
+        ax.plot(x, y, label=label)
+    if hline is not None:
+        ax.axhline(hline[0], color="gray", linestyle="--", label=hline[1])
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,279 @@
+"""The shared training loop: Optax optimizer by name, clipping, schedule, one jitted step.
+
+An experiment describes its problem as a :class:`Problem` (init, loss, batch of a step,
+evaluation) and calls :func:`train`. The loop
+
+- builds ``clip_by_global_norm(cfg.clip) -> optimizer(schedule)`` from the config;
+- compiles ONE ``train_step(state, batch)`` (same shapes every step, so no recompiles);
+- asks ``problem.batch(step)`` for data, which must be a pure function of the seed and
+  ``step``: that is what makes ``--resume`` reach bit-identical parameters;
+- evaluates every ``eval_every`` steps, logs to ``metrics.jsonl`` every ``log_every`` steps,
+  checkpoints every ``ckpt_every`` steps and at the end, shows a tqdm bar with the loss;
+- never trains on NaN: a step whose loss or gradient norm is not finite is not applied.
+  With ``nonfinite="stop"`` the state freezes and the run raises :class:`NonFiniteError`
+  naming the step; with ``"skip"`` the update is dropped and counted in ``n_skipped``;
+- on Ctrl-C (SIGINT) saves a checkpoint and raises :class:`Interrupted`.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from tqdm.auto import tqdm
+
+from experiments.checkpoint import Checkpointer
+from experiments.config import TrainConfig
+from experiments.run import Run, plot_lines
+
+
+class NonFiniteError(FloatingPointError):
+    """The loss or the gradient became NaN/inf (``nonfinite="stop"``)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT arrived; a checkpoint was saved. ``.step`` and ``.run_dir`` say where."""
+
+    def __init__(self, step: int, run_dir: str) -> None:
+        super().__init__(f"interrupted after step {step}; checkpoint saved in {run_dir}")
+        self.step = step
+        self.run_dir = run_dir
+
+
+class Problem(NamedTuple):
+    """What to train.
+
+    Attributes:
+        init: ``key -> params``.
+        loss: ``(params, batch) -> scalar loss`` (traced inside the jitted step).
+        batch: ``step -> batch``, a pure function of the seed and ``step``.
+        evaluate: ``params -> {name: float}`` held-out metrics, or None.
+    """
+
+    init: Callable[[jax.Array], Any]
+    loss: Callable[[Any, Any], jax.Array]
+    batch: Callable[[int], Any]
+    evaluate: Callable[[Any], dict[str, float]] | None = None
+
+
+class TrainState(NamedTuple):
+    """Everything a checkpoint holds. ``bad_step`` is -1 until a non-finite step."""
+
+    step: jax.Array
+    params: Any
+    opt_state: Any
+    n_skipped: jax.Array
+    bad_step: jax.Array
+
+
+class TrainResult(NamedTuple):
+    params: Any
+    metrics: dict[str, float]
+    history: list[dict[str, Any]]
+
+
+def make_schedule(cfg: TrainConfig) -> optax.Schedule:
+    """Learning rate as a function of the step, from ``cfg.schedule``."""
+    if cfg.schedule == "constant":
+        return optax.constant_schedule(cfg.lr)
+    if cfg.schedule == "cosine":
+        return optax.cosine_decay_schedule(cfg.lr, decay_steps=cfg.steps)
+    if cfg.schedule == "warmup_cosine":
+        return optax.warmup_cosine_decay_schedule(
+            0.0, cfg.lr, warmup_steps=cfg.warmup_steps, decay_steps=cfg.steps
+        )
+    raise ValueError(
+        f"schedule: expected one of constant, cosine, warmup_cosine; got {cfg.schedule!r}"
+    )
+
+
+def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
+    """``clip_by_global_norm(cfg.clip)`` (if ``clip > 0``) chained with the named optimizer."""
+    lr = make_schedule(cfg)
+    if cfg.optimizer == "adam":
+        opt = optax.adam(lr)
+    elif cfg.optimizer == "adamw":
+        opt = optax.adamw(lr, weight_decay=cfg.weight_decay)
+    elif cfg.optimizer == "rmsprop":
+        opt = optax.rmsprop(lr)
+    elif cfg.optimizer == "sgd":
+        opt = optax.sgd(lr)
+    else:
+        raise ValueError(f"optimizer: expected adam, adamw, rmsprop or sgd; got {cfg.optimizer!r}")
+    return optax.chain(optax.clip_by_global_norm(cfg.clip), opt) if cfg.clip > 0 else opt
+
+
+def make_train_step(
+    loss_fn: Callable[[Any, Any], jax.Array], tx: optax.GradientTransformation, *, skip: bool
+) -> Callable[[TrainState, Any], tuple[TrainState, dict[str, jax.Array]]]:
+    """The one jitted step: gradient, finiteness check, guarded optimizer update.
+
+    A step whose loss or gradient norm is not finite leaves ``params`` and ``opt_state``
+    unchanged. With ``skip=False`` the first such step is recorded in ``bad_step`` and every
+    later step is frozen too, so the host can stop with the last finite parameters.
+    """
+
+    @jax.jit
+    def train_step(state: TrainState, batch: Any) -> tuple[TrainState, dict[str, jax.Array]]:
+        loss, grads = jax.value_and_grad(loss_fn)(state.params, batch)
+        grad_norm = optax.global_norm(grads)
+        finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
+        apply = finite if skip else finite & (state.bad_step < 0)
+        updates, new_opt = tx.update(grads, state.opt_state, state.params)
+        new_params = optax.apply_updates(state.params, updates)
+        keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(apply, a, b), new, old)  # noqa: E731
+        step = state.step + 1
+        first_bad = (~finite) & (state.bad_step < 0)
+        new_state = TrainState(
+            step=step,
+            params=keep(new_params, state.params),
+            opt_state=keep(new_opt, state.opt_state),
+            n_skipped=state.n_skipped + (~finite).astype(jnp.int32),
+            bad_step=jnp.where(first_bad, step, state.bad_step),
+        )
+        return new_state, {"loss": loss, "grad_norm": grad_norm}
+
+    return train_step
+
+
+class _SigintFlag:
+    """Turns SIGINT into a flag the loop polls (main thread only; restored on exit)."""
+
+    def __init__(self) -> None:
+        self.raised = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _SigintFlag:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.raised = True
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _initial_state(cfg: TrainConfig, problem: Problem, tx: optax.GradientTransformation):
+    params = problem.init(jax.random.key(cfg.seed))
+    zero = jnp.zeros((), jnp.int32)
+    return TrainState(zero, params, tx.init(params), zero, zero - 1)
+
+
+def train(
+    cfg: TrainConfig, problem: Problem, run: Run, *, stop_at: int | None = None
+) -> TrainResult:
+    """Train ``problem`` for ``cfg.steps`` steps, resuming from ``run`` when it has checkpoints.
+
+    Args:
+        cfg: the shared training hyperparameters.
+        problem: what to train.
+        run: the run directory; if ``run.resuming``, training continues from its newest
+            readable checkpoint (a finished run is restored without training).
+        stop_at: end early after this step, as if killed right after a checkpoint there
+            (used by the resume tests).
+
+    Returns:
+        ``TrainResult(params, metrics, history)``: final parameters, final metrics
+        (``train_loss``, evaluation metrics, ``steps``, ``wall_s``, ``n_skipped``) and the
+        ``metrics.jsonl`` records.
+
+    Raises:
+        NonFiniteError: a loss or gradient was NaN/inf and ``cfg.nonfinite == "stop"``.
+        Interrupted: SIGINT arrived (after saving a checkpoint).
+    """
+    tx = make_optimizer(cfg)
+    train_step = make_train_step(problem.loss, tx, skip=cfg.nonfinite == "skip")
+    state = _initial_state(cfg, problem, tx)
+    ckpt = Checkpointer(run.path / "checkpoints", cfg.keep)
+    history: list[dict[str, Any]] = []
+    wall_offset = 0.0
+    if run.resuming:
+        restored = ckpt.restore_latest(state)
+        if restored is not None:
+            state = restored[1]
+            history = run.truncate_metrics(int(state.step))
+            wall_offset = max((r.get("wall_s", 0.0) for r in history), default=0.0)
+            final = run.read_json("final.json")
+            if final is not None and int(state.step) == final.get("steps"):
+                ckpt.close()
+                return TrainResult(state.params, final, history)
+    start = int(state.step)
+    t0 = time.perf_counter() - wall_offset
+    last: dict[str, Any] = {}
+    bar = tqdm(total=cfg.steps, initial=start, disable=not cfg.progress, dynamic_ncols=True)
+    try:
+        with _SigintFlag() as sigint:
+            for step in range(start + 1, cfg.steps + 1):
+                state, m = train_step(state, problem.batch(step - 1))
+                bar.update(1)
+                is_eval = problem.evaluate is not None and (
+                    step % cfg.eval_every == 0 or step == cfg.steps
+                )
+                if step % cfg.log_every == 0 or step == cfg.steps or is_eval:
+                    bad = int(state.bad_step)
+                    if bad >= 0 and cfg.nonfinite == "stop":
+                        raise NonFiniteError(
+                            f"non-finite loss or gradient at step {bad} (loss={float(m['loss'])}, "
+                            f"grad_norm={float(m['grad_norm'])}); no update was applied from "
+                            f"that step on. Lower --lr or --clip, or pass --nonfinite=skip."
+                        )
+                    last = {
+                        "step": step,
+                        "loss": float(m["loss"]),
+                        "grad_norm": float(m["grad_norm"]),
+                        "n_skipped": int(state.n_skipped),
+                    }
+                    if is_eval:
+                        last.update(
+                            {k: float(v) for k, v in problem.evaluate(state.params).items()}
+                        )
+                    last["wall_s"] = round(time.perf_counter() - t0, 3)
+                    run.log(last)
+                    history.append(last)
+                    bar.set_postfix(loss=f"{last['loss']:.4g}")
+                if step % cfg.ckpt_every == 0 or step == cfg.steps:
+                    ckpt.save(step, state)
+                if sigint.raised or (stop_at is not None and step >= stop_at):
+                    ckpt.save(step, state)
+                    ckpt.wait()
+                    if sigint.raised:
+                        raise Interrupted(step, str(run.path))
+                    break
+    finally:
+        bar.close()
+        ckpt.close()
+    final = {
+        "steps": int(state.step),
+        "train_loss": last.get("loss", float("nan")),
+        **{k: v for k, v in last.items() if k not in ("step", "loss", "grad_norm")},
+    }
+    if int(state.step) == cfg.steps:
+        run.write_json("final.json", final)
+        _plot_history(run, history)
+    return TrainResult(state.params, final, history)
+
+
+def _plot_history(run: Run, history: list[dict[str, Any]]) -> None:
+    skip = {"step", "wall_s", "n_skipped", "grad_norm"}
+    names = sorted({k for r in history for k in r} - skip)
+    series = {
+        n: ([r["step"] for r in history if n in r], [r[n] for r in history if n in r])
+        for n in names
+    }
+    plot_lines(
+        run.path / "loss.png",
+        series,
+        xlabel="step",
+        ylabel="value",
+        title=run.path.name,
+        logy=all(v > 0 for _, ys in series.values() for v in ys),
+    )
