@@ -21,7 +21,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxrnn import _checks
+from jaxrnn import _checks, _fused
 from jaxrnn._typing import Array, Float, Int
 from jaxrnn.cells import LSTMState, _lstm_state, _rnn_readout, _rnn_state, check_lstm_state
 from jaxrnn.params import LSTMParams, RNNParams
@@ -78,10 +78,13 @@ def _time_last(y: Array) -> Array:
     return jnp.moveaxis(y, 0, -2)
 
 
-def _prepare(xs: Any, lengths: Any, d_in: int, param_dtype: Any, where: str, unroll: int):
+def _prepare(xs: Any, lengths: Any, d_in: int, param_dtype: Any, where: str, unroll: int,
+             remat: Any = None):
     xs = _checks.check_inputs(xs, d_in, where, name="xs", min_rank=2)
     _check_dtype(xs, param_dtype, where)
     _checks.check_static_int(unroll, "unroll", where, minimum=1)
+    if remat is not None:
+        _checks.check_static_int(remat, "remat (None or a segment length)", where, minimum=1)
     batch = tuple(xs.shape[:-2])
     if lengths is not None:
         lengths = _checks.check_lengths(lengths, batch, where)
@@ -89,7 +92,7 @@ def _prepare(xs: Any, lengths: Any, d_in: int, param_dtype: Any, where: str, unr
     return xs, batch, mask
 
 
-@functools.partial(jax.jit, static_argnames=("reverse", "unroll"))
+@functools.partial(jax.jit, static_argnames=("reverse", "unroll", "remat"))
 def rnn_scan(
     params: RNNParams,
     xs: Float[Array, "... T d_in"],
@@ -98,6 +101,7 @@ def rnn_scan(
     lengths: Int[Array, "..."] | None = None,
     reverse: bool = False,
     unroll: int = 1,
+    remat: int | None = None,
 ) -> tuple[Float[Array, "... d_h"], Float[Array, "... T d_h"], Float[Array, "... T d_out"]]:
     r"""Run the vanilla RNN over a sequence.
 
@@ -117,6 +121,10 @@ def rnn_scan(
         reverse: read the (valid part of the) sequence last-to-first; outputs stay
             aligned with their inputs.
         unroll: how many steps to unroll in the scanned loop body (static).
+        remat: None (default: store what the backward pass needs at every step), or a
+            segment length ``k`` (static): store only every ``k``-th state and recompute
+            the rest during the backward pass, e.g. ``k ~ sqrt(T)`` for long sequences.
+            Changes memory and time, never the values.
 
     Returns:
         ``(s_T, ss, logits)``: the final state ``(..., d_h)`` (after the last valid
@@ -140,22 +148,21 @@ def rnn_scan(
     where = "rnn_scan"
     d_in, d_h, _ = _checks.check_rnn_params(params, where)
     dtype = params.W.dtype
-    xs, batch, mask = _prepare(xs, lengths, d_in, dtype, where, unroll)
+    xs, batch, mask = _prepare(xs, lengths, d_in, dtype, where, unroll, remat)
     if s0 is None:
         s0 = jnp.zeros((*batch, d_h), dtype)
     else:
         s0 = _checks.check_state(s0, (*batch, d_h), where, name="s0")
         _check_dtype(s0, dtype, where)
         s0 = s0.astype(dtype)
-    s_T, ss = _scan(
-        functools.partial(_rnn_state, params),
-        s0,
-        jnp.moveaxis(xs, -2, 0),
-        mask,
-        reverse=reverse,
-        unroll=unroll,
-        emit=lambda s_t: s_t,
-    )
+    xs_time = jnp.moveaxis(xs, -2, 0)
+    # One GEMM for the input projection of every step; the loop multiplies by W only.
+    xz = xs_time @ params.U.T + params.b_s
+    elem = functools.partial(_fused.rnn_elementwise, _rnn_state)
+    (s_T,), ss = _fused.recurrence(elem, params.W, xz, (s0,), mask, reverse=reverse,
+                                   unroll=unroll, remat=remat)
+    if mask is not None:
+        ss = jnp.where(mask, ss, jnp.zeros_like(ss))
     # The readout does not feed back, so it is one matrix product over all steps.
     logits = _rnn_readout(params, ss)
     if mask is not None:
@@ -163,7 +170,7 @@ def rnn_scan(
     return s_T, _time_last(ss), _time_last(logits)
 
 
-@functools.partial(jax.jit, static_argnames=("reverse", "unroll"))
+@functools.partial(jax.jit, static_argnames=("reverse", "unroll", "remat"))
 def lstm_scan(
     params: LSTMParams,
     xs: Float[Array, "... T d_in"],
@@ -172,6 +179,7 @@ def lstm_scan(
     lengths: Int[Array, "..."] | None = None,
     reverse: bool = False,
     unroll: int = 1,
+    remat: int | None = None,
 ) -> tuple[LSTMState, Float[Array, "... T d_h"]]:
     r"""Run the LSTM over a sequence.
 
@@ -191,6 +199,10 @@ def lstm_scan(
         reverse: read the (valid part of the) sequence last-to-first; outputs stay
             aligned with their inputs.
         unroll: how many steps to unroll in the scanned loop body (static).
+        remat: None (default: store what the backward pass needs at every step), or a
+            segment length ``k`` (static): store only every ``k``-th state and recompute
+            the rest during the backward pass, e.g. ``k ~ sqrt(T)`` for long sequences.
+            Changes memory and time, never the values.
 
     Returns:
         ``(state_T, hs)``: the final ``LSTMState`` (after the last valid step) and the
@@ -212,7 +224,7 @@ def lstm_scan(
     where = "lstm_scan"
     d_in, d_h = _checks.check_lstm_params(params, where)
     dtype = params.f.W.dtype
-    xs, batch, mask = _prepare(xs, lengths, d_in, dtype, where, unroll)
+    xs, batch, mask = _prepare(xs, lengths, d_in, dtype, where, unroll, remat)
     if state0 is None:
         zeros = jnp.zeros((*batch, d_h), dtype)
         state0 = LSTMState(h=zeros, C=zeros)
@@ -221,15 +233,17 @@ def lstm_scan(
         for leaf in state0:
             _check_dtype(leaf, dtype, where)
         state0 = LSTMState(h=state0.h.astype(dtype), C=state0.C.astype(dtype))
-    state_T, hs = _scan(
-        functools.partial(_lstm_state, params),
-        state0,
-        jnp.moveaxis(xs, -2, 0),
-        mask,
-        reverse=reverse,
-        unroll=unroll,
-        emit=lambda state_t: state_t.h,
-    )
+    # The four gates stacked [f, i, c, o] inside the jitted function (never stored so).
+    U = jnp.concatenate([g.U for g in params], axis=0)
+    W = jnp.concatenate([g.W for g in params], axis=0)
+    b = jnp.concatenate([g.b for g in params], axis=0)
+    xz = jnp.moveaxis(xs, -2, 0) @ U.T + b
+    elem = functools.partial(_fused.lstm_elementwise, _lstm_state)
+    (h_T, C_T), hs = _fused.recurrence(elem, W, xz, (state0.h, state0.C), mask,
+                                       reverse=reverse, unroll=unroll, remat=remat)
+    if mask is not None:
+        hs = jnp.where(mask, hs, jnp.zeros_like(hs))
+    state_T = LSTMState(h=h_T, C=C_T)
     return state_T, _time_last(hs)
 
 
