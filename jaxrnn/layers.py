@@ -9,8 +9,8 @@ final states come back with the same structure: one state per layer, a
 For the vanilla RNN, a layer's output is its state sequence ``s_t``; the readout
 ``V s_t + b_o`` is applied by the top layer only (lower layers may carry a readout of
 size ``d_out = 0``: ``V`` of shape ``(0, d_h)``, see :func:`without_readout`). For a
-bidirectional top layer the logits of the two directions are merged like the states
-(``merge="sum"`` gives one linear readout of ``[s_fwd; s_bwd]``).
+bidirectional top layer the logits of the two directions are summed, whatever ``merge``:
+one linear readout ``[V_fwd, V_bwd] [s_fwd; s_bwd] + b_o^fwd + b_o^bwd``.
 """
 
 from __future__ import annotations
@@ -252,9 +252,8 @@ def stack(
             carries.append(Bidirectional(f_car, b_car))
             out = _merge(f_out, b_out, merge)
             if top and isinstance(layer.fwd, RNNParams):
-                out = _merge(
-                    _logits(layer.fwd, f_out, lengths), _logits(layer.bwd, b_out, lengths), merge
-                )
+                # One linear readout of [s_fwd; s_bwd]: V = [V_fwd, V_bwd].
+                out = _logits(layer.fwd, f_out, lengths) + _logits(layer.bwd, b_out, lengths)
         else:
             s_T, out, car = _direction(
                 layer, h, state0, lengths, resets, reverse=False, return_carries=return_carries

@@ -124,7 +124,7 @@ def test_rnn_stack_logits(xs):
 
 def test_bidirectional_rnn_sum_is_one_readout(xs):
     p = Bidirectional(_rnn(0), _rnn(1))
-    finals, logits, carries = stack(p, xs, lengths=LENGTHS, merge="sum", return_carries=True)
+    finals, logits, carries = stack(p, xs, lengths=LENGTHS, return_carries=True)
     _, ss_f, lg_f = jaxrnn.rnn_scan(p.fwd, xs, lengths=LENGTHS)
     _, ss_b, lg_b = jaxrnn.rnn_scan(p.bwd, xs, lengths=LENGTHS, reverse=True)
     chex.assert_trees_all_close(logits, lg_f + lg_b, atol=ATOL)
