@@ -25,8 +25,9 @@ import jax.numpy as jnp
 from jaxrnn import _checks
 from jaxrnn._typing import Array, Bool, Float, Int, PRNGKey
 from jaxrnn.cells import LSTMState, _lstm_state, _rnn_readout, _rnn_state
-from jaxrnn.params import LSTMParams, RNNParams
+from jaxrnn.params import LSTMParams, RNNParams, init_lstm_params, init_rnn_params
 from jaxrnn.scan import lstm_scan, rnn_scan
+from jaxrnn.tbptt import detach, truncated_bptt
 
 MERGES = ("concat", "sum", "mean")
 
@@ -228,6 +229,8 @@ def stack(
         raise ValueError(f"{where}: expected dropout to be a float in [0, 1), got {dropout!r}")
     if initial_state is None:
         initial_state = (None,) * len(layers)
+    elif isinstance(initial_state, (LSTMState, Bidirectional)) or hasattr(initial_state, "shape"):
+        initial_state = (initial_state,)  # one layer's state, not a tuple of states
     if len(initial_state) != len(layers):
         raise ValueError(
             f"{where}: expected initial_state to hold one state per layer "
@@ -277,6 +280,65 @@ def _logits(params: RNNParams, ss: Array, lengths: Array | None) -> Array:
     return jnp.where(valid[..., None], logits, jnp.zeros_like(logits))
 
 
+def init_stack(
+    key: PRNGKey,
+    cell: str,
+    d_in: int,
+    d_h: int,
+    *,
+    d_out: int = 0,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    merge: str = "concat",
+    forget_bias: float = 1.0,
+    dtype: Any = jnp.float32,
+) -> tuple[Any, ...]:
+    """Initialise a stack for :func:`stack` with the default initialisers.
+
+    Layer ``l > 0`` reads ``d_h`` inputs, or ``2 d_h`` for a bidirectional
+    ``merge="concat"`` stack. For ``cell="rnn"`` only the top layer has a readout of size
+    ``d_out``; lower layers have none (:func:`without_readout`).
+
+    Args:
+        key: PRNG key; layer ``l`` (direction ``j``) uses ``fold_in(fold_in(key, l), j)``.
+        cell: ``"lstm"`` or ``"rnn"``.
+        d_in, d_h: input and hidden sizes.
+        d_out: readout size of the top RNN layer (``cell="rnn"`` only).
+        num_layers, bidirectional, merge: the stack's shape.
+        forget_bias: added to every LSTM ``b_f``.
+        dtype: parameter dtype.
+
+    Returns:
+        A tuple of ``num_layers`` layers (``Bidirectional`` pairs when bidirectional).
+
+    Example:
+        >>> import jax
+        >>> from jaxrnn.layers import init_stack
+        >>> p = init_stack(jax.random.key(0), "lstm", 3, 4, num_layers=2, bidirectional=True)
+        >>> p[1].bwd.f.U.shape
+        (4, 8)
+    """
+    where = "init_stack"
+    if cell not in ("lstm", "rnn"):
+        raise ValueError(f"{where}: expected cell to be 'lstm' or 'rnn', got {cell!r}")
+    if merge not in MERGES:
+        raise ValueError(f"{where}: expected merge to be one of {MERGES}, got {merge!r}")
+    _checks.check_static_int(num_layers, "num_layers", where, minimum=1)
+    layers = []
+    for l in range(num_layers):
+        dirs = []
+        for j in range(2 if bidirectional else 1):
+            k = jax.random.fold_in(jax.random.fold_in(key, l), j)
+            if cell == "lstm":
+                dirs.append(init_lstm_params(k, d_in, d_h, forget_bias=forget_bias, dtype=dtype))
+            else:
+                p = init_rnn_params(k, d_in, d_h, max(d_out, 1), dtype=dtype)
+                dirs.append(p if (l == num_layers - 1 and d_out) else without_readout(p))
+        layers.append(Bidirectional(*dirs) if bidirectional else dirs[0])
+        d_in = 2 * d_h if (bidirectional and merge == "concat") else d_h
+    return tuple(layers)
+
+
 def without_readout(params: RNNParams) -> RNNParams:
     """Drop the readout of a lower RNN layer: ``V`` becomes ``(0, d_h)``, ``b_o`` ``(0,)``.
 
@@ -292,86 +354,12 @@ def without_readout(params: RNNParams) -> RNNParams:
     return params._replace(V=params.V[:0], b_o=params.b_o[:0])
 
 
-def detach(state: Any) -> Any:
-    """``jax.lax.stop_gradient`` on every leaf of a state (or any pytree)."""
-    return jax.tree.map(jax.lax.stop_gradient, state)
-
-
-def truncated_bptt(
-    loss_fn: Callable[[Any, Any, Any], tuple[Array, Any]],
-    params: Any,
-    state0: Any,
-    xs: Any,
-    *,
-    chunk: int,
-    time_axis: int = 0,
-) -> tuple[Array, Any, Any]:
-    r"""Truncated backpropagation through time over chunks of one long sequence.
-
-    The sequence is cut into ``T / chunk`` chunks; chunk ``k`` starts from the final state
-    of chunk ``k - 1`` passed through ``jax.lax.stop_gradient``, so gradients flow within
-    a chunk only:
-
-    .. math::
-
-        (L_k, S_k) = \mathrm{loss\_fn}(\theta, \mathrm{sg}(S_{k-1}), x_{(k)}), \qquad
-        g = \sum_k \nabla_\theta L_k
-
-    Args:
-        loss_fn: ``loss_fn(params, state, xs_chunk) -> (loss, final_state)``.
-        params: the parameters to differentiate.
-        state0: the state before the first chunk.
-        xs: a pytree of arrays (inputs, targets) sharing the time axis ``time_axis``.
-        chunk: steps per chunk (static); must divide the length of the time axis.
-        time_axis: the time axis of every leaf of ``xs`` (0 for ``(T, ...)``, 1 for
-            batch-major ``(B, T, ...)``).
-
-    Returns:
-        ``(loss, grads, state_T)``: the summed loss, the summed truncated gradients
-        (same structure as ``params``) and the final state (detached).
-
-    Raises:
-        ValueError: ``chunk`` does not divide the sequence length.
-
-    Example:
-        >>> import jax, jax.numpy as jnp, jaxrnn
-        >>> from jaxrnn.layers import truncated_bptt
-        >>> p = jaxrnn.init_lstm_params(jax.random.key(0), d_in=2, d_h=3)
-        >>> def loss_fn(p, state, xs):
-        ...     state_T, hs = jaxrnn.lstm_scan(p, xs, state)
-        ...     return jnp.sum(hs ** 2), state_T
-        >>> state0 = jaxrnn.LSTMState(h=jnp.zeros(3), C=jnp.zeros(3))
-        >>> loss, grads, state_T = truncated_bptt(loss_fn, p, state0, jnp.ones((12, 2)), chunk=4)
-        >>> grads.f.U.shape, state_T.h.shape
-        ((3, 2), (3,))
-    """
-    where = "truncated_bptt"
-    chunk = _checks.check_static_int(chunk, "chunk", where, minimum=1)
-    T = {leaf.shape[time_axis] for leaf in jax.tree.leaves(xs)}
-    if len(T) != 1 or next(iter(T)) % chunk:
-        raise ValueError(
-            f"{where}: expected every leaf of xs to have one length along time_axis="
-            f"{time_axis} divisible by chunk={chunk}, got lengths {sorted(T)}"
-        )
-    n = next(iter(T)) // chunk
-
-    def split(leaf: Array) -> Array:
-        leaf = jnp.moveaxis(leaf, time_axis, 0)
-        leaf = leaf.reshape((n, chunk) + leaf.shape[1:])
-        return jnp.moveaxis(leaf, 1, time_axis + 1)
-
-    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-
-    def body(carry: tuple[Any, Array, Any], xs_k: Any) -> tuple[tuple[Any, Array, Any], None]:
-        state, loss, grads = carry
-        (loss_k, state_k), grads_k = grad_fn(params, detach(state), xs_k)
-        grads = jax.tree.map(jnp.add, grads, grads_k)
-        return (detach(state_k), loss + loss_k, grads), None
-
-    zeros = jax.tree.map(jnp.zeros_like, params)
-    loss0 = jnp.zeros((), jax.tree.leaves(params)[0].dtype)
-    (state_T, loss, grads), _ = jax.lax.scan(body, (state0, loss0, zeros), jax.tree.map(split, xs))
-    return loss, grads, state_T
-
-
-__all__ = ["MERGES", "Bidirectional", "detach", "stack", "truncated_bptt", "without_readout"]
+__all__ = [
+    "MERGES",
+    "Bidirectional",
+    "detach",
+    "init_stack",
+    "stack",
+    "truncated_bptt",
+    "without_readout",
+]
