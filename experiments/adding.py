@@ -68,11 +68,12 @@ def mse(params, batch) -> jax.Array:
     return jnp.mean((pred - y) ** 2)
 
 
-def problem(cfg: Config, model: str, T: int) -> Problem:
-    test = make_batch(cfg.seed, TEST_STREAM, 0, cfg.test_size, T)
+def problem(cfg: TrainConfig, model: str, T: int, hidden: int, test_size: int) -> Problem:
+    """The adding problem of length ``T`` for an ``rnn``/``lstm`` with ``hidden`` units."""
+    test = make_batch(cfg.seed, TEST_STREAM, 0, test_size, T)
     test_mse = jax.jit(mse)
     return Problem(
-        init=lambda key: init_model(key, model, 2, cfg.hidden, 1),
+        init=lambda key: init_model(key, model, 2, hidden, 1),
         loss=mse,
         batch=lambda step: make_batch(cfg.seed, 0, step, cfg.batch_size, T),
         evaluate=lambda params: {"test_mse": test_mse(params, test)},
@@ -87,7 +88,7 @@ def main(cfg: Config, resume: str | None = None) -> dict:
             name = f"{model}_T{T}"
             print(f"[adding] {name}: {cfg.steps} steps, hidden {cfg.hidden}", flush=True)
             t0 = time.perf_counter()
-            out = train(cfg, problem(cfg, model, T), run.sub(name))
+            out = train(cfg, problem(cfg, model, T, cfg.hidden, cfg.test_size), run.sub(name))
             results[f"{model} T={T}"] = {
                 "model": model,
                 "T": T,

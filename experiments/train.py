@@ -122,7 +122,7 @@ def make_train_step(
     @jax.jit
     def train_step(state: TrainState, batch: Any) -> tuple[TrainState, dict[str, jax.Array]]:
         loss, grads = jax.value_and_grad(loss_fn)(state.params, batch)
-        grad_norm = optax.global_norm(grads)
+        grad_norm = optax.tree.norm(grads)
         finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
         apply = finite if skip else finite & (state.bad_step < 0)
         updates, new_opt = tx.update(grads, state.opt_state, state.params)

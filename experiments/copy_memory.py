@@ -1,0 +1,125 @@
+"""Copy-memory task (Hochreiter & Schmidhuber 1997; Arjovsky et al. 2016): RNN vs LSTM.
+
+The input is 10 symbols from {1..8}, then ``T - 1`` blanks (0), a delimiter (9) and 10
+more blanks: ``T + 20`` steps, one-hot over 10 classes. The target is blank for the first
+``T + 10`` steps and then the 10 symbols. A memoryless model that outputs blanks and then
+guesses uniformly gets cross-entropy ``10 ln 8 / (T + 20)`` per step: the baseline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from experiments.config import TrainConfig
+from experiments.models import apply, init_model
+from experiments.run import Run, plot_lines
+from experiments.train import Problem, train
+
+N_SYMBOLS, N_COPY, N_CLASSES = 8, 10, 10
+BLANK, DELIM = 0, 9
+TEST_STREAM = 1
+
+
+def baseline(T: int) -> float:
+    """Cross-entropy per step of the memoryless strategy: ``10 ln 8 / (T + 20)``."""
+    return N_COPY * math.log(N_SYMBOLS) / (T + 2 * N_COPY)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(TrainConfig):
+    """Defaults fit the 20-minute budget on 2 CPU cores; raise --steps for longer sweeps."""
+
+    T_values: tuple[int, ...] = (50, 100)
+    models: tuple[str, ...] = ("rnn", "lstm")
+    hidden: int = 128
+    test_size: int = 500
+    steps: int = 1500
+    batch_size: int = 20
+    eval_every: int = 100
+    lr: float = 1e-3
+    clip: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        bad = [m for m in self.models if m not in ("rnn", "lstm")]
+        if bad or not self.models:
+            raise ValueError(f"--models: expected a comma list of rnn, lstm; got {self.models}")
+        if not self.T_values or min(self.T_values) < 1:
+            raise ValueError(f"--T_values: expected ints >= 1, got {self.T_values}")
+
+
+def make_batch(seed: int, stream: int, index: int, batch: int, T: int):
+    """``(xs (batch, T+20, 10) one-hot, ys (batch, T+20))``, pure in ``(seed, stream, index)``."""
+    rng = np.random.default_rng([seed, stream, index])
+    symbols = rng.integers(1, N_SYMBOLS + 1, size=(batch, N_COPY))
+    L = T + 2 * N_COPY
+    inputs = np.full((batch, L), BLANK, np.int32)
+    inputs[:, :N_COPY] = symbols
+    inputs[:, T + N_COPY - 1] = DELIM
+    targets = np.full((batch, L), BLANK, np.int32)
+    targets[:, -N_COPY:] = symbols
+    return np.eye(N_CLASSES, dtype=np.float32)[inputs], targets
+
+
+def cross_entropy(params, batch) -> jax.Array:
+    xs, ys = batch
+    return optax.softmax_cross_entropy_with_integer_labels(apply(params, xs), ys).mean()
+
+
+def _evaluate(params, batch) -> dict[str, jax.Array]:
+    xs, ys = batch
+    logits = apply(params, xs)
+    ce = optax.softmax_cross_entropy_with_integer_labels(logits, ys).mean()
+    hit = jnp.argmax(logits[:, -N_COPY:], axis=-1) == ys[:, -N_COPY:]
+    return {"test_ce": ce, "recall_acc": hit.mean()}
+
+
+def problem(cfg: Config, model: str, T: int) -> Problem:
+    test = make_batch(cfg.seed, TEST_STREAM, 0, cfg.test_size, T)
+    evaluate = jax.jit(_evaluate)
+    return Problem(
+        init=lambda key: init_model(key, model, N_CLASSES, cfg.hidden, N_CLASSES),
+        loss=cross_entropy,
+        batch=lambda step: make_batch(cfg.seed, 0, step, cfg.batch_size, T),
+        evaluate=lambda params: evaluate(params, test),
+    )
+
+
+def main(cfg: Config, resume: str | None = None) -> dict:
+    run = Run.create("copy", cfg, resume)
+    results, curves = {}, {}
+    for T in cfg.T_values:
+        for model in cfg.models:
+            name = f"{model}_T{T}"
+            print(f"[copy] {name}: {cfg.steps} steps, hidden {cfg.hidden}", flush=True)
+            out = train(cfg, problem(cfg, model, T), run.sub(name))
+            m = out.metrics
+            results[f"{model} T={T}"] = {
+                "model": model,
+                "T": T,
+                "steps": m["steps"],
+                "test_ce": m["test_ce"],
+                "baseline": baseline(T),
+                "recall_acc": m["recall_acc"],
+                "wall_s": round(m["wall_s"], 1),
+            }
+            hist = [r for r in out.history if "test_ce" in r]
+            curves[name] = ([r["step"] for r in hist], [r["test_ce"] / baseline(T) for r in hist])
+    plot_lines(
+        run.path / "test_ce.png",
+        curves,
+        xlabel="step",
+        ylabel="test CE / baseline",
+        title="copy task",
+        logy=True,
+        hline=(1.0, "memoryless baseline"),
+    )
+    run.report(list(results.values()), "copy task: final test cross-entropy")
+    print(f"run directory: {run.path}")
+    return results

@@ -1,0 +1,105 @@
+"""Vanishing gradients: ``||dL/dx_t||`` against the distance ``T - t``, RNN vs LSTM.
+
+The loss ``L`` is the adding problem's squared error, read at the last step only, so
+``dL/dx_t`` measures how much input ``t`` can still influence the output ``T - t`` steps
+later. Both models (same hidden size) are measured at initialisation and after training on
+the adding problem; the slope of ``log10 ||dL/dx_t||`` against ``T - t`` gives the decay in
+orders of magnitude per 100 steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from experiments import adding
+from experiments.config import TrainConfig
+from experiments.run import Run, plot_lines
+from experiments.train import train
+
+PROBE_STREAM = 2  # rng stream of the probe batch (train 0, test 1)
+TINY = 1e-30  # gradients below this (float32 underflow) are left out of the fit
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(TrainConfig):
+    """Defaults fit the 20-minute budget on 2 CPU cores."""
+
+    T: int = 100
+    hidden: int = 128
+    models: tuple[str, ...] = ("rnn", "lstm")
+    probe_size: int = 100
+    test_size: int = 500
+    steps: int = 1000
+    batch_size: int = 20
+    eval_every: int = 100
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.T < 2:
+            raise ValueError(f"--T: expected an int >= 2, got {self.T}")
+        bad = [m for m in self.models if m not in ("rnn", "lstm")]
+        if bad or not self.models:
+            raise ValueError(f"--models: expected a comma list of rnn, lstm; got {self.models}")
+
+
+def input_grad_norms(params, xs, y) -> jax.Array:
+    """``mean_b ||dL/dx_t||_2`` for each ``t``: shape ``(T,)``; ``L`` is the last-step MSE."""
+    grads = jax.grad(lambda xs: adding.mse(params, (xs, y)))(xs)
+    return jnp.linalg.norm(grads, axis=-1).mean(axis=0)
+
+
+def decay_per_100(norms: np.ndarray) -> float:
+    """Orders of magnitude lost per 100 steps of distance: ``-100 * slope(log10 norm, T-t)``.
+
+    Example:
+        >>> round(decay_per_100(10.0 ** (-np.arange(50.0)[::-1] / 25)), 6)
+        4.0
+    """
+    distance = np.arange(len(norms))[::-1]  # T - 1 - t
+    ok = norms > TINY
+    if ok.sum() < 2:
+        return float("nan")
+    slope = np.polyfit(distance[ok], np.log10(norms[ok]), 1)[0]
+    return float(-100.0 * slope)
+
+
+def main(cfg: Config, resume: str | None = None) -> dict:
+    run = Run.create("vanishing_gradients", cfg, resume)
+    xs, y = adding.make_batch(cfg.seed, PROBE_STREAM, 0, cfg.probe_size, cfg.T)
+    measure = jax.jit(input_grad_norms)
+    distance = np.arange(cfg.T)[::-1]
+    results, series = {}, {}
+    for model in cfg.models:
+        prob = adding.problem(cfg, model, cfg.T, cfg.hidden, cfg.test_size)
+        print(f"[vanishing_gradients] {model}: {cfg.steps} steps on adding T={cfg.T}", flush=True)
+        at_init = np.asarray(measure(prob.init(jax.random.key(cfg.seed)), xs, y))
+        out = train(cfg, prob, run.sub(model))
+        trained = np.asarray(measure(out.params, xs, y))
+        for when, norms in (("init", at_init), ("trained", trained)):
+            series[f"{model} ({when})"] = (distance, np.maximum(norms, TINY))
+            results[f"{model} {when}"] = {
+                "model": model,
+                "when": when,
+                "decay_orders_per_100": decay_per_100(norms),
+                "grad_at_T-t=0": float(norms[-1]),
+                "grad_at_max_dist": float(norms[0]),
+                "test_mse": out.metrics["test_mse"] if when == "trained" else float("nan"),
+            }
+        run.write_json(
+            f"{model}_grad_norms.json", {"init": at_init.tolist(), "trained": trained.tolist()}
+        )
+    plot_lines(
+        run.path / "grad_norms.png",
+        series,
+        xlabel="distance T - t",
+        ylabel="||dL/dx_t||",
+        title=f"gradient of the last-step loss, T={cfg.T}, hidden {cfg.hidden}",
+        logy=True,
+    )
+    run.report(list(results.values()), "vanishing gradients")
+    print(f"run directory: {run.path}")
+    return results
