@@ -1,0 +1,180 @@
+"""Every implementation under test, built from the same jaxrnn weights.
+
+Each builder takes ``(params, xs)`` (jaxrnn parameters, batch-first float32 inputs) and
+returns a :class:`Peer`: a forward function ``xs -> hs`` of shape ``(B, T, d_h)`` and a
+forward+backward function computing the gradient of ``hs.sum()`` with respect to every
+parameter. Weights are converted once, outside the timed functions, so every peer
+computes the same function (``benchmarks.__main__`` checks the outputs before timing).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import jaxrnn
+
+
+@dataclass(frozen=True)
+class Peer:
+    """A forward ``() -> hs`` and a forward+backward ``() -> grads``, inputs bound."""
+
+    name: str
+    forward: Callable[[], Any]
+    grad: Callable[[], Any]
+    sync: Callable[[Any], Any] = jax.block_until_ready
+
+
+def _jax_peer(name: str, apply: Callable[[Any, Any], Any], weights: Any, xs: Any) -> Peer:
+    fwd = jax.jit(apply)
+    grad = jax.jit(jax.grad(lambda w, x: apply(w, x).sum()))
+    return Peer(name, functools.partial(fwd, weights, xs), functools.partial(grad, weights, xs))
+
+
+# --- LSTM -------------------------------------------------------------------------------
+
+
+def jaxrnn_lstm(p: jaxrnn.LSTMParams, xs, unroll: int = 1) -> Peer:
+    return _jax_peer("jaxrnn", lambda w, x: jaxrnn.lstm_scan(w, x, unroll=unroll)[1], p, xs)
+
+
+def flax_linen_lstm(p: jaxrnn.LSTMParams, xs) -> Peer:
+    import flax.linen as nn
+
+    names = {"i": "i", "f": "f", "c": "g", "o": "o"}  # jaxrnn gate -> Flax suffix
+    cell: dict[str, Any] = {}
+    for g, s in names.items():
+        gate = getattr(p, g)
+        cell[f"i{s}"] = {"kernel": gate.U.T}
+        cell[f"h{s}"] = {"kernel": gate.W.T, "bias": gate.b}
+    model = nn.RNN(nn.OptimizedLSTMCell(p.f.W.shape[0]))
+    return _jax_peer("flax.linen", lambda w, x: model.apply(w, x), {"params": {"cell": cell}}, xs)
+
+
+def _stack(p: jaxrnn.LSTMParams, order: str, field: str) -> Any:
+    return jnp.concatenate([getattr(getattr(p, g), field) for g in order], axis=0)
+
+
+def flax_nnx_lstm(p: jaxrnn.LSTMParams, xs) -> Peer:
+    from flax import nnx
+
+    d_h, d_in = p.f.U.shape
+    model = nnx.RNN(nnx.OptimizedLSTMCell(d_in, d_h, rngs=nnx.Rngs(0)), rngs=False)
+    model.cell.dense_i.kernel.value = _stack(p, "ifco", "U").T
+    model.cell.dense_h.kernel.value = _stack(p, "ifco", "W").T
+    model.cell.dense_h.bias.value = _stack(p, "ifco", "b")
+    graphdef, weights, rest = nnx.split(model, nnx.Param, ...)
+
+    def apply(w, x):
+        zeros = jnp.zeros((x.shape[0], d_h), x.dtype)  # carry (c, h)
+        return nnx.merge(graphdef, w, rest)(x, initial_carry=(zeros, zeros))
+
+    return _jax_peer("flax.nnx", apply, weights, xs)
+
+
+def equinox_lstm(p: jaxrnn.LSTMParams, xs) -> Peer:
+    import equinox as eqx
+
+    d_h, d_in = p.f.U.shape
+    cell = eqx.nn.LSTMCell(d_in, d_h, key=jax.random.key(0))
+    cell = eqx.tree_at(lambda c: (c.weight_ih, c.weight_hh, c.bias), cell,
+                       (_stack(p, "ifco", "U"), _stack(p, "ifco", "W"), _stack(p, "ifco", "b")))
+
+    def apply(cell, xs):
+        def step(carry, x_t):
+            h, c = jax.vmap(cell)(x_t, carry)
+            return (h, c), h
+
+        zeros = jnp.zeros((xs.shape[0], d_h), xs.dtype)
+        _, hs = jax.lax.scan(step, (zeros, zeros), jnp.swapaxes(xs, 0, 1))
+        return jnp.swapaxes(hs, 0, 1)
+
+    return _jax_peer("equinox", apply, cell, xs)
+
+
+def haiku_lstm(p: jaxrnn.LSTMParams, xs) -> Peer:
+    import haiku as hk
+
+    d_h = p.f.W.shape[0]
+
+    def fn(xs):
+        core = hk.LSTM(d_h)
+        hs, _ = hk.dynamic_unroll(core, jnp.swapaxes(xs, 0, 1), core.initial_state(xs.shape[0]))
+        return jnp.swapaxes(hs, 0, 1)
+
+    model = hk.without_apply_rng(hk.transform(fn))
+    # Haiku: gates [i, g, f, o] from linear([x, h]), and it adds 1 to the forget gate.
+    w = jnp.concatenate([_stack(p, "icfo", "U").T, _stack(p, "icfo", "W").T], axis=0)
+    b = _stack(p, "icfo", "b").at[2 * d_h: 3 * d_h].add(-1.0)
+    return _jax_peer("haiku", model.apply, {"lstm/linear": {"w": w, "b": b}}, xs)
+
+
+def _torch_peer(name: str, module: Any, xs) -> Peer:
+    import torch
+
+    x = torch.from_numpy(np.array(xs))
+
+    def forward():
+        with torch.no_grad():
+            return module(x)[0]
+
+    def grad():
+        module.zero_grad(set_to_none=True)
+        module(x)[0].sum().backward()
+        return [q.grad for q in module.parameters()]
+
+    return Peer(name, forward, grad, sync=lambda out: out)
+
+
+def torch_lstm(p: jaxrnn.LSTMParams, xs) -> Peer:
+    import torch
+
+    d_h, d_in = p.f.U.shape
+    m = torch.nn.LSTM(d_in, d_h, batch_first=True)
+    t = lambda a: torch.from_numpy(np.array(a))  # noqa: E731
+    with torch.no_grad():
+        m.weight_ih_l0.copy_(t(_stack(p, "ifco", "U")))
+        m.weight_hh_l0.copy_(t(_stack(p, "ifco", "W")))
+        m.bias_ih_l0.copy_(t(_stack(p, "ifco", "b")))
+        m.bias_hh_l0.zero_()
+    return _torch_peer("torch", m, xs)
+
+
+# --- vanilla RNN ------------------------------------------------------------------------
+
+
+def jaxrnn_rnn(p: jaxrnn.RNNParams, xs, unroll: int = 1) -> Peer:
+    # Peers have no readout: the loss is the sum of the states (the readout is then dead
+    # code under jit, and V, b_o get zero gradients).
+    return _jax_peer("jaxrnn", lambda w, x: jaxrnn.rnn_scan(w, x, unroll=unroll)[1], p, xs)
+
+
+def flax_linen_rnn(p: jaxrnn.RNNParams, xs) -> Peer:
+    import flax.linen as nn
+
+    model = nn.RNN(nn.SimpleCell(p.W.shape[0]))
+    cell = {"i": {"kernel": p.U.T, "bias": p.b_s}, "h": {"kernel": p.W.T}}
+    return _jax_peer("flax.linen", lambda w, x: model.apply(w, x), {"params": {"cell": cell}}, xs)
+
+
+def torch_rnn(p: jaxrnn.RNNParams, xs) -> Peer:
+    import torch
+
+    d_h, d_in = p.U.shape
+    m = torch.nn.RNN(d_in, d_h, nonlinearity="tanh", batch_first=True)
+    with torch.no_grad():
+        m.weight_ih_l0.copy_(torch.from_numpy(np.array(p.U)))
+        m.weight_hh_l0.copy_(torch.from_numpy(np.array(p.W)))
+        m.bias_ih_l0.copy_(torch.from_numpy(np.array(p.b_s)))
+        m.bias_hh_l0.zero_()
+    return _torch_peer("torch", m, xs)
+
+
+LSTM_PEERS = [flax_linen_lstm, flax_nnx_lstm, equinox_lstm, haiku_lstm, torch_lstm]
+RNN_PEERS = [flax_linen_rnn, torch_rnn]
