@@ -1,16 +1,56 @@
 """Weight converters between jaxrnn and other libraries' layouts.
 
 Importing this package imports none of those libraries: each converter reads plain
-attributes / arrays, and only an export that must build a foreign object (a
+attributes and arrays, and only an export that must build a foreign object (a
 ``torch.nn.LSTM``, an ``equinox.nn.LSTMCell``) imports that library, when called.
+Whatever cannot be represented (PyTorch ``proj_size > 0``, a GRU, other activations)
+is refused with an error, never converted approximately.
 
-=====================  ===================================  ===============================
-library                import (theirs -> jaxrnn)            export (jaxrnn -> theirs)
-=====================  ===================================  ===============================
-PyTorch                ``from_torch_lstm``, ``from_torch_rnn``  ``to_torch_lstm``, ``to_torch_rnn``
-=====================  ===================================  ===============================
+- PyTorch ``nn.LSTM`` / ``nn.RNN`` (+ ``nn.Linear``): :func:`from_torch_lstm`,
+  :func:`to_torch_lstm`, :func:`from_torch_rnn`, :func:`to_torch_rnn` (whole stacks).
+- Flax Linen ``LSTMCell`` / ``OptimizedLSTMCell``: :func:`from_flax_lstm_cell`,
+  :func:`to_flax_lstm_cell`; ``SimpleCell`` (+ ``Dense``): :func:`from_flax_simple_cell`,
+  :func:`to_flax_simple_cell`; carries: :func:`to_flax_carry`, :func:`from_flax_carry`.
+- Equinox ``nn.LSTMCell``: :func:`from_equinox_lstm_cell`, :func:`to_equinox_lstm_cell`.
+- Haiku ``LSTM``: :func:`from_haiku_lstm`, :func:`to_haiku_lstm` (the fixed ``+1`` forget
+  bias folded into ``f.b``).
+- Keras 3 ``LSTM``: :func:`from_keras_lstm`, :func:`to_keras_lstm`.
 """
 
+from jaxrnn.interop.equinox_haiku import (
+    HAIKU_FORGET_BIAS,
+    from_equinox_lstm_cell,
+    from_haiku_lstm,
+    to_equinox_lstm_cell,
+    to_haiku_lstm,
+)
+from jaxrnn.interop.flax_cells import (
+    from_flax_carry,
+    from_flax_lstm_cell,
+    from_flax_simple_cell,
+    to_flax_carry,
+    to_flax_lstm_cell,
+    to_flax_simple_cell,
+)
+from jaxrnn.interop.keras_lstm import from_keras_lstm, to_keras_lstm
 from jaxrnn.interop.pytorch import from_torch_lstm, from_torch_rnn, to_torch_lstm, to_torch_rnn
 
-__all__ = ["from_torch_lstm", "from_torch_rnn", "to_torch_lstm", "to_torch_rnn"]
+__all__ = [
+    "HAIKU_FORGET_BIAS",
+    "from_equinox_lstm_cell",
+    "from_flax_carry",
+    "from_flax_lstm_cell",
+    "from_flax_simple_cell",
+    "from_haiku_lstm",
+    "from_keras_lstm",
+    "from_torch_lstm",
+    "from_torch_rnn",
+    "to_equinox_lstm_cell",
+    "to_flax_carry",
+    "to_flax_lstm_cell",
+    "to_flax_simple_cell",
+    "to_haiku_lstm",
+    "to_keras_lstm",
+    "to_torch_lstm",
+    "to_torch_rnn",
+]
