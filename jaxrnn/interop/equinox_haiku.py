@@ -76,6 +76,14 @@ def from_haiku_lstm(params: Any) -> LSTMParams:
 
     Raises:
         ValueError: GRU or other non-LSTM parameters.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxrnn.interop import from_haiku_lstm
+        >>> hk_params = {"lstm/linear": {"w": jnp.zeros((3 + 4, 16)), "b": jnp.zeros(16)}}
+        >>> p = from_haiku_lstm(hk_params)
+        >>> p.f.U.shape, p.f.b.tolist(), p.i.b.tolist()
+        ((4, 3), [1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0])
     """
     where = "from_haiku_lstm"
     linear = _haiku_linear(params, where)

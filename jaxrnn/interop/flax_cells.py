@@ -53,7 +53,18 @@ def from_flax_lstm_cell(variables: Any) -> LSTMParams:
 
 
 def to_flax_lstm_cell(params: LSTMParams) -> dict[str, Any]:
-    """Variables ``{"params": ...}`` for ``LSTMCell(d_h)`` or ``OptimizedLSTMCell(d_h)``."""
+    """Variables ``{"params": ...}`` for ``LSTMCell(d_h)`` or ``OptimizedLSTMCell(d_h)``.
+
+    Example:
+        >>> import jax, jaxrnn
+        >>> from jaxrnn.interop import from_flax_lstm_cell, to_flax_lstm_cell
+        >>> p = jaxrnn.init_lstm_params(jax.random.key(0), d_in=3, d_h=4)
+        >>> v = to_flax_lstm_cell(p)
+        >>> v["params"]["ig"]["kernel"].shape, bool((v["params"]["hf"]["bias"] == 1).all())
+        ((3, 4), True)
+        >>> bool((from_flax_lstm_cell(v).c.W == p.c.W).all())
+        True
+    """
     _checks.check_lstm_params(params, "to_flax_lstm_cell")
     p = {}
     for g in "ifgo":

@@ -45,7 +45,15 @@ def from_keras_lstm(layer: Any) -> LSTMParams:
 
 
 def to_keras_lstm(params: LSTMParams) -> list[Any]:
-    """``[kernel, recurrent_kernel, bias]`` (NumPy) for ``keras.layers.LSTM(d_h).set_weights``."""
+    """``[kernel, recurrent_kernel, bias]`` (NumPy) for ``keras.layers.LSTM(d_h).set_weights``.
+
+    Example:
+        >>> import jax, jaxrnn
+        >>> from jaxrnn.interop import to_keras_lstm
+        >>> p = jaxrnn.init_lstm_params(jax.random.key(0), d_in=3, d_h=4)
+        >>> [w.shape for w in to_keras_lstm(p)]
+        [(3, 16), (4, 16), (16,)]
+    """
     Wx, Wh, b = to_fused(params, "ifgo", "to_keras_lstm")
     return [Wx.T.copy(), Wh.T.copy(), b]
 
