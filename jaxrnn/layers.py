@@ -16,13 +16,14 @@ one linear readout ``[V_fwd, V_bwd] [s_fwd; s_bwd] + b_o^fwd + b_o^bwd``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from jaxrnn import _checks
+from jaxrnn._reset_scan import check_resets, scan_with_resets
 from jaxrnn._typing import Array, Bool, Float, Int, PRNGKey
 from jaxrnn.cells import LSTMState, _lstm_state, _rnn_readout, _rnn_state
 from jaxrnn.params import LSTMParams, RNNParams, init_lstm_params, init_rnn_params
@@ -44,61 +45,7 @@ class Bidirectional(NamedTuple):
     bwd: Any
 
 
-# --- one direction, with resets and every carry -------------------------------------------
-
-
-def _scan_with_resets(
-    cell: Callable[[Any, Array], Any],
-    carry0: Any,
-    xs: Array,
-    lengths: Array | None,
-    resets: Array | None,
-    *,
-    reverse: bool,
-) -> tuple[Any, Any]:
-    """Scan ``cell``; return the final carry and every carry, ``(..., T, d_h)`` leaves.
-
-    ``resets[..., t]`` replaces the carry by ``carry0`` before step ``t``. Padding steps
-    (``t >= lengths``) hold the carry and emit zeros, as in :func:`jaxrnn.lstm_scan`.
-    """
-    T = xs.shape[-2]
-    batch = xs.shape[:-2]
-    xs_time = jnp.moveaxis(xs, -2, 0)
-    if lengths is None:
-        mask = jnp.ones((T, *batch, 1), bool)
-    else:
-        t = jnp.arange(T, dtype=lengths.dtype).reshape((T,) + (1,) * len(batch))
-        mask = (t < lengths[None])[..., None]
-    if resets is None:
-        resets_time = jnp.zeros((T, *batch, 1), bool)
-    else:
-        resets_time = jnp.moveaxis(resets, -1, 0)[..., None]
-        if reverse:
-            # Read backwards, an episode starting at t+1 ends at t: restart at step t.
-            resets_time = jnp.concatenate([resets_time[1:], jnp.zeros_like(resets_time[:1])])
-
-    def body(carry: Any, inp: tuple[Array, Array, Array]) -> tuple[Any, Any]:
-        x_t, m_t, r_t = inp
-        start = jax.tree.map(lambda c0, c: jnp.where(r_t, c0, c), carry0, carry)
-        new = jax.tree.map(lambda n, c: jnp.where(m_t, n, c), cell(start, x_t), carry)
-        return new, jax.tree.map(lambda n: jnp.where(m_t, n, jnp.zeros_like(n)), new)
-
-    carry_T, carries = jax.lax.scan(body, carry0, (xs_time, mask, resets_time), reverse=reverse)
-    return carry_T, jax.tree.map(lambda y: jnp.moveaxis(y, 0, -2), carries)
-
-
-def _check_resets(resets: Any, xs: Array, where: str) -> Array | None:
-    if resets is None:
-        return None
-    resets = _checks.as_array(resets, "resets", where)
-    if tuple(resets.shape) != tuple(xs.shape[:-1]):
-        raise ValueError(
-            f"{where}: expected resets to have shape xs.shape[:-1] = {tuple(xs.shape[:-1])} "
-            f"(batch axes, then T), got {tuple(resets.shape)}"
-        )
-    if resets.dtype != jnp.bool_:
-        raise TypeError(f"{where}: expected resets to have dtype bool, got {resets.dtype}")
-    return resets
+# --- one direction ---------------------------------------------------------------------
 
 
 def _zeros_state(params: Any, batch: tuple[int, ...]) -> Any:
@@ -133,7 +80,7 @@ def _direction(
     if state0 is None:
         state0 = _zeros_state(params, xs.shape[:-2])
     cell = functools.partial(_lstm_state if is_lstm else _rnn_state, params)
-    state_T, carries = _scan_with_resets(cell, state0, xs, lengths, resets, reverse=reverse)
+    state_T, carries = scan_with_resets(cell, state0, xs, lengths, resets, reverse=reverse)
     outputs = carries.h if is_lstm else carries
     return state_T, outputs, carries
 
@@ -237,7 +184,7 @@ def stack(
             f"({len(layers)}), got {len(initial_state)}"
         )
     xs = _checks.as_array(xs, "xs", where)
-    resets = _check_resets(resets, xs, where)
+    resets = check_resets(resets, xs, where)
     finals, carries = [], []
     h = xs
     for l, (layer, state0) in enumerate(zip(layers, initial_state)):

@@ -165,17 +165,17 @@ def test_truncated_bptt():
     p = _lstm(0)
     xs = jax.random.normal(jax.random.key(1), (B, 8, D_IN))
     state0 = jaxrnn.LSTMState(h=jnp.zeros((B, D_H)), C=jnp.zeros((B, D_H)))
-    loss, grads, state_T = jax.jit(
-        truncated_bptt, static_argnums=0, static_argnames=("chunk", "time_axis")
-    )(_chunk_loss, p, state0, xs, chunk=4, time_axis=1)
-    (l_a, s_a), g_a = jax.value_and_grad(_chunk_loss, has_aux=True)(p, state0, xs[:, :4])
-    (l_b, s_b), g_b = jax.value_and_grad(_chunk_loss, has_aux=True)(p, detach(s_a), xs[:, 4:])
+    tbptt = jax.jit(truncated_bptt, static_argnums=0, static_argnames=("chunk", "time_axis"))
+    loss, grads, state_T = tbptt(_chunk_loss, p, state0, xs, chunk=4, time_axis=1)
+    ref = jax.jit(jax.value_and_grad(_chunk_loss, has_aux=True))
+    (l_a, s_a), g_a = ref(p, state0, xs[:, :4])
+    (l_b, s_b), g_b = ref(p, detach(s_a), xs[:, 4:])
     chex.assert_trees_all_close(
         (loss, grads, state_T), (l_a + l_b, jax.tree.map(jnp.add, g_a, g_b), s_b), atol=1e-4
     )
     # One chunk = full backprop; the truncated gradient differs from it.
-    _, g_full, _ = truncated_bptt(_chunk_loss, p, state0, xs, chunk=8, time_axis=1)
-    (_, _), g_ref = jax.value_and_grad(_chunk_loss, has_aux=True)(p, state0, xs)
+    _, g_full, _ = tbptt(_chunk_loss, p, state0, xs, chunk=8, time_axis=1)
+    (_, _), g_ref = ref(p, state0, xs)
     chex.assert_trees_all_close(g_full, g_ref, atol=1e-4)
     assert not np.allclose(grads.f.W, g_ref.f.W, atol=1e-4)
     with pytest.raises(ValueError, match="divisible by chunk=3"):

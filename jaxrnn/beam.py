@@ -99,7 +99,7 @@ def beam_search(
 
     Example:
         >>> import jax.numpy as jnp
-        >>> from jaxrnn.beam_search import beam_search
+        >>> from jaxrnn.beam import beam_search
         >>> from jaxrnn.decode import greedy_decode
         >>> # token 1 looks best first, but only 2 -> 0 (end) is likely afterwards
         >>> def step(c, y):
