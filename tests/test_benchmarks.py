@@ -1,0 +1,35 @@
+"""Smoke test of the benchmark suite's quick mode at tiny shapes."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+pytest.importorskip("torch")
+
+
+def test_quick_benchmark_checks_every_peer_and_writes_results(tmp_path, monkeypatch):
+    from benchmarks import __main__ as bench
+
+    monkeypatch.setattr(sys, "argv", ["benchmarks", "--quick", "--no-extras", "--reps", "2",
+                                      "--out", str(tmp_path)])
+    bench.main()
+    data = json.loads((tmp_path / "bench.json").read_text())
+    by_kind = {r["kind"]: r for r in data["results"]}
+    assert set(by_kind["lstm"]["ms"]) == {"jaxrnn", "flax.linen", "flax.nnx", "equinox", "haiku",
+                                          "torch"}
+    assert set(by_kind["rnn"]["ms"]) == {"jaxrnn", "flax.linen", "torch"}
+    assert all(not r["errors"] for r in data["results"])
+    assert all(t > 0 for r in data["results"] for m in r["ms"].values() for t in m.values())
+    assert "ratio jaxrnn / peer" in (tmp_path / "table.md").read_text()
+    assert (tmp_path / "bench.png").stat().st_size > 0
+
+
+def test_gpu_script_dry_run_on_cpu():
+    from benchmarks import gpu_lstm
+
+    rows = gpu_lstm.main(["--dry-run"])
+    assert {r["impl"] for r in rows} >= {"jaxrnn", "jax.experimental.rnn", "torch"}
+    assert all(r["ms"] > 0 for r in rows)

@@ -1,0 +1,130 @@
+"""The fast path behind rnn_scan / lstm_scan: custom JVP, remat, no recompilation."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxrnn
+from tests import reference as ref
+from tests.test_cells import _nonzero_biases
+
+pytestmark = pytest.mark.usefixtures("strict_promotion")
+
+GRAD_TOL = 1e-7   # float64 autodiff vs central differences
+EXACT_TOL = 1e-12  # float64, two ways of computing the same thing
+B, T, D_IN, D_H = 2, 7, 3, 4
+LENGTHS = np.array([7, 4])
+
+
+def _setup(kind, dtype=jnp.float64, seed=0):
+    k = jax.random.split(jax.random.key(seed), 4)
+    if kind == "rnn":
+        p = jaxrnn.init_rnn_params(k[0], D_IN, D_H, 2, dtype=dtype)
+    else:
+        p = jaxrnn.init_lstm_params(k[0], D_IN, D_H, dtype=dtype)
+    p = _nonzero_biases(p, k[1])
+    xs = jax.random.normal(k[2], (B, T, D_IN), dtype)
+    h0 = 0.5 * jax.random.normal(k[3], (2, B, D_H), dtype)
+    return p, xs, h0
+
+
+def _outputs(kind, p, xs, h0, **kw):
+    if kind == "rnn":
+        s_T, ss, logits = jaxrnn.rnn_scan(p, xs, h0[0], **kw)
+        return s_T, ss, logits
+    state_T, hs = jaxrnn.lstm_scan(p, xs, jaxrnn.LSTMState(h=h0[0], C=h0[1]), **kw)
+    return state_T.h, state_T.C, hs
+
+
+def _loss(kind, p, xs, h0, **kw):
+    return sum(((k + 1.0) * o).sum() ** 2 / o.size
+               for k, o in enumerate(_outputs(kind, p, xs, h0, **kw)))
+
+
+@pytest.mark.usefixtures("x64")
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_initial_state_gradients_match_float64_reference(kind, reverse):
+    p, xs, h0 = _setup(kind)
+    lengths = jnp.asarray(LENGTHS)
+
+    def ref_outputs(h0_):
+        outs = []
+        for b in range(B):
+            L = int(LENGTHS[b])
+            if kind == "rnn":
+                outs.append(ref.rnn_forward(p, xs[b], s0=h0_[0, b], length=L, reverse=reverse))
+            else:
+                h, C, hs, _ = ref.lstm_forward(p, xs[b], h0=h0_[0, b], C0=h0_[1, b], length=L,
+                                               reverse=reverse)
+                outs.append((h, C, hs))
+        return [np.stack(o) for o in zip(*outs)]
+
+    def ref_loss(h0_):
+        return sum(((k + 1.0) * o).sum() ** 2 / o.size for k, o in enumerate(ref_outputs(h0_)))
+
+    got = jax.grad(lambda h: _loss(kind, p, xs, h, lengths=lengths, reverse=reverse))(h0)
+    if kind == "rnn":  # only h0[0] is used by the RNN
+        got, want = got[0], ref.numerical_grad(lambda v: ref_loss(np.stack([v, v])), h0[0])
+    else:
+        want = ref.numerical_grad(ref_loss, np.asarray(h0))
+    np.testing.assert_allclose(got, want, atol=GRAD_TOL, rtol=GRAD_TOL)
+
+
+@pytest.mark.usefixtures("x64")
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+@pytest.mark.parametrize("remat", [1, 3, 7, 10])  # 3 does not divide T: padded segments
+@pytest.mark.parametrize("reverse", [False, True])
+def test_remat_changes_neither_values_nor_gradients(kind, remat, reverse):
+    p, xs, h0 = _setup(kind)
+    kw = {"lengths": jnp.asarray(LENGTHS), "reverse": reverse}
+    for a, b in zip(_outputs(kind, p, xs, h0, **kw),
+                    _outputs(kind, p, xs, h0, remat=remat, **kw)):
+        np.testing.assert_allclose(a, b, atol=EXACT_TOL, rtol=0)
+    g = jax.grad(lambda *a: _loss(kind, *a, **kw), argnums=(0, 1, 2))(p, xs, h0)
+    g_remat = jax.grad(lambda *a: _loss(kind, *a, remat=remat, **kw), argnums=(0, 1, 2))(
+        p, xs, h0)
+    for a, b in zip(jax.tree.leaves(g), jax.tree.leaves(g_remat)):
+        np.testing.assert_allclose(a, b, atol=EXACT_TOL, rtol=EXACT_TOL)
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True])
+def test_bad_remat_raises(bad):
+    p = jaxrnn.init_lstm_params(jax.random.key(0), D_IN, D_H)
+    with pytest.raises(ValueError, match=r"lstm_scan: expected remat .* int >= 1"):
+        jaxrnn.lstm_scan(p, jnp.ones((T, D_IN)), remat=bad)
+
+
+def _walk(jaxpr, in_loop=False):
+    for eqn in jaxpr.eqns:
+        yield eqn, in_loop
+        for v in eqn.params.values():
+            for sub in v if isinstance(v, (tuple, list)) else (v,):
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns"):
+                    yield from _walk(inner, in_loop or eqn.primitive.name in ("scan", "while"))
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_weight_gradient_is_one_gemm_outside_the_loop(kind):
+    """No matrix product inside any loop of the backward pass has W's shape."""
+    p, xs, h0 = _setup(kind, dtype=jnp.float32)
+    G = D_H if kind == "rnn" else 4 * D_H
+    jaxpr = jax.make_jaxpr(jax.grad(lambda p: _loss(kind, p, xs, h0)))(p).jaxpr
+    dots = [(e.outvars[0].aval.shape, loop) for e, loop in _walk(jaxpr)
+            if e.primitive.name == "dot_general"]
+    w_shapes = {(G, D_H), (D_H, G)}
+    assert any(shape in w_shapes and not loop for shape, loop in dots)
+    assert not any(shape in w_shapes and loop for shape, loop in dots)
+
+
+def test_second_training_step_does_not_recompile():
+    p, xs, h0 = _setup("lstm", dtype=jnp.float32)
+    step = jax.jit(jax.grad(lambda p, xs: _loss("lstm", p, xs, h0, remat=3)))
+    g1 = step(p, xs)
+    g2 = step(jax.tree.map(lambda a: a + 0.01, p), xs + 1.0)
+    assert step._cache_size() == 1
+    assert not all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(g1), jax.tree.leaves(g2)))
