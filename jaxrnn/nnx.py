@@ -26,12 +26,12 @@ class _Stack(nnx.Module):
         d_in: int,
         d_h: int,
         *,
-        num_layers: int,
-        bidirectional: bool,
-        merge: str,
-        dropout: float,
-        dtype: Any,
         rngs: nnx.Rngs,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        merge: str = "concat",
+        dropout: float = 0.0,
+        dtype: Any = jnp.float32,
         **extra: Any,
     ) -> None:
         params = init_stack(
@@ -91,6 +91,9 @@ class LSTM(_Stack):
         dtype: parameter dtype.
         rngs: ``nnx.Rngs`` (``params``, and ``dropout`` when ``dropout > 0``).
 
+    ``num_layers``, ``bidirectional``, ``merge``, ``dropout`` and ``dtype`` are keyword
+    options shared with :class:`SimpleRNN`.
+
     Call with ``xs (B, T, d_in)``, optional ``lengths (B,)`` and ``initial_state``;
     returns ``(final_states, hs)`` as :class:`jaxrnn.linen.LSTM` does.
 
@@ -105,30 +108,9 @@ class LSTM(_Stack):
     """
 
     def __init__(
-        self,
-        d_in: int,
-        d_h: int,
-        *,
-        num_layers: int = 1,
-        bidirectional: bool = False,
-        merge: str = "concat",
-        dropout: float = 0.0,
-        forget_bias: float = 1.0,
-        dtype: Any = jnp.float32,
-        rngs: nnx.Rngs,
+        self, d_in: int, d_h: int, *, forget_bias: float = 1.0, rngs: nnx.Rngs, **options: Any
     ) -> None:
-        super().__init__(
-            "lstm",
-            d_in,
-            d_h,
-            num_layers=num_layers,
-            bidirectional=bidirectional,
-            merge=merge,
-            dropout=dropout,
-            dtype=dtype,
-            rngs=rngs,
-            forget_bias=forget_bias,
-        )
+        super().__init__("lstm", d_in, d_h, rngs=rngs, forget_bias=forget_bias, **options)
 
 
 class SimpleRNN(_Stack):
@@ -149,31 +131,8 @@ class SimpleRNN(_Stack):
         ((2, 4, 2), (2, 5))
     """
 
-    def __init__(
-        self,
-        d_in: int,
-        d_h: int,
-        *,
-        d_out: int,
-        num_layers: int = 1,
-        bidirectional: bool = False,
-        merge: str = "concat",
-        dropout: float = 0.0,
-        dtype: Any = jnp.float32,
-        rngs: nnx.Rngs,
-    ) -> None:
-        super().__init__(
-            "rnn",
-            d_in,
-            d_h,
-            num_layers=num_layers,
-            bidirectional=bidirectional,
-            merge=merge,
-            dropout=dropout,
-            dtype=dtype,
-            rngs=rngs,
-            d_out=d_out,
-        )
+    def __init__(self, d_in: int, d_h: int, *, d_out: int, rngs: nnx.Rngs, **options: Any) -> None:
+        super().__init__("rnn", d_in, d_h, rngs=rngs, d_out=d_out, **options)
 
 
 __all__ = ["LSTM", "SimpleRNN"]
