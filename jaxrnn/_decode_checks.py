@@ -1,4 +1,4 @@
-"""Trace-time validation for the decoders (``jaxrnn.decode``, ``jaxrnn.beam_search``).
+"""Trace-time validation for the decoders (``jaxrnn.decode``, ``jaxrnn.beam``).
 
 Runs once, in plain Python, while a decoder is traced: shapes, static ints, token ids,
 keys and temperatures, with errors that say what was expected and what came.

@@ -103,7 +103,7 @@ def make_rnn_step_fn(E: Float[Array, "n_vocab d_in"], params: Any) -> StepFn:
 
     Example:
         >>> import jax, jax.numpy as jnp, jaxrnn
-        >>> from jaxrnn.beam_search import beam_search
+        >>> from jaxrnn.beam import beam_search
         >>> from jaxrnn.decode_steps import make_rnn_step_fn
         >>> p = jaxrnn.init_rnn_params(jax.random.key(0), d_in=3, d_h=5, d_out=7)
         >>> step = make_rnn_step_fn(jnp.eye(7, 3), p)

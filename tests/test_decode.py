@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import jaxrnn
-from jaxrnn.beam_search import beam_search
+from jaxrnn.beam import beam_search
 from jaxrnn.decode import greedy_decode, sample_decode
 from jaxrnn.decode_steps import make_lstm_step_fn, make_rnn_step_fn
 
