@@ -25,7 +25,7 @@ import jax.numpy as jnp
 from jaxrnn import _checks
 from jaxrnn._reset_scan import check_resets, scan_with_resets
 from jaxrnn._typing import Array, Bool, Float, Int, PRNGKey
-from jaxrnn.cells import LSTMState, _lstm_state, _rnn_readout, _rnn_state
+from jaxrnn.cells import LSTMState, _lstm_state, _rnn_readout, _rnn_state, check_lstm_state
 from jaxrnn.params import LSTMParams, RNNParams, init_lstm_params, init_rnn_params
 from jaxrnn.scan import lstm_scan, rnn_scan
 from jaxrnn.tbptt import detach, truncated_bptt
@@ -77,8 +77,19 @@ def _direction(
             return state_T, hs, None
         s_T, ss, _ = rnn_scan(params, xs, state0, lengths=lengths, reverse=reverse)
         return s_T, ss, None
+    where = "stack"
+    if is_lstm:
+        d_in, d_h = _checks.check_lstm_params(params, where)
+    else:
+        d_in, d_h, _ = _checks.check_rnn_params(params, where)
+    xs = _checks.check_inputs(xs, d_in, where, name="xs", min_rank=2)
+    shape = (*xs.shape[:-2], d_h)
     if state0 is None:
         state0 = _zeros_state(params, xs.shape[:-2])
+    elif is_lstm:
+        state0 = check_lstm_state(state0, shape, where, name="initial_state")
+    else:
+        state0 = _checks.check_state(state0, shape, where, name="initial_state")
     cell = functools.partial(_lstm_state if is_lstm else _rnn_state, params)
     state_T, carries = scan_with_resets(cell, state0, xs, lengths, resets, reverse=reverse)
     outputs = carries.h if is_lstm else carries
@@ -185,6 +196,8 @@ def stack(
         )
     xs = _checks.as_array(xs, "xs", where)
     resets = check_resets(resets, xs, where)
+    if lengths is not None:
+        lengths = _checks.check_lengths(lengths, tuple(xs.shape[:-2]), where)
     finals, carries = [], []
     h = xs
     for l, (layer, state0) in enumerate(zip(layers, initial_state)):

@@ -190,6 +190,17 @@ def test_truncated_bptt():
         ({"resets": jnp.zeros((B, T + 1), bool)}, ValueError, "resets to have shape"),
         ({"resets": jnp.zeros((B, T))}, TypeError, "resets to have dtype bool"),
         ({"initial_state": (None, None)}, ValueError, "one state per layer"),
+        ({"lengths": jnp.array([1, 2])}, ValueError, r"lengths to have shape xs.shape\[:-2\]"),
+        (
+            {"initial_state": jnp.zeros((B, D_H)), "resets": jnp.zeros((B, T), bool)},
+            TypeError,
+            "expected initial_state to be a jaxrnn.LSTMState",
+        ),
+        (
+            {"return_carries": True, "initial_state": (_rand_state(0),)},
+            ValueError,
+            r"initial_state.h to have shape \(3, 4\)",
+        ),
     ],
 )
 def test_bad_inputs(xs, kwargs, error, match):
