@@ -46,3 +46,19 @@ def apply(params: dict[str, Any], xs: jax.Array, lengths: jax.Array | None = Non
         return jaxrnn.rnn_scan(cell, xs, lengths=lengths)[2]
     hs = jaxrnn.lstm_scan(cell, xs, lengths=lengths)[1]
     return hs @ params["readout"]["V"].T + params["readout"]["b"]
+
+
+def final_logits(
+    params: dict[str, Any], xs: jax.Array, lengths: jax.Array | None = None
+) -> jax.Array:
+    """Logits ``(..., d_out)`` read from the final state (at ``lengths`` when given).
+
+    Many-to-one readout: the scans hold the state on padding steps, so ``s_T`` / ``h_T`` is
+    the state after each sequence's last valid step.
+    """
+    cell = params["cell"]
+    if isinstance(cell, jaxrnn.RNNParams):
+        s_T = jaxrnn.rnn_scan(cell, xs, lengths=lengths)[0]
+        return s_T @ cell.V.T + cell.b_o
+    h_T = jaxrnn.lstm_scan(cell, xs, lengths=lengths)[0].h
+    return h_T @ params["readout"]["V"].T + params["readout"]["b"]
