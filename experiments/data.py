@@ -1,0 +1,218 @@
+"""Where an experiment's data lives: a given folder, ``$JAXRNN_DATA``, a cache, or a download.
+
+:func:`locate` looks, in order, in
+
+1. ``data_dir`` (the experiment's ``--data_dir``): used as given; missing files are an error;
+2. ``$JAXRNN_DATA/<name>``;
+3. the cache ``$JAXRNN_CACHE/<name>``, else ``$XDG_CACHE_HOME/jaxrnn/<name>``, else
+   ``~/.cache/jaxrnn/<name>``;
+4. a download of the dataset's archive into that cache; every extracted file must match its
+   sha256 or it is deleted and the download fails.
+
+Local copies (1-3) are not rejected on a checksum mismatch (a user may point at their own
+files), but :class:`Located` records each file's sha256 and whether it matched, so the run
+directory says exactly which data a model saw. With nothing found and no network,
+:class:`DataNotFoundError` lists every place it looked and what to set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.request
+import zipfile
+from pathlib import Path
+
+DOWNLOAD_TIMEOUT_S = 60
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """A dataset made of a few files.
+
+    Attributes:
+        name: folder name under ``$JAXRNN_DATA`` and the cache, e.g. ``"sst2"``.
+        files: file name -> expected sha256 of its bytes.
+        url: a zip archive holding the files (None: no download).
+        members: file name -> its path inside the archive.
+    """
+
+    name: str
+    files: dict[str, str]
+    url: str | None = None
+    members: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+#: GLUE SST-2 (binary). Checksums are of the GLUE train/dev files (see shared PROVENANCE.md).
+SST2 = Dataset(
+    name="sst2",
+    files={
+        "train.tsv": "48eac26399f8456935f81dd9e3a745c1430adb6c62e233ccfe22db4a0d15d1d1",
+        "dev.tsv": "54a9c12c77e402fc14d6a66a506f24d999f596b0176eb777c972cccc2f9cc4b0",
+    },
+    url="https://dl.fbaipublicfiles.com/glue/data/SST-2.zip",
+    members={"train.tsv": "SST-2/train.tsv", "dev.tsv": "SST-2/dev.tsv"},
+)
+
+
+class DataNotFoundError(FileNotFoundError):
+    """No copy of a dataset was found and none could be downloaded; the message says where
+    it looked and what to set."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Located:
+    """A dataset found on disk.
+
+    Attributes:
+        path: the folder holding the files.
+        source: how it was found (``--data_dir``, ``$JAXRNN_DATA``, ``cache``, ``download``).
+        sha256: file name -> sha256 of the bytes found.
+        verified: True when every file matches the dataset's published checksum.
+    """
+
+    path: Path
+    source: str
+    sha256: dict[str, str]
+    verified: bool
+
+    def record(self) -> dict:
+        """JSON-ready description, for the run directory."""
+        return {
+            "path": str(self.path),
+            "source": self.source,
+            "sha256": self.sha256,
+            "verified": self.verified,
+        }
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def cache_root() -> Path:
+    """``$JAXRNN_CACHE``, else ``$XDG_CACHE_HOME/jaxrnn``, else ``~/.cache/jaxrnn``."""
+    if os.environ.get("JAXRNN_CACHE"):
+        return Path(os.environ["JAXRNN_CACHE"])
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "jaxrnn"
+
+
+def _missing(folder: Path, ds: Dataset) -> list[str]:
+    return [f for f in ds.files if not (folder / f).is_file()]
+
+
+def _found(folder: Path, ds: Dataset, source: str) -> Located:
+    sums = {f: sha256_file(folder / f) for f in ds.files}
+    return Located(folder, source, sums, all(sums[f] == ds.files[f] for f in ds.files))
+
+
+def locate(ds: Dataset, data_dir: str | Path | None = None, *, download: bool = True) -> Located:
+    """Find ``ds`` on disk, downloading it into the cache if needed.
+
+    Args:
+        ds: the dataset.
+        data_dir: a folder holding ``ds.files``; when given it is the only place looked.
+        download: allow the download step.
+
+    Returns:
+        :class:`Located` with the folder and the checksums of its files.
+
+    Raises:
+        DataNotFoundError: ``data_dir`` lacks a file, or nothing was found and the download
+            was impossible or failed; the message lists each place and what to set.
+        ValueError: a downloaded file does not match its sha256 (it is deleted).
+    """
+    files = ", ".join(ds.files)
+    if data_dir is not None and str(data_dir) != "":
+        folder = Path(data_dir).expanduser()
+        missing = _missing(folder, ds)
+        if missing:
+            raise DataNotFoundError(
+                f"{ds.name}: --data_dir={folder} must contain {files}; missing "
+                f"{', '.join(missing)}. Point --data_dir at the folder holding them, or drop "
+                f"--data_dir to use $JAXRNN_DATA/{ds.name}, the cache, or a download."
+            )
+        return _found(folder, ds, "--data_dir")
+    looked = ["--data_dir: not given"]
+    env = os.environ.get("JAXRNN_DATA")
+    if env:
+        folder = Path(env).expanduser() / ds.name
+        missing = _missing(folder, ds)
+        if not missing:
+            return _found(folder, ds, "$JAXRNN_DATA")
+        looked.append(f"$JAXRNN_DATA/{ds.name} = {folder}: missing {', '.join(missing)}")
+    else:
+        looked.append("$JAXRNN_DATA: not set")
+    cache = cache_root() / ds.name
+    missing = _missing(cache, ds)
+    if not missing:
+        return _found(cache, ds, "cache")
+    looked.append(f"cache {cache}: missing {', '.join(missing)}")
+    if ds.url is None:
+        looked.append("download: this dataset has no download URL")
+    elif not download:
+        looked.append(f"download {ds.url}: disabled")
+    else:
+        try:
+            fetch(ds, cache)
+            return _found(cache, ds, "download")
+        except OSError as err:  # URLError, timeouts, disk errors
+            looked.append(f"download {ds.url}: failed ({err})")
+    where = "\n  ".join(looked)
+    raise DataNotFoundError(
+        f"{ds.name}: data not found. Looked in:\n  {where}\n"
+        f"Fix one of: pass --data_dir=DIR (a folder with {files}); set JAXRNN_DATA to a "
+        f"folder that contains {ds.name}/{{{files}}}; put the files in {cache}; or connect "
+        f"to the network so {ds.url} can be downloaded into the cache."
+    )
+
+
+def fetch(ds: Dataset, dest: Path) -> None:
+    """Download ``ds.url`` (a zip), extract ``ds.members`` into ``dest``, check each sha256.
+
+    Files appear in ``dest`` only after their checksum matched (extracted to a temporary
+    folder first), so an interrupted or corrupted download never looks like a cached copy.
+
+    Raises:
+        OSError: the download failed.
+        ValueError: the archive lacks a member, or a file's sha256 does not match.
+    """
+    if ds.url is None:
+        raise ValueError(f"{ds.name}: expected a download URL, got None")
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest) as tmp:
+        archive = Path(tmp) / "archive.zip"
+        with urllib.request.urlopen(ds.url, timeout=DOWNLOAD_TIMEOUT_S) as resp:
+            with open(archive, "wb") as out:
+                shutil.copyfileobj(resp, out)
+        try:
+            zf = zipfile.ZipFile(archive)
+        except zipfile.BadZipFile as err:
+            raise ValueError(f"{ds.name}: {ds.url} is not a zip archive ({err})") from None
+        with zf:
+            names = set(zf.namelist())
+            for fname, member in ds.members.items():
+                if member not in names:
+                    raise ValueError(
+                        f"{ds.name}: expected {member} in {ds.url}; the archive holds "
+                        f"{sorted(names)[:10]}"
+                    )
+                (Path(tmp) / fname).write_bytes(zf.read(member))
+        for fname, want in ds.files.items():
+            got = sha256_file(Path(tmp) / fname)
+            if got != want:
+                raise ValueError(
+                    f"{ds.name}: {fname} from {ds.url} has sha256 {got}, expected {want}; "
+                    "the download is corrupt or the upstream file changed. Nothing was cached."
+                )
+        for fname in ds.files:
+            os.replace(Path(tmp) / fname, dest / fname)
