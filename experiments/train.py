@@ -162,10 +162,15 @@ class _SigintFlag:
             signal.signal(signal.SIGINT, self._previous)
 
 
+def init_params(cfg: TrainConfig, problem: Problem) -> Any:
+    """``problem.init(key(cfg.seed))`` under one jit (eager init would compile op by op)."""
+    return jax.jit(problem.init)(jax.random.key(cfg.seed))
+
+
 def _initial_state(cfg: TrainConfig, problem: Problem, tx: optax.GradientTransformation):
-    params = problem.init(jax.random.key(cfg.seed))
+    params = init_params(cfg, problem)
     zero = jnp.zeros((), jnp.int32)
-    return TrainState(zero, params, tx.init(params), zero, zero - 1)
+    return TrainState(zero, params, jax.jit(tx.init)(params), zero, zero - 1)
 
 
 def train(

@@ -18,7 +18,7 @@ import numpy as np
 from experiments import adding
 from experiments.config import TrainConfig
 from experiments.run import Run, plot_lines
-from experiments.train import train
+from experiments.train import init_params, train
 
 PROBE_STREAM = 2  # rng stream of the probe batch (train 0, test 1)
 TINY = 1e-30  # gradients below this (float32 underflow) are left out of the fit
@@ -76,7 +76,7 @@ def main(cfg: Config, resume: str | None = None) -> dict:
     for model in cfg.models:
         prob = adding.problem(cfg, model, cfg.T, cfg.hidden, cfg.test_size)
         print(f"[vanishing_gradients] {model}: {cfg.steps} steps on adding T={cfg.T}", flush=True)
-        at_init = np.asarray(measure(prob.init(jax.random.key(cfg.seed)), xs, y))
+        at_init = np.asarray(measure(init_params(cfg, prob), xs, y))
         out = train(cfg, prob, run.sub(model))
         trained = np.asarray(measure(out.params, xs, y))
         for when, norms in (("init", at_init), ("trained", trained)):
