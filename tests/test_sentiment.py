@@ -1,0 +1,169 @@
+"""experiments.sentiment and experiments.text: files, tokenizer, buckets, CLI, tiny runs."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+from experiments import data, sentiment
+from experiments.config import ConfigError, parse_args
+from experiments.text import FileFormatError, Vocab, read_sentences, tokenize
+
+PAD_TOL = 1e-5  # float32: the same sentence padded to two bucket lengths
+
+POS = ["a great fun film", "wonderful and moving", "great acting , great story", "a joy"]
+NEG = ["a dull boring mess", "awful and tedious", "boring , boring , boring", "a chore"]
+
+
+def _tsv(path, pairs, header=True):
+    lines = (["sentence\tlabel"] if header else []) + [f"{s} \t{y}" for s, y in pairs]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def sst_dir(tmp_path):
+    folder = tmp_path / "sst2"
+    folder.mkdir()
+    pairs = [(s, 1) for s in POS] + [(s, 0) for s in NEG]
+    _tsv(folder / "train.tsv", pairs * 4)
+    _tsv(folder / "dev.tsv", pairs)
+    return folder
+
+
+def _tiny_cfg(tmp_path, sst_dir, **kw):
+    base = dict(
+        data_dir=str(sst_dir),
+        embed=8,
+        hidden=8,
+        buckets=(4, 8),
+        steps=4,
+        batch_size=8,
+        eval_every=2,
+        log_every=2,
+        ckpt_every=4,
+        progress=False,
+        runs_dir=str(tmp_path / "runs"),
+    )
+    return sentiment.Config(**{**base, **kw})
+
+
+# ---- text files and tokenizer -------------------------------------------------------------
+
+
+def test_read_labelled_and_plain_files(tmp_path):
+    ex = read_sentences(_tsv(tmp_path / "a.tsv", [("good", 1), ("bad", 0)]))
+    assert [(e.line, e.sentence, e.label) for e in ex] == [(2, "good", 1), (3, "bad", 0)]
+    plain = tmp_path / "p.txt"
+    plain.write_text("a fine film\nterrible .\n")
+    assert [(e.line, e.label) for e in read_sentences(plain)] == [(1, None), (2, None)]
+
+
+def test_malformed_lines_are_reported_with_line_numbers(tmp_path):
+    f = tmp_path / "bad.tsv"
+    f.write_text("sentence\tlabel\ngood\t1\nbad\tneg\nno label here\n\t0\nok\t0\n")
+    with pytest.raises(FileFormatError) as err:
+        read_sentences(f)
+    assert [n for n, _ in err.value.problems] == [3, 4, 5]
+    msg = str(err.value)
+    assert f"{f}:3: label must be one of 0, 1, got 'neg'" in msg
+    assert f"{f}:4: missing <TAB>label" in msg
+    assert f"{f}:5: empty sentence" in msg
+
+
+def test_tokenizer_matches_sst2_and_vocab_round_trips(tmp_path):
+    assert tokenize("It's NOT good, is it?") == ["it", "'s", "not", "good", ",", "is", "it", "?"]
+    assert tokenize("it 's not good , is it ?") == tokenize("It's NOT good, is it?")
+    vocab = Vocab.build(["a b b", "b c"], min_count=2)
+    assert vocab.tokens == ["<pad>", "<unk>", "b"]
+    vocab.save(tmp_path / "v.json")
+    again = Vocab.load(tmp_path / "v.json")
+    assert again.tokens == vocab.tokens and again.encode("b zzz") == [2, 1]
+
+
+# ---- batching and the model ---------------------------------------------------------------
+
+
+def test_batches_are_bucketed_and_deterministic(tmp_path, sst_dir):
+    cfg = _tiny_cfg(tmp_path, sst_dir, buckets=(2, 4, 8), batch_size=5)
+    _, train_ex, dev_ex = sentiment.load_sst2(cfg)
+    vocab = Vocab.build(e.sentence for e in train_ex)
+    train_set = sentiment.encode(vocab, train_ex)
+    prob = sentiment.problem(cfg, "lstm", vocab, train_set, sentiment.encode(vocab, dev_ex))
+    seen = set()
+    for step in range(12):
+        ids, lengths, labels, seed = prob.batch(step)
+        T = ids.shape[1]
+        seen.add(T)
+        lower = max([b for b in cfg.buckets if b < T], default=0)
+        assert T in cfg.buckets and ids.shape == (5, T) and labels.shape == (5,)
+        assert np.all((lengths > lower) & (lengths <= T))  # each sentence in its own bucket
+        assert np.all(ids[np.arange(T)[None, :] >= lengths[:, None]] == 0)
+        np.testing.assert_array_equal(prob.batch(step)[0], ids)
+    assert len(seen) > 1
+
+
+def test_padding_to_a_longer_bucket_changes_nothing():
+    cfg = sentiment.Config(embed=6, hidden=5)
+    for model in ("rnn", "lstm"):
+        params = sentiment.init_params(jax.random.key(0), cfg, model, 20)
+        seqs = [[3, 4, 5], [7, 8, 9, 10, 11, 2]]
+        short = sentiment.predict_proba(params, seqs, (8,))
+        long = sentiment.predict_proba(params, seqs, (64,))
+        np.testing.assert_allclose(short, long, atol=PAD_TOL)
+
+
+def test_config_errors():
+    with pytest.raises(ConfigError, match="--models: expected a comma list of rnn, lstm"):
+        parse_args(sentiment.Config, ["--models=gru"])
+    with pytest.raises(ConfigError, match="--buckets: expected increasing"):
+        parse_args(sentiment.Config, ["--buckets=16,8"])
+    assert sentiment.cli(["--no_such_key=1"]) == 2
+
+
+def test_missing_data_stops_with_the_places_it_looked(tmp_path, monkeypatch):
+    def offline(*args, **kwargs):
+        raise data.urllib.error.URLError("offline")
+
+    monkeypatch.setattr(data.urllib.request, "urlopen", offline)
+    monkeypatch.delenv("JAXRNN_DATA", raising=False)
+    monkeypatch.setenv("JAXRNN_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(data.DataNotFoundError, match=r"(?s)\$JAXRNN_DATA: not set.*SST-2\.zip"):
+        sentiment.main(sentiment.Config(runs_dir=str(tmp_path / "runs"), progress=False))
+
+
+# ---- a tiny run, then predict / evaluate ---------------------------------------------------
+
+
+def test_tiny_run_then_predict_and_evaluate(tmp_path, sst_dir, capsys):
+    results = sentiment.main(_tiny_cfg(tmp_path, sst_dir))
+    assert {r["model"] for r in results.values()} == {"rnn", "lstm"}
+    (run,) = (tmp_path / "runs" / "sentiment").iterdir()
+    for name in ("vocab.json", "data.json", "curves.png", "confusion_lstm.png", "results.md"):
+        assert (run / name).is_file()
+    capsys.readouterr()
+
+    assert sentiment.cli(["predict", "--run", str(run), "A great film!", "boring"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    label, prob, text = lines[0].split("\t")
+    assert label in ("positive", "negative") and 0.5 <= float(prob) <= 1.0
+    assert text == "A great film!"
+
+    labelled = _tsv(tmp_path / "eval.tsv", [("great fun", 1), ("dull mess", 0)], header=False)
+    assert sentiment.cli(["evaluate", "--run", str(run), "--file", str(labelled)]) == 0
+    assert "accuracy" in capsys.readouterr().out
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("great fun\ndull mess\n")
+    assert sentiment.cli(["evaluate", "--run", str(run), "--model", "rnn", "--file", str(plain)]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 2
+
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("great fun\t1\ndull mess\tmaybe\n")
+    assert sentiment.cli(["evaluate", "--run", str(run), "--file", str(bad)]) == 1
+    assert f"{bad}:2: label must be one of 0, 1" in capsys.readouterr().err
+
+    assert sentiment.cli(["predict", "--run", str(tmp_path / "nope"), "x"]) == 2
+    assert "expected a finished sentiment run directory" in capsys.readouterr().err
