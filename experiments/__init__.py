@@ -25,6 +25,14 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
         "experiments.copy_memory",
         "copy-memory task, T in {50,100}: RNN vs LSTM cross-entropy (baseline 10 ln8/(T+20))",
     ),
+    "digits": (
+        "experiments.digits",
+        "8x8 digits by rows (T=8), pixels (T=64), one-to-one (T=1): RNN vs LSTM test accuracy",
+    ),
+    "sentiment": (
+        "experiments.sentiment",
+        "SST-2 many-to-one: embedding + RNN/LSTM final state, dev accuracy; predict/evaluate CLI",
+    ),
 }
 
 
