@@ -59,7 +59,7 @@ class Config(TrainConfig):
     buckets: tuple[int, ...] = (8, 16, 32, 64)
     train_limit: int = 0
     steps: int = 3000
-    batch_size: int = 64
+    batch_size: int = 128
     lr: float = 2e-3
     schedule: str = "cosine"
     eval_every: int = 500
