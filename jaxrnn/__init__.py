@@ -4,21 +4,31 @@ The core imports only ``jax``. Flax modules live in ``jaxrnn.linen`` and ``jaxrn
 and are imported only when asked for.
 """
 
+from jaxrnn.beam import beam_search
 from jaxrnn.cells import LSTMState, lstm_step, rnn_step
+from jaxrnn.decode import Decoded, StepFn, greedy_decode, sample_decode
+from jaxrnn.decode_steps import make_lstm_step_fn, make_rnn_step_fn
 from jaxrnn.params import Gate, LSTMParams, RNNParams, init_lstm_params, init_rnn_params
 from jaxrnn.scan import lstm_scan, rnn_scan
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Decoded",
     "Gate",
     "LSTMParams",
     "LSTMState",
     "RNNParams",
+    "StepFn",
+    "beam_search",
+    "greedy_decode",
     "init_lstm_params",
     "init_rnn_params",
     "lstm_scan",
     "lstm_step",
+    "make_lstm_step_fn",
+    "make_rnn_step_fn",
     "rnn_scan",
     "rnn_step",
+    "sample_decode",
 ]
