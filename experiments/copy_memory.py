@@ -16,10 +16,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from experiments.config import TrainConfig
 from experiments.models import apply, init_model
-from experiments.run import Run, plot_lines
-from experiments.train import Problem, train
+from experiments.sweep import SweepConfig, run_sweep
+from experiments.train import Problem
 
 N_SYMBOLS, N_COPY, N_CLASSES = 8, 10, 10
 BLANK, DELIM = 0, 9
@@ -32,26 +31,10 @@ def baseline(T: int) -> float:
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(TrainConfig):
-    """Defaults fit the 20-minute budget on 2 CPU cores; raise --steps for longer sweeps."""
+class Config(SweepConfig):
+    """Defaults (T=50, 100; 1500 steps) fit the 20-minute budget on 2 shared CPU cores."""
 
-    T_values: tuple[int, ...] = (50, 100)
-    models: tuple[str, ...] = ("rnn", "lstm")
-    hidden: int = 128
-    test_size: int = 500
     steps: int = 1500
-    batch_size: int = 20
-    eval_every: int = 100
-    lr: float = 1e-3
-    clip: float = 1.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        bad = [m for m in self.models if m not in ("rnn", "lstm")]
-        if bad or not self.models:
-            raise ValueError(f"--models: expected a comma list of rnn, lstm; got {self.models}")
-        if not self.T_values or min(self.T_values) < 1:
-            raise ValueError(f"--T_values: expected ints >= 1, got {self.T_values}")
 
 
 def make_batch(seed: int, stream: int, index: int, batch: int, T: int):
@@ -92,34 +75,7 @@ def problem(cfg: Config, model: str, T: int) -> Problem:
 
 
 def main(cfg: Config, resume: str | None = None) -> dict:
-    run = Run.create("copy", cfg, resume)
-    results, curves = {}, {}
-    for T in cfg.T_values:
-        for model in cfg.models:
-            name = f"{model}_T{T}"
-            print(f"[copy] {name}: {cfg.steps} steps, hidden {cfg.hidden}", flush=True)
-            out = train(cfg, problem(cfg, model, T), run.sub(name))
-            m = out.metrics
-            results[f"{model} T={T}"] = {
-                "model": model,
-                "T": T,
-                "steps": m["steps"],
-                "test_ce": m["test_ce"],
-                "baseline": baseline(T),
-                "recall_acc": m["recall_acc"],
-                "wall_s": round(m["wall_s"], 1),
-            }
-            hist = [r for r in out.history if "test_ce" in r]
-            curves[name] = ([r["step"] for r in hist], [r["test_ce"] / baseline(T) for r in hist])
-    plot_lines(
-        run.path / "test_ce.png",
-        curves,
-        xlabel="step",
-        ylabel="test CE / baseline",
-        title="copy task",
-        logy=True,
-        hline=(1.0, "memoryless baseline"),
-    )
-    run.report(list(results.values()), "copy task: final test cross-entropy")
-    print(f"run directory: {run.path}")
-    return results
+    return run_sweep(
+        "copy", cfg, resume, lambda model, T: problem(cfg, model, T),
+        metric="test_ce", baseline=baseline,
+    )  # fmt: skip

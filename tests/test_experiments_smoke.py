@@ -36,7 +36,7 @@ TINY = [
 TINY_ARGS = {
     "adding": ["--T_values=6"],
     "copy": ["--T_values=3"],
-    "vanishing_gradients": ["--T=12", "--probe_size=4"],
+    "vanishing_gradients": ["--T=12", "--probe_T=16", "--probe_size=4"],
 }
 EXPECTED_FILES = {
     "adding": ["results.md", "test_mse.png", "rnn_T6/metrics.jsonl", "lstm_T6/final.json"],
