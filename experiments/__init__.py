@@ -34,6 +34,7 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
         "SST-2 many-to-one: embedding + RNN/LSTM final state, dev accuracy; predict/evaluate CLI",
     ),
     "captioning": ("experiments.captioning", "1-3 digit images -> number in words (one-to-many)"),
+    "charlm": ("experiments.charlm", "Tiny Shakespeare character LSTM, TBPTT, val nats/char"),
 }
 
 
