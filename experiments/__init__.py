@@ -35,6 +35,7 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
     ),
     "captioning": ("experiments.captioning", "1-3 digit images -> number in words (one-to-many)"),
     "charlm": ("experiments.charlm", "Tiny Shakespeare character LSTM, TBPTT, val nats/char"),
+    "translation": ("experiments.translation", "Multi30k en->de LSTM seq2seq (+attention), BLEU"),
 }
 
 
