@@ -1,0 +1,375 @@
+r"""Translation (many-to-many): Multi30k English -> German, LSTM encoder-decoder.
+
+The encoder reads the (lowercased, tokenized) English sentence, last word first by default
+(``--reverse_source``, Sutskever et al. 2014); its final state starts the decoder, which is
+trained with teacher forcing and decoded with ``jaxrnn.beam_search``. ``--attention`` adds
+Luong "general" attention over the encoder states ``e_s``:
+
+.. math::
+
+    a_{ts} = \mathrm{softmax}_s(h_t^\top W_a e_s), \quad c_t = \sum_s a_{ts} e_s, \quad
+    \tilde h_t = \tanh(W_c [c_t; h_t]), \quad p(y_t) = \mathrm{softmax}(V \tilde h_t + b)
+
+For beam search the encoder states, their projections and the source mask live in the
+carry, so the search can tile them per beam. The metric is corpus BLEU (sacrebleu, cased,
+detokenized) on test_2016_flickr.
+
+Data: ``--data_dir``, else ``$JAXRNN_DATA/multi30k``, else the cache (see
+:mod:`experiments.data`; files ``{train,val,test_2016_flickr}.{en,de}.gz``). Inference::
+
+    python -m experiments.translation translate --run RUN_DIR "a man rides a bike ."
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gzip
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import jaxrnn
+from experiments.classify import load_params, save_params
+from experiments.config import ConfigError, TrainConfig, load_config
+from experiments.data import Dataset, locate
+from experiments.run import Run, format_table
+from experiments.seq2seq import (
+    WordVocab,
+    decoder_states,
+    init_decoder,
+    length_mask,
+    pad_targets,
+    token_nll,
+)
+from experiments.train import Problem, train
+
+MULTI30K = Dataset(
+    name="multi30k",
+    files={
+        "train.en.gz": "d79cfa999dd4c51d2cb42499b6796d5a882c3a8a961923c25a898c90f8bbd56f",
+        "train.de.gz": "726e39b2fa9eb9ffb6dc763fb35a179f80fae06ffc5d28b6ace5faa883de28a6",
+        "val.en.gz": "14f7d25ddd868909a9213e361768460edcacdd6ab9d1e77b92560dc10c10dc28",
+        "val.de.gz": "f0cba2f995189cf5770f29a8a9a537a3ad3f51657ad873405082ff6863a5e75a",
+        "test_2016_flickr.en.gz": (
+            "611d361c6334bc7246101d48097c13cf5c4413c5befc793cc629934359d532d9"
+        ),
+        "test_2016_flickr.de.gz": (
+            "9204244e408ccb38d2a55cfcd344df15005fc42a07a6e55ca6c52b6ababb8cc8"
+        ),
+    },
+)
+SPLITS = ("train", "val", "test_2016_flickr")
+_TOKEN = re.compile(r"[\w'-]+|[^\w\s]")
+_NO_SPACE_BEFORE = re.compile(r" ([.,!?;:)])")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(TrainConfig):
+    """Defaults sized for ~40 minutes on 2 CPU cores (not yet measured at full length)."""
+
+    data_dir: str = ""
+    attention: bool = False
+    reverse_source: bool = True
+    embed: int = 256
+    hidden: int = 256
+    min_count: int = 2
+    buckets: tuple[int, ...] = (16, 24, 32)
+    beam_size: int = 5
+    max_len: int = 40
+    train_limit: int = 0
+    eval_limit: int = 0
+    steps: int = 6000
+    batch_size: int = 64
+    lr: float = 2e-3
+    schedule: str = "cosine"
+    eval_every: int = 1000
+    log_every: int = 50
+    ckpt_every: int = 1000
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("embed", "hidden", "min_count", "beam_size", "max_len"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name}: expected a positive int, got {getattr(self, name)}")
+        if not self.buckets or min(self.buckets) < 2 or list(self.buckets) != sorted(self.buckets):
+            raise ConfigError(f"--buckets: expected increasing ints >= 2, got {self.buckets}")
+
+
+def tokenize(text: str, lower: bool) -> list[str]:
+    """Words (keeping ``'`` and ``-`` inside) and single punctuation marks.
+
+    Example:
+        >>> tokenize("A man's T-Shirt, (red).", lower=True)
+        ["a", "man's", 't-shirt', ',', '(', 'red', ')', '.']
+    """
+    return _TOKEN.findall(text.lower() if lower else text)
+
+
+def detokenize(words: list[str]) -> str:
+    """Join tokens, with no space before ``.,!?;:)`` or after ``(``.
+
+    Example:
+        >>> detokenize(["Ein", "Mann", "(", "alt", ")", "fährt", "."])
+        'Ein Mann (alt) fährt.'
+    """
+    return _NO_SPACE_BEFORE.sub(r"\1", " ".join(words)).replace("( ", "(")
+
+
+def read_split(folder: Path, split: str, limit: int = 0) -> tuple[list[str], list[str]]:
+    """``(english, german)`` sentences of a split (the first ``limit`` if ``limit > 0``)."""
+    pair = []
+    for lang in ("en", "de"):
+        with gzip.open(folder / f"{split}.{lang}.gz", "rt", encoding="utf-8") as f:
+            pair.append(f.read().splitlines())
+    if len(pair[0]) != len(pair[1]):
+        raise ValueError(
+            f"{split}: expected aligned files, got {len(pair[0])} en / {len(pair[1])} de"
+        )
+    if limit:
+        pair = [p[:limit] for p in pair]
+    return pair[0], pair[1]
+
+
+def build_vocab(sentences: list[str], lower: bool, min_count: int) -> WordVocab:
+    counts = Counter(w for s in sentences for w in tokenize(s, lower))
+    kept = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
+    return WordVocab(kept)
+
+
+# ---- model --------------------------------------------------------------------------------
+
+
+def init_params(key: jax.Array, cfg: Config, n_src: int, n_tgt: int) -> dict:
+    k_E, k_enc, k_dec, k_a, k_c = jax.random.split(key, 5)
+    H = cfg.hidden
+    params = {
+        "src_E": jax.random.normal(k_E, (n_src, cfg.embed), jnp.float32) / np.sqrt(cfg.embed),
+        "enc": jaxrnn.init_lstm_params(k_enc, cfg.embed, H),
+        "dec": init_decoder(k_dec, n_tgt, cfg.embed, H),
+    }
+    if cfg.attention:
+        glorot = jax.nn.initializers.glorot_uniform()
+        params["att"] = {"W_a": glorot(k_a, (H, H)), "W_c": glorot(k_c, (H, 2 * H))}
+    return params
+
+
+def encode(params: dict, src: jax.Array, src_len: jax.Array, reverse: bool):
+    """``(LSTMState after the source, memory)``; memory is ``(e, W_a e, mask)`` or None."""
+    state_T, es = jaxrnn.lstm_scan(params["enc"], params["src_E"][src], lengths=src_len,
+                                   reverse=reverse)  # fmt: skip
+    if "att" not in params:
+        return state_T, None
+    mask = length_mask(src_len, src.shape[1])
+    return state_T, (es, es @ params["att"]["W_a"].T, mask)
+
+
+def attend(att: dict, hs: jax.Array, memory) -> jax.Array:
+    """``tanh(W_c [c_t; h_t])`` for decoder states ``hs (B, T, H)`` or ``(B, H)``."""
+    es, keys, mask = memory
+    single = hs.ndim == 2
+    q = hs[:, None] if single else hs
+    scores = jnp.einsum("bth,bsh->bts", q, keys)
+    scores = jnp.where(mask[:, None, :], scores, -1e9)
+    context = jnp.einsum("bts,bsh->bth", jax.nn.softmax(scores, axis=-1), es)
+    out = jnp.tanh(jnp.concatenate([context, q], axis=-1) @ att["W_c"].T)
+    return out[:, 0] if single else out
+
+
+def loss_fn(params: dict, batch, reverse: bool) -> jax.Array:
+    src, src_len, ys_in, ys_out, tgt_len = batch
+    state0, memory = encode(params, src, src_len, reverse)
+    _, hs = decoder_states(params["dec"], state0, ys_in, tgt_len)
+    if memory is not None:
+        hs = attend(params["att"], hs, memory)
+    logits = hs @ params["dec"]["V"].T + params["dec"]["b"]
+    return token_nll(logits, ys_out, length_mask(tgt_len, ys_in.shape[1]))
+
+
+def translate_ids(params: dict, src, src_len, *, reverse: bool, beam_size: int, max_len: int):
+    """Beam-search target ids ``(B, max_len)`` for padded sources ``src (B, S)``."""
+    state0, memory = encode(params, src, src_len, reverse)
+    dec, att = params["dec"], params.get("att")
+
+    def step(carry, y_prev):
+        state, mem = carry
+        state = jaxrnn.lstm_step(dec["cell"], state, dec["E"][y_prev])[0]
+        h = state.h if mem is None else attend(att, state.h, mem)
+        return (state, mem), h @ dec["V"].T + dec["b"]
+
+    kw = dict(max_len=max_len, end_token=WordVocab.eos, pad_id=WordVocab.pad)
+    return jaxrnn.beam_search(
+        step, (state0, memory), WordVocab.bos, beam_size=beam_size, **kw
+    ).tokens
+
+
+# ---- data to arrays -----------------------------------------------------------------------
+
+
+def pad_sources(seqs: list[list[int]], S: int) -> tuple[np.ndarray, np.ndarray]:
+    src = np.zeros((len(seqs), S), np.int32)
+    lengths = np.zeros((len(seqs),), np.int32)
+    for b, s in enumerate(seqs):
+        s = (s or [WordVocab.unk])[:S]
+        src[b, : len(s)] = s
+        lengths[b] = len(s)
+    return src, lengths
+
+
+class Translator:
+    """Vocabularies, parameters and a jitted beam search: ``translate(sentences)``."""
+
+    def __init__(self, cfg: Config, src_vocab: WordVocab, tgt_vocab: WordVocab, params) -> None:
+        self.cfg, self.src_vocab, self.tgt_vocab, self.params = cfg, src_vocab, tgt_vocab, params
+        kw = dict(reverse=cfg.reverse_source, beam_size=cfg.beam_size, max_len=cfg.max_len)
+        self._search = jax.jit(lambda p, src, src_len: translate_ids(p, src, src_len, **kw))
+
+    def translate(self, sentences: list[str], batch: int = 100) -> list[str]:
+        S = max(self.cfg.buckets)
+        out = []
+        for i in range(0, len(sentences), batch):
+            chunk = [
+                self.src_vocab.encode(tokenize(s, lower=True)) for s in sentences[i : i + batch]
+            ]
+            n = len(chunk)
+            src, src_len = pad_sources(chunk + [[WordVocab.unk]] * (batch - n), S)
+            ids = np.asarray(self._search(self.params, src, src_len))[:n]
+            out += [detokenize(self.tgt_vocab.decode(row)) for row in ids]
+        return out
+
+
+def bleu(hyps: list[str], refs: list[str]) -> float:
+    import sacrebleu
+
+    return float(sacrebleu.corpus_bleu(hyps, [refs]).score)
+
+
+def make_problem(cfg: Config, vocabs, train_src, train_tgt, val_batch) -> Problem:
+    """Bucketed batches: a step draws a bucket (by its share of sentences), then sentences."""
+    B = cfg.buckets
+    need = np.array([max(len(s), len(t) + 1) for s, t in zip(train_src, train_tgt)])
+    bucket = np.minimum(np.searchsorted(B, need), len(B) - 1)
+    members = [np.flatnonzero(bucket == k) for k in range(len(B))]
+    share = np.array([len(m) for m in members], float) / len(need)
+    reverse = cfg.reverse_source
+    vocab = WordVocab([])
+
+    def batch(step: int):
+        rng = np.random.default_rng([cfg.seed, step])
+        k = rng.choice(len(B), p=share)
+        idx = rng.choice(members[k], cfg.batch_size)
+        src, src_len = pad_sources([train_src[i] for i in idx], B[k])
+        ys = pad_targets([train_tgt[i] for i in idx], B[k], vocab)
+        return (src, src_len, *ys)
+
+    val_loss = jax.jit(lambda p: loss_fn(p, val_batch, reverse))
+    return Problem(
+        init=lambda key: init_params(key, cfg, len(vocabs[0]), len(vocabs[1])),
+        loss=lambda p, b: loss_fn(p, b, reverse),
+        batch=batch,
+        evaluate=lambda p: {"val_nll": val_loss(p)},
+    )
+
+
+def encode_pairs(vocabs, en: list[str], de: list[str]):
+    src = [vocabs[0].encode(tokenize(s, lower=True)) for s in en]
+    tgt = [vocabs[1].encode(tokenize(s, lower=False)) for s in de]
+    return src, tgt
+
+
+def main(cfg: Config, resume: str | None = None) -> dict:
+    located = locate(MULTI30K, cfg.data_dir or None, download=False)
+    run = Run.create("translation", cfg, resume)
+    run.write_json("data.json", located.record())
+    data = {
+        split: read_split(
+            located.path, split, cfg.train_limit if split == "train" else cfg.eval_limit
+        )
+        for split in SPLITS
+    }
+    vocabs = (
+        build_vocab(data["train"][0], True, cfg.min_count),
+        build_vocab(data["train"][1], False, cfg.min_count),
+    )
+    for name, v in zip(("en", "de"), vocabs):
+        (run.path / f"vocab.{name}.json").write_text(json.dumps(v.tokens) + "\n")
+    print(f"[translation] data {located.path} ({located.source}); "
+          f"{len(data['train'][0])} train pairs; vocab en {len(vocabs[0])}, de {len(vocabs[1])}; "
+          f"attention={cfg.attention}", flush=True)  # fmt: skip
+    train_src, train_tgt = encode_pairs(vocabs, *data["train"])
+    val_src, val_tgt = encode_pairs(vocabs, *data["val"])
+    S = max(cfg.buckets)
+    val_batch = (*pad_sources(val_src, S), *pad_targets(val_tgt, S, vocabs[1]))
+    out = train(cfg, make_problem(cfg, vocabs, train_src, train_tgt, val_batch), run)
+    save_params(run.path / "params.npz", out.params)
+    translator = Translator(cfg, *vocabs, out.params)
+    results = {"val_nll": round(float(out.metrics["val_nll"]), 4)}
+    for split, key in (("val", "val_bleu"), ("test_2016_flickr", "test_bleu")):
+        en, de = data[split]
+        hyps = translator.translate(en)
+        results[key] = round(bleu(hyps, de), 2)
+        if split == "test_2016_flickr":
+            (run.path / "test_translations.txt").write_text("\n".join(hyps) + "\n")
+            rows = [{"source": s, "reference": r, "output": h}
+                    for s, r, h in list(zip(en, de, hyps))[:8]]  # fmt: skip
+            table = format_table(rows)
+            (run.path / "examples.md").write_text(table + "\n")
+            print(table)
+    results.update(steps=out.metrics["steps"], wall_s=round(out.metrics.get("wall_s", 0.0), 1),
+                   attention=cfg.attention, beam_size=cfg.beam_size)  # fmt: skip
+    run.write_json("results.json", results)
+    print(f"run directory: {run.path}")
+    return results
+
+
+# ---- inference: translate -----------------------------------------------------------------
+
+
+def load_translator(run_dir: str) -> Translator:
+    """The :class:`Translator` of a finished run directory.
+
+    Raises:
+        FileNotFoundError: a file of the run is missing (the message names it).
+    """
+    path = Path(run_dir)
+    need = [path / n for n in ("config.json", "vocab.en.json", "vocab.de.json", "params.npz")]
+    missing = [str(p) for p in need if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"--run: expected a finished translation run directory with {', '.join(missing)}; "
+            f"got {path}. Train one with `python -m experiments translation`."
+        )
+    cfg = load_config(Config, path / "config.json")
+    vocabs = [WordVocab(json.loads((path / f"vocab.{n}.json").read_text())) for n in ("en", "de")]
+    like = init_params(jax.random.key(0), cfg, len(vocabs[0]), len(vocabs[1]))
+    return Translator(cfg, *vocabs, load_params(path / "params.npz", like))
+
+
+def cli(argv: list[str]) -> int:
+    """``translate --run DIR SENTENCE...``; anything else trains (``python -m experiments``)."""
+    if argv and argv[0] == "translate":
+        parser = argparse.ArgumentParser(prog="python -m experiments.translation translate")
+        parser.add_argument("--run", required=True, help="a translation run directory")
+        parser.add_argument("sentences", nargs="+", help="English sentences")
+        args = parser.parse_args(argv[1:])
+        try:
+            translator = load_translator(args.run)
+        except (FileNotFoundError, ConfigError, ValueError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        for line in translator.translate(args.sentences):
+            print(line)
+        return 0
+    from experiments.__main__ import main as experiments_main
+
+    return experiments_main(["translation", *argv])
+
+
+if __name__ == "__main__":
+    sys.exit(cli(sys.argv[1:]))
