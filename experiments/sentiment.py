@@ -48,7 +48,9 @@ LABELS = ("negative", "positive")
 
 @dataclasses.dataclass(frozen=True)
 class Config(TrainConfig):
-    """Defaults reach the target (LSTM dev accuracy >= 0.83) in minutes on 2 CPU cores."""
+    """Defaults: LSTM dev accuracy 0.845 (RNN 0.805), 3000 steps of 128 sentences each,
+    16 minutes for both models on 2 heavily shared CPU cores. ``--word_dropout=0.15`` was
+    tried and gave 0.83 (kept off)."""
 
     data_dir: str = ""
     models: tuple[str, ...] = ("rnn", "lstm")
@@ -56,6 +58,7 @@ class Config(TrainConfig):
     hidden: int = 128
     min_count: int = 1
     dropout: float = 0.5
+    word_dropout: float = 0.0
     buckets: tuple[int, ...] = (8, 16, 32, 64)
     train_limit: int = 0
     steps: int = 3000
@@ -74,8 +77,10 @@ class Config(TrainConfig):
         increasing = list(self.buckets) == sorted(set(self.buckets))
         if not self.buckets or not increasing or self.buckets[0] < 1:
             raise ConfigError(f"--buckets: expected increasing positive ints, got {self.buckets}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"--dropout: expected a float in [0, 1), got {self.dropout}")
+        for name in ("dropout", "word_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                got = getattr(self, name)
+                raise ConfigError(f"--{name}: expected a float in [0, 1), got {got}")
         for name in ("embed", "hidden", "min_count"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name}: expected a positive int, got {getattr(self, name)}")
@@ -100,14 +105,18 @@ def logits_fn(params: dict, ids: jax.Array, lengths: jax.Array) -> jax.Array:
     return final_logits(params, params["embed"][ids], lengths)
 
 
-def make_loss(rate: float):
-    """Training loss with (inverted) dropout of rate ``rate`` on the embedded words."""
+def make_loss(rate: float, word_rate: float = 0.0):
+    """Training loss with (inverted) dropout of rate ``rate`` on the embedded words, after
+    replacing each word by ``<unk>`` with probability ``word_rate`` (word dropout)."""
 
     def loss(params, batch) -> jax.Array:
         ids, lengths, labels, seed = batch
+        k_word, k_embed = jax.random.split(jax.random.key(seed))
+        if word_rate > 0:
+            ids = jnp.where(jax.random.bernoulli(k_word, word_rate, ids.shape), 1, ids)
         xs = params["embed"][ids]
         if rate > 0:
-            xs = _dropout(jax.random.key(seed), xs, rate)
+            xs = _dropout(k_embed, xs, rate)
         return cross_entropy(final_logits(params, xs, lengths), labels)
 
     return loss
@@ -158,7 +167,7 @@ def problem(cfg: Config, model: str, vocab: Vocab, train_set, dev_set) -> Proble
 
     return Problem(
         init=lambda key: init_params(key, cfg, model, len(vocab)),
-        loss=make_loss(cfg.dropout),
+        loss=make_loss(cfg.dropout, cfg.word_dropout),
         batch=batch,
         evaluate=evaluate,
     )

@@ -167,3 +167,16 @@ def test_tiny_run_then_predict_and_evaluate(tmp_path, sst_dir, capsys):
 
     assert sentiment.cli(["predict", "--run", str(tmp_path / "nope"), "x"]) == 2
     assert "expected a finished sentiment run directory" in capsys.readouterr().err
+
+
+def test_word_dropout_is_seeded_and_changes_the_loss():
+    cfg = sentiment.Config(embed=6, hidden=5)
+    params = sentiment.init_params(jax.random.key(0), cfg, "lstm", 20)
+    ids = np.arange(2, 18, dtype=np.int32).reshape(2, 8)
+    batch = (ids, np.array([8, 5], np.int32), np.array([0, 1], np.int32), np.uint32(7))
+    plain = sentiment.make_loss(0.0)(params, batch)
+    dropped = sentiment.make_loss(0.0, 0.5)
+    assert float(dropped(params, batch)) == float(dropped(params, batch))
+    assert float(dropped(params, batch)) != float(plain)
+    with pytest.raises(ConfigError, match=r"--word_dropout: expected a float in \[0, 1\)"):
+        parse_args(sentiment.Config, ["--word_dropout=1.0"])
