@@ -37,6 +37,9 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
+    from experiments.mesh import maybe_initialize_distributed
+
+    maybe_initialize_distributed()  # multi-host: before any JAX computation
     module = load(name)
     if "-h" in args or "--help" in args:
         print(_help(module))

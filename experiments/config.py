@@ -44,6 +44,8 @@ class TrainConfig:
         keep: number of checkpoints kept.
         nonfinite: ``stop`` raises at the first step whose loss or gradient is NaN/inf;
             ``skip`` drops that update and counts it.
+        devices: data-parallel over this many devices (0: all devices of all processes);
+            the batch is split along its first axis, so it must divide by the count.
         runs_dir: root of the run directories ``<runs_dir>/<name>/<timestamp>/``.
         progress: show the tqdm progress bar.
     """
@@ -62,6 +64,7 @@ class TrainConfig:
     ckpt_every: int = 200
     keep: int = 3
     nonfinite: Literal["stop", "skip"] = "stop"
+    devices: int = 0
     runs_dir: str = "runs"
     progress: bool = True
 
@@ -72,6 +75,7 @@ class TrainConfig:
         _require(self, "clip", self.clip >= 0, "a float >= 0 (0 disables clipping)")
         _require(self, "warmup_steps", 0 <= self.warmup_steps <= self.steps, "an int in [0, steps]")
         _require(self, "weight_decay", self.weight_decay >= 0, "a float >= 0")
+        _require(self, "devices", self.devices >= 0, "an int >= 0 (0: all devices)")
 
 
 def _require(cfg: Any, name: str, ok: bool, expected: str) -> None:

@@ -9,15 +9,21 @@ evaluation) and calls :func:`train`. The loop
   ``step``: that is what makes ``--resume`` reach bit-identical parameters;
 - evaluates every ``eval_every`` steps, logs to ``metrics.jsonl`` every ``log_every`` steps,
   checkpoints every ``ckpt_every`` steps and at the end, shows a tqdm bar with the loss;
+- runs data-parallel over ``cfg.devices`` devices (:mod:`experiments.mesh`): the batch is
+  split along its first axis, parameters and optimizer state are replicated;
 - never trains on NaN: a step whose loss or gradient norm is not finite is not applied.
   With ``nonfinite="stop"`` the state freezes and the run raises :class:`NonFiniteError`
-  naming the step; with ``"skip"`` the update is dropped and counted in ``n_skipped``;
+  naming the step and whether that step's inputs held NaN/inf (the batch is recomputed, so
+  the check costs nothing while training is healthy); with ``"skip"`` the update is dropped
+  and counted in ``n_skipped``;
 - on Ctrl-C (SIGINT) saves a checkpoint and raises :class:`Interrupted`.
 """
 
 from __future__ import annotations
 
+import functools
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -25,11 +31,14 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
+from jax.sharding import NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
 from experiments.checkpoint import Checkpointer
-from experiments.config import TrainConfig
+from experiments.config import ConfigError, TrainConfig
+from experiments.mesh import make_mesh, replicate, shard_batch
 from experiments.run import Run, plot_lines
 
 
@@ -54,12 +63,15 @@ class Problem(NamedTuple):
         loss: ``(params, batch) -> scalar loss`` (traced inside the jitted step).
         batch: ``step -> batch``, a pure function of the seed and ``step``.
         evaluate: ``params -> {name: float}`` held-out metrics, or None.
+        n_train: number of training examples, when finite; a ``batch_size`` above it is
+            rejected (sampling with replacement would silently repeat examples).
     """
 
     init: Callable[[jax.Array], Any]
     loss: Callable[[Any, Any], jax.Array]
     batch: Callable[[int], Any]
     evaluate: Callable[[Any], dict[str, float]] | None = None
+    n_train: int | None = None
 
 
 class TrainState(NamedTuple):
@@ -110,16 +122,25 @@ def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
 
 
 def make_train_step(
-    loss_fn: Callable[[Any, Any], jax.Array], tx: optax.GradientTransformation, *, skip: bool
+    loss_fn: Callable[[Any, Any], jax.Array],
+    tx: optax.GradientTransformation,
+    *,
+    skip: bool,
+    mesh: jax.sharding.Mesh | None = None,
 ) -> Callable[[TrainState, Any], tuple[TrainState, dict[str, jax.Array]]]:
     """The one jitted step: gradient, finiteness check, guarded optimizer update.
+
+    With a ``mesh`` the outputs (state and metrics) are pinned replicated over it; fed a
+    batch sharded over the mesh, XLA all-reduces the gradient inside this one step.
 
     A step whose loss or gradient norm is not finite leaves ``params`` and ``opt_state``
     unchanged. With ``skip=False`` the first such step is recorded in ``bad_step`` and every
     later step is frozen too, so the host can stop with the last finite parameters.
     """
 
-    @jax.jit
+    pin = {} if mesh is None else {"out_shardings": NamedSharding(mesh, PartitionSpec())}
+
+    @functools.partial(jax.jit, **pin)
     def train_step(state: TrainState, batch: Any) -> tuple[TrainState, dict[str, jax.Array]]:
         loss, grads = jax.value_and_grad(loss_fn)(state.params, batch)
         grad_norm = optax.tree.norm(grads)
@@ -167,6 +188,42 @@ def init_params(cfg: TrainConfig, problem: Problem) -> Any:
     return jax.jit(problem.init)(jax.random.key(cfg.seed))
 
 
+def nonfinite_inputs(batch: Any) -> list[str]:
+    """Describe each floating array of ``batch`` that holds NaN or inf (empty: all finite).
+
+    Example:
+        >>> nonfinite_inputs({"x": np.array([1.0, np.nan, np.inf]), "y": np.arange(3)})
+        ["['x']: 1 NaN, 1 inf, first at index (1,)"]
+    """
+    found = []
+    for path, x in jax.tree_util.tree_leaves_with_path(batch):
+        x = np.asarray(x)
+        if not np.issubdtype(x.dtype, np.inexact):
+            continue
+        bad = ~np.isfinite(x)
+        if bad.any():
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            found.append(
+                f"{jax.tree_util.keystr(path) or 'batch'}: {int(np.isnan(x).sum())} NaN, "
+                f"{int(np.isinf(x).sum())} inf, first at index {first}"
+            )
+    return found
+
+
+def _nonfinite_error(problem: Problem, bad: int, m: dict[str, jax.Array]) -> NonFiniteError:
+    culprits = nonfinite_inputs(problem.batch(bad - 1))
+    cause = (
+        "its inputs are not finite: " + "; ".join(culprits) + ". Clean the data"
+        if culprits
+        else "its inputs are finite, so the model diverged. Lower --lr or --clip"
+    )
+    return NonFiniteError(
+        f"non-finite loss or gradient at step {bad} (loss={float(m['loss'])}, "
+        f"grad_norm={float(m['grad_norm'])}); no update was applied from that step on; "
+        f"{cause}, or pass --nonfinite=skip."
+    )
+
+
 def _initial_state(cfg: TrainConfig, problem: Problem, tx: optax.GradientTransformation):
     params = init_params(cfg, problem)
     zero = jnp.zeros((), jnp.int32)
@@ -195,16 +252,22 @@ def train(
         NonFiniteError: a loss or gradient was NaN/inf and ``cfg.nonfinite == "stop"``.
         Interrupted: SIGINT arrived (after saving a checkpoint).
     """
+    if problem.n_train is not None and cfg.batch_size > problem.n_train:
+        raise ConfigError(
+            f"--batch_size: expected at most the {problem.n_train} training examples, "
+            f"got {cfg.batch_size}"
+        )
+    mesh = make_mesh(cfg.devices)
     tx = make_optimizer(cfg)
-    train_step = make_train_step(problem.loss, tx, skip=cfg.nonfinite == "skip")
-    state = _initial_state(cfg, problem, tx)
+    train_step = make_train_step(problem.loss, tx, skip=cfg.nonfinite == "skip", mesh=mesh)
+    state = replicate(mesh, _initial_state(cfg, problem, tx))
     ckpt = Checkpointer(run.path / "checkpoints", cfg.keep)
     history: list[dict[str, Any]] = []
     wall_offset = 0.0
     if run.resuming:
-        restored = ckpt.restore_latest(state)
+        restored = _restore(ckpt, state, run)
         if restored is not None:
-            state = restored[1]
+            state = replicate(mesh, restored)
             history = run.truncate_metrics(int(state.step))
             wall_offset = max((r.get("wall_s", 0.0) for r in history), default=0.0)
             final = run.read_json("final.json")
@@ -218,7 +281,7 @@ def train(
     try:
         with _SigintFlag() as sigint:
             for step in range(start + 1, cfg.steps + 1):
-                state, m = train_step(state, problem.batch(step - 1))
+                state, m = train_step(state, shard_batch(mesh, problem.batch(step - 1)))
                 bar.update(1)
                 is_eval = problem.evaluate is not None and (
                     step % cfg.eval_every == 0 or step == cfg.steps
@@ -226,11 +289,7 @@ def train(
                 if step % cfg.log_every == 0 or step == cfg.steps or is_eval:
                     bad = int(state.bad_step)
                     if bad >= 0 and cfg.nonfinite == "stop":
-                        raise NonFiniteError(
-                            f"non-finite loss or gradient at step {bad} (loss={float(m['loss'])}, "
-                            f"grad_norm={float(m['grad_norm'])}); no update was applied from "
-                            f"that step on. Lower --lr or --clip, or pass --nonfinite=skip."
-                        )
+                        raise _nonfinite_error(problem, bad, m)
                     last = {
                         "step": step,
                         "loss": float(m["loss"]),
@@ -265,6 +324,28 @@ def train(
         run.write_json("final.json", final)
         _plot_history(run, history)
     return TrainResult(state.params, final, history)
+
+
+def _restore(ckpt: Checkpointer, like: TrainState, run: Run) -> TrainState | None:
+    """The newest readable checkpoint, saying on stderr which step it resumes from and
+    which newer checkpoints it skipped as unreadable."""
+    on_disk = ckpt.steps()
+    restored = ckpt.restore_latest(like)
+    if restored is None:
+        if on_disk:
+            print(
+                f"[resume] {run.path}: none of the checkpoints {on_disk} is readable; "
+                "training from step 0",
+                file=sys.stderr,
+                flush=True,
+            )
+        run.truncate_metrics(0)
+        return None
+    step, state = restored
+    skipped = [s for s in on_disk if s > step]
+    note = f" (skipped unreadable checkpoint(s) {skipped})" if skipped else ""
+    print(f"[resume] {run.path}: from step {step}{note}", file=sys.stderr, flush=True)
+    return state
 
 
 def _plot_history(run: Run, history: list[dict[str, Any]]) -> None:
