@@ -37,6 +37,9 @@ class SweepConfig(TrainConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_models(self.models)
+        for name in ("hidden", "test_size"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"--{name}: expected a positive int, got {getattr(self, name)}")
         if not self.T_values or min(self.T_values) < 2:
             raise ConfigError(f"--T_values: expected ints >= 2, got {self.T_values}")
 
