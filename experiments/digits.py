@@ -137,6 +137,7 @@ def problem(cfg: Config, model: str, view: str, split) -> Problem:
         loss=loss_fn,
         batch=batch,
         evaluate=evaluate,
+        n_train=len(y_tr),
     )
 
 

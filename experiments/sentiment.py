@@ -170,6 +170,7 @@ def problem(cfg: Config, model: str, vocab: Vocab, train_set, dev_set) -> Proble
         loss=make_loss(cfg.dropout, cfg.word_dropout),
         batch=batch,
         evaluate=evaluate,
+        n_train=len(seqs),
     )
 
 

@@ -18,6 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from experiments.data import read_text
+
 PAD, UNK = "<pad>", "<unk>"
 TOKENIZER = "sst-v1"
 
@@ -109,12 +111,10 @@ def read_sentences(path: str | Path, labels: tuple[str, ...] = ("0", "1")) -> li
 
     Raises:
         FileNotFoundError: no such file.
+        experiments.data.DataFileError: empty, cut-short gzip or non-UTF-8 file (line given).
         FileFormatError: malformed lines, with their 1-based line numbers.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"expected a sentence file, got {path} (no such file)")
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = read_text(path).splitlines()
     start = 1 if lines and lines[0].strip().lower().replace(" ", "") == "sentence\tlabel" else 0
     labelled = start == 1 or (bool(lines) and "\t" in lines[0])
     examples, problems = [], []

@@ -180,3 +180,10 @@ def test_word_dropout_is_seeded_and_changes_the_loss():
     assert float(dropped(params, batch)) != float(plain)
     with pytest.raises(ConfigError, match=r"--word_dropout: expected a float in \[0, 1\)"):
         parse_args(sentiment.Config, ["--word_dropout=1.0"])
+
+
+def test_non_utf8_file_is_reported_with_its_line(tmp_path):
+    f = tmp_path / "latin1.tsv"
+    f.write_bytes(b"fine\t1\ncaf\xe9\t0\n")
+    with pytest.raises(ValueError, match=r"latin1\.tsv:2: not UTF-8"):
+        read_sentences(f)
