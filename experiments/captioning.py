@@ -36,6 +36,7 @@ from experiments.seq2seq import (
     init_decoder,
     length_mask,
     pad_targets,
+    require_positive,
     step_fn,
     token_nll,
 )
@@ -76,9 +77,7 @@ class Config(TrainConfig):
             raise ConfigError(
                 f"--test_fraction: expected a float in (0, 1), got {self.test_fraction}"
             )
-        for name in ("hidden", "embed", "encoder", "test_size", "beam_size"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"--{name}: expected a positive int, got {getattr(self, name)}")
+        require_positive(self, ("hidden", "embed", "encoder", "test_size", "beam_size"))
 
 
 def number_words(n: int) -> list[str]:

@@ -34,7 +34,7 @@ from experiments.classify import save_params
 from experiments.config import ConfigError, TrainConfig
 from experiments.data import DataNotFoundError, Dataset, locate
 from experiments.run import Run
-from experiments.seq2seq import token_nll, zero_state
+from experiments.seq2seq import require_positive, token_nll, zero_state
 from experiments.train import Problem, train
 from jaxrnn.tbptt import detach
 
@@ -74,9 +74,9 @@ class Config(TrainConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("layers", "hidden", "embed", "chunk", "chunks", "val_streams", "sample_chars"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"--{name}: expected a positive int, got {getattr(self, name)}")
+        require_positive(
+            self, ("layers", "hidden", "embed", "chunk", "chunks", "val_streams", "sample_chars")
+        )
         if not self.temperatures or min(self.temperatures) <= 0:
             raise ConfigError(f"--temperatures: expected floats > 0, got {self.temperatures}")
         if not self.prompt:
@@ -145,9 +145,7 @@ def init_params(key: jax.Array, cfg: Config, n_vocab: int) -> dict:
     d_ins = [cfg.embed] + [cfg.hidden] * (cfg.layers - 1)
     return {
         "E": jax.random.normal(keys[0], (n_vocab, cfg.embed), jnp.float32) / np.sqrt(cfg.embed),
-        "cells": tuple(
-            jaxrnn.init_lstm_params(k, d, cfg.hidden) for k, d in zip(keys[2:], d_ins)
-        ),
+        "cells": tuple(jaxrnn.init_lstm_params(k, d, cfg.hidden) for k, d in zip(keys[2:], d_ins)),
         "V": jax.nn.initializers.glorot_uniform()(keys[1], (n_vocab, cfg.hidden), jnp.float32),
         "b": jnp.zeros((n_vocab,), jnp.float32),
     }
@@ -278,4 +276,3 @@ def main(cfg: Config, resume: str | None = None) -> dict:
     run.write_json("results.json", results)
     print(f"run directory: {run.path}")
     return results
-

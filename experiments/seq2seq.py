@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxrnn
+from experiments.config import ConfigError
 
 BOS, EOS, PAD = "<s>", "</s>", "<pad>"
 
@@ -131,3 +132,10 @@ def pad_targets(seqs, T: int, vocab: WordVocab) -> tuple[np.ndarray, np.ndarray,
         ys_out[b, : len(s) + 1] = [*s, vocab.eos]
         lengths[b] = len(s) + 1
     return ys_in, ys_out, lengths
+
+
+def require_positive(cfg: Any, names: tuple[str, ...]) -> None:
+    """Raise ConfigError ``--name: expected a positive int`` for the first field < 1."""
+    for name in names:
+        if getattr(cfg, name) < 1:
+            raise ConfigError(f"--{name}: expected a positive int, got {getattr(cfg, name)}")

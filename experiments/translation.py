@@ -32,22 +32,15 @@ from collections import Counter
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-import jaxrnn
+from experiments import nmt
 from experiments.classify import load_params, save_params
 from experiments.config import ConfigError, TrainConfig, load_config
 from experiments.data import Dataset, locate
+from experiments.nmt import loss_fn, pad_sources, translate_ids
 from experiments.run import Run, format_table
-from experiments.seq2seq import (
-    WordVocab,
-    decoder_states,
-    init_decoder,
-    length_mask,
-    pad_targets,
-    token_nll,
-)
+from experiments.seq2seq import WordVocab, pad_targets, require_positive
 from experiments.train import Problem, train
 
 MULTI30K = Dataset(
@@ -95,9 +88,7 @@ class Config(TrainConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("embed", "hidden", "min_count", "beam_size", "max_len"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"--{name}: expected a positive int, got {getattr(self, name)}")
+        require_positive(self, ("embed", "hidden", "min_count", "beam_size", "max_len"))
         if not self.buckets or min(self.buckets) < 2 or list(self.buckets) != sorted(self.buckets):
             raise ConfigError(f"--buckets: expected increasing ints >= 2, got {self.buckets}")
 
@@ -143,83 +134,10 @@ def build_vocab(sentences: list[str], lower: bool, min_count: int) -> WordVocab:
     return WordVocab(kept)
 
 
-# ---- model --------------------------------------------------------------------------------
-
-
 def init_params(key: jax.Array, cfg: Config, n_src: int, n_tgt: int) -> dict:
-    k_E, k_enc, k_dec, k_a, k_c = jax.random.split(key, 5)
-    H = cfg.hidden
-    params = {
-        "src_E": jax.random.normal(k_E, (n_src, cfg.embed), jnp.float32) / np.sqrt(cfg.embed),
-        "enc": jaxrnn.init_lstm_params(k_enc, cfg.embed, H),
-        "dec": init_decoder(k_dec, n_tgt, cfg.embed, H),
-    }
-    if cfg.attention:
-        glorot = jax.nn.initializers.glorot_uniform()
-        params["att"] = {"W_a": glorot(k_a, (H, H)), "W_c": glorot(k_c, (H, 2 * H))}
-    return params
-
-
-def encode(params: dict, src: jax.Array, src_len: jax.Array, reverse: bool):
-    """``(LSTMState after the source, memory)``; memory is ``(e, W_a e, mask)`` or None."""
-    state_T, es = jaxrnn.lstm_scan(params["enc"], params["src_E"][src], lengths=src_len,
-                                   reverse=reverse)  # fmt: skip
-    if "att" not in params:
-        return state_T, None
-    mask = length_mask(src_len, src.shape[1])
-    return state_T, (es, es @ params["att"]["W_a"].T, mask)
-
-
-def attend(att: dict, hs: jax.Array, memory) -> jax.Array:
-    """``tanh(W_c [c_t; h_t])`` for decoder states ``hs (B, T, H)`` or ``(B, H)``."""
-    es, keys, mask = memory
-    single = hs.ndim == 2
-    q = hs[:, None] if single else hs
-    scores = jnp.einsum("bth,bsh->bts", q, keys)
-    scores = jnp.where(mask[:, None, :], scores, -1e9)
-    context = jnp.einsum("bts,bsh->bth", jax.nn.softmax(scores, axis=-1), es)
-    out = jnp.tanh(jnp.concatenate([context, q], axis=-1) @ att["W_c"].T)
-    return out[:, 0] if single else out
-
-
-def loss_fn(params: dict, batch, reverse: bool) -> jax.Array:
-    src, src_len, ys_in, ys_out, tgt_len = batch
-    state0, memory = encode(params, src, src_len, reverse)
-    _, hs = decoder_states(params["dec"], state0, ys_in, tgt_len)
-    if memory is not None:
-        hs = attend(params["att"], hs, memory)
-    logits = hs @ params["dec"]["V"].T + params["dec"]["b"]
-    return token_nll(logits, ys_out, length_mask(tgt_len, ys_in.shape[1]))
-
-
-def translate_ids(params: dict, src, src_len, *, reverse: bool, beam_size: int, max_len: int):
-    """Beam-search target ids ``(B, max_len)`` for padded sources ``src (B, S)``."""
-    state0, memory = encode(params, src, src_len, reverse)
-    dec, att = params["dec"], params.get("att")
-
-    def step(carry, y_prev):
-        state, mem = carry
-        state = jaxrnn.lstm_step(dec["cell"], state, dec["E"][y_prev])[0]
-        h = state.h if mem is None else attend(att, state.h, mem)
-        return (state, mem), h @ dec["V"].T + dec["b"]
-
-    kw = dict(max_len=max_len, end_token=WordVocab.eos, pad_id=WordVocab.pad)
-    return jaxrnn.beam_search(
-        step, (state0, memory), WordVocab.bos, beam_size=beam_size, **kw
-    ).tokens
-
-
-# ---- data to arrays -----------------------------------------------------------------------
-
-
-def pad_sources(seqs: list[list[int]], S: int) -> tuple[np.ndarray, np.ndarray]:
-    src = np.zeros((len(seqs), S), np.int32)
-    lengths = np.zeros((len(seqs),), np.int32)
-    for b, s in enumerate(seqs):
-        s = (s or [WordVocab.unk])[:S]
-        src[b, : len(s)] = s
-        lengths[b] = len(s)
-    return src, lengths
+    """:func:`experiments.nmt.init_params` with the sizes of ``cfg``."""
+    return nmt.init_params(key, n_src, n_tgt, embed=cfg.embed, hidden=cfg.hidden,
+                           attention=cfg.attention)  # fmt: skip
 
 
 class Translator:

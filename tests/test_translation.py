@@ -9,10 +9,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from experiments import nmt
 from experiments import translation as tr
 from experiments.config import ConfigError, parse_args
 from experiments.data import DataNotFoundError
-from experiments.seq2seq import WordVocab
+from experiments.seq2seq import WordVocab, decoder_states
 
 ATT_TOL = 1e-5
 PAIRS = [
@@ -58,14 +59,14 @@ def test_attention_ignores_padding_and_steps_like_the_sequence():
     cfg = tr.Config(attention=True, hidden=6, embed=3)
     params = tr.init_params(jax.random.key(0), cfg, 9, 7)
     src = jnp.array([[4, 5, 6, 0, 0]])
-    _, memory = tr.encode(params, src, jnp.array([3]), reverse=True)
+    _, memory = nmt.encode(params, src, jnp.array([3]), reverse=True)
     hs = jax.random.normal(jax.random.key(1), (1, 2, 6))
-    out = tr.attend(params["att"], hs, memory)
+    out = nmt.attend(params["att"], hs, memory)
     # changing the encoder states at padded positions changes nothing
     es, keys, mask = memory
     noisy = (es.at[:, 3:].set(9.0), keys.at[:, 3:].set(-9.0), mask)
-    np.testing.assert_allclose(out, tr.attend(params["att"], hs, noisy), atol=ATT_TOL)
-    np.testing.assert_allclose(out[:, 0], tr.attend(params["att"], hs[:, 0], memory), atol=ATT_TOL)
+    np.testing.assert_allclose(out, nmt.attend(params["att"], hs, noisy), atol=ATT_TOL)
+    np.testing.assert_allclose(out[:, 0], nmt.attend(params["att"], hs[:, 0], memory), atol=ATT_TOL)
 
 
 @pytest.mark.parametrize("attention", [False, True])
@@ -75,12 +76,12 @@ def test_beam_width_one_equals_teacher_forced_argmax(attention):
     params = tr.init_params(jax.random.key(2), cfg, 9, 7)
     src, src_len = jnp.array([[4, 5, 6, 7], [8, 4, 0, 0]]), jnp.array([4, 2])
     kw = dict(reverse=True, beam_size=1, max_len=5)
-    tokens = np.asarray(tr.translate_ids(params, src, src_len, **kw))
+    tokens = np.asarray(nmt.translate_ids(params, src, src_len, **kw))
     ys_in = jnp.concatenate([jnp.full((2, 1), WordVocab.bos), jnp.asarray(tokens[:, :-1])], 1)
-    state0, memory = tr.encode(params, src, src_len, True)
-    _, hs = tr.decoder_states(params["dec"], state0, ys_in)
+    state0, memory = nmt.encode(params, src, src_len, True)
+    _, hs = decoder_states(params["dec"], state0, ys_in)
     if memory is not None:
-        hs = tr.attend(params["att"], hs, memory)
+        hs = nmt.attend(params["att"], hs, memory)
     argmax = np.asarray(jnp.argmax(hs @ params["dec"]["V"].T + params["dec"]["b"], -1))
     for row, best in zip(tokens, argmax):
         ends = np.flatnonzero(row == WordVocab.eos)
