@@ -32,7 +32,7 @@ import numpy as np
 import jaxrnn
 from experiments.classify import save_params
 from experiments.config import ConfigError, TrainConfig
-from experiments.data import DataNotFoundError, Dataset, locate
+from experiments.data import DataNotFoundError, Dataset, locate, read_text
 from experiments.run import Run
 from experiments.seq2seq import require_positive, token_nll, zero_state
 from experiments.train import Problem, train
@@ -99,7 +99,7 @@ def load_text(data_dir: str = "") -> tuple[str, str]:
         text = "\n\n".join(topics[k] for k in sorted(topics))
         return text, "pydoc_data.topics (Tiny Shakespeare not found; offline default)"
     note = "sha256 ok" if located.verified else "sha256 differs from the published file"
-    text = (located.path / "input.txt").read_text(encoding="utf-8")
+    text = read_text(located.path / "input.txt")
     return text, f"{located.path / 'input.txt'} ({located.source}, {note})"
 
 
@@ -256,6 +256,7 @@ def main(cfg: Config, resume: str | None = None) -> dict:
         loss=lambda params, b: tbptt_loss(params, b, cfg.chunk),
         batch=batch,
         evaluate=evaluate,
+        n_train=n_train - window - 1,
     )
     out = train(cfg, problem, run)
     save_params(run.path / "params.npz", out.params)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import gzip
 import json
 import re
 import sys
@@ -37,7 +36,7 @@ import numpy as np
 from experiments import nmt
 from experiments.classify import load_params, save_params
 from experiments.config import ConfigError, TrainConfig, load_config
-from experiments.data import Dataset, locate
+from experiments.data import Dataset, locate, read_text
 from experiments.nmt import loss_fn, pad_sources, translate_ids
 from experiments.run import Run, format_table
 from experiments.seq2seq import WordVocab, pad_targets, require_positive
@@ -115,10 +114,7 @@ def detokenize(words: list[str]) -> str:
 
 def read_split(folder: Path, split: str, limit: int = 0) -> tuple[list[str], list[str]]:
     """``(english, german)`` sentences of a split (the first ``limit`` if ``limit > 0``)."""
-    pair = []
-    for lang in ("en", "de"):
-        with gzip.open(folder / f"{split}.{lang}.gz", "rt", encoding="utf-8") as f:
-            pair.append(f.read().splitlines())
+    pair = [read_text(folder / f"{split}.{lang}.gz").splitlines() for lang in ("en", "de")]
     if len(pair[0]) != len(pair[1]):
         raise ValueError(
             f"{split}: expected aligned files, got {len(pair[0])} en / {len(pair[1])} de"
@@ -192,6 +188,7 @@ def make_problem(cfg: Config, vocabs, train_src, train_tgt, val_batch) -> Proble
         loss=lambda p, b: loss_fn(p, b, reverse),
         batch=batch,
         evaluate=lambda p: {"val_nll": val_loss(p)},
+        n_train=len(train_src),
     )
 
 
