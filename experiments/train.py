@@ -39,6 +39,8 @@ from tqdm.auto import tqdm
 from experiments.checkpoint import Checkpointer
 from experiments.config import ConfigError, TrainConfig
 from experiments.mesh import make_mesh, replicate, shard_batch
+from experiments.optim import make_optimizer as make_optimizer
+from experiments.optim import make_schedule as make_schedule
 from experiments.run import Run, plot_lines
 
 
@@ -88,37 +90,6 @@ class TrainResult(NamedTuple):
     params: Any
     metrics: dict[str, float]
     history: list[dict[str, Any]]
-
-
-def make_schedule(cfg: TrainConfig) -> optax.Schedule:
-    """Learning rate as a function of the step, from ``cfg.schedule``."""
-    if cfg.schedule == "constant":
-        return optax.constant_schedule(cfg.lr)
-    if cfg.schedule == "cosine":
-        return optax.cosine_decay_schedule(cfg.lr, decay_steps=cfg.steps)
-    if cfg.schedule == "warmup_cosine":
-        return optax.warmup_cosine_decay_schedule(
-            0.0, cfg.lr, warmup_steps=cfg.warmup_steps, decay_steps=cfg.steps
-        )
-    raise ValueError(
-        f"schedule: expected one of constant, cosine, warmup_cosine; got {cfg.schedule!r}"
-    )
-
-
-def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
-    """``clip_by_global_norm(cfg.clip)`` (if ``clip > 0``) chained with the named optimizer."""
-    lr = make_schedule(cfg)
-    if cfg.optimizer == "adam":
-        opt = optax.adam(lr)
-    elif cfg.optimizer == "adamw":
-        opt = optax.adamw(lr, weight_decay=cfg.weight_decay)
-    elif cfg.optimizer == "rmsprop":
-        opt = optax.rmsprop(lr)
-    elif cfg.optimizer == "sgd":
-        opt = optax.sgd(lr)
-    else:
-        raise ValueError(f"optimizer: expected adam, adamw, rmsprop or sgd; got {cfg.optimizer!r}")
-    return optax.chain(optax.clip_by_global_norm(cfg.clip), opt) if cfg.clip > 0 else opt
 
 
 def make_train_step(

@@ -7,6 +7,7 @@ import dataclasses
 import gzip
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -76,7 +77,7 @@ def test_sigkill_at_random_step_then_resume_is_bit_exact(tmp_path):
     deadline = time.monotonic() + TIMEOUT_S
     metrics = None
     while time.monotonic() < deadline and proc.poll() is None:
-        found = list(tmp_path.rglob("metrics.jsonl"))
+        found = list(tmp_path.glob("worker/*/metrics.jsonl"))  # not into checkpoints/
         if found and _last_step(found[0]) >= kill_at:
             metrics = found[0]
             break
@@ -89,7 +90,8 @@ def test_sigkill_at_random_step_then_resume_is_bit_exact(tmp_path):
     assert not (run_dir / "final.json").exists(), why
     ckpt = Checkpointer(run_dir / "checkpoints", 2)
     steps = ckpt.steps()
-    assert len(steps) <= 2 and all(s % 3 == 0 and s < 30 for s in steps), (why, steps)
+    # keep=2, plus one when the kill lands between a save and the deletion of the oldest
+    assert len(steps) <= 3 and all(s % 3 == 0 and s < 30 for s in steps), (why, steps)
     done = subprocess.run(
         _worker("--resume", str(run_dir)),
         cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=TIMEOUT_S,
@@ -102,12 +104,34 @@ def test_sigkill_at_random_step_then_resume_is_bit_exact(tmp_path):
     cfg, _ = parse_args(Config, KILL)
     fresh = train(dataclasses.replace(cfg, ckpt_every=1000), problem(cfg), Run(tmp_path / "ref"))
     _assert_same(jax.tree.leaves(fresh.params), load_params(run_dir / "params.npz"))
+    assert Checkpointer(run_dir / "checkpoints", 2).steps() == [27, 30], why
     logged = [r["step"] for r in Run(run_dir).read_metrics()]
     assert logged == list(range(1, 31)), why  # records past the checkpoint were replaced
 
 
 def _cfg(**kw) -> Config:
     return Config(**{"steps": 12, "ckpt_every": 5, "keep": 3, "log_every": 2, **kw})
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> list:
+    """Final parameters of the uninterrupted ``_cfg()`` run."""
+    cfg = _cfg()
+    return jax.tree.leaves(train(cfg, problem(cfg), Run(tmp_path_factory.mktemp("full"))).params)
+
+
+@pytest.fixture(scope="module")
+def stopped(tmp_path_factory) -> Path:
+    """A ``_cfg()`` run stopped after step 7, with checkpoints 5 and 7 (copy before use)."""
+    cfg = _cfg()
+    path = tmp_path_factory.mktemp("stopped") / "r"
+    train(cfg, problem(cfg), Run(path), stop_at=7)
+    return path
+
+
+def _copy(stopped: Path, tmp_path: Path) -> Run:
+    shutil.copytree(stopped, tmp_path / "r")
+    return Run(tmp_path / "r", resuming=True)
 
 
 def _damage(step_dir: Path, how: str) -> None:
@@ -118,52 +142,46 @@ def _damage(step_dir: Path, how: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["truncate", "garbage"])
-def test_damaged_latest_checkpoint_is_reported_and_skipped(tmp_path, capsys, how):
-    cfg = _cfg()
-    prob = problem(cfg)
-    train(cfg, prob, Run(tmp_path / "r"), stop_at=7)  # checkpoints 5 and 7
-    _damage(tmp_path / "r" / "checkpoints" / "7", how)
+def test_damaged_latest_checkpoint_is_reported_and_skipped(
+    tmp_path, capsys, how, stopped, reference
+):
+    run = _copy(stopped, tmp_path)
+    _damage(run.path / "checkpoints" / "7", how)
     capsys.readouterr()
     with pytest.warns(UserWarning, match=r"checkpoints/7 is unreadable"):
-        out = train(cfg, prob, Run(tmp_path / "r", resuming=True))
+        out = train(_cfg(), problem(_cfg()), run)
     err = capsys.readouterr().err
     assert "from step 5 (skipped unreadable checkpoint(s) [7])" in err
-    full = train(cfg, prob, Run(tmp_path / "full"))
-    _assert_same(jax.tree.leaves(full.params), jax.tree.leaves(out.params))
+    _assert_same(reference, jax.tree.leaves(out.params))
 
 
-def test_no_readable_checkpoint_restarts_from_zero_and_says_so(tmp_path, capsys):
-    cfg = _cfg()
-    prob = problem(cfg)
-    train(cfg, prob, Run(tmp_path / "r"), stop_at=7)
+def test_no_readable_checkpoint_restarts_from_zero_and_says_so(
+    tmp_path, capsys, stopped, reference
+):
+    run = _copy(stopped, tmp_path)
     for step in ("5", "7"):
-        _damage(tmp_path / "r" / "checkpoints" / step, "truncate")
+        _damage(run.path / "checkpoints" / step, "truncate")
     capsys.readouterr()
     with pytest.warns(UserWarning, match="unreadable"):
-        out = train(cfg, prob, Run(tmp_path / "r", resuming=True))
+        out = train(_cfg(), problem(_cfg()), run)
     assert "none of the checkpoints [5, 7] is readable; training from step 0" in (
         capsys.readouterr().err
     )
-    assert [r["step"] for r in Run(tmp_path / "r").read_metrics()] == [2, 4, 6, 8, 10, 12]
-    full = train(cfg, prob, Run(tmp_path / "full"))
-    _assert_same(jax.tree.leaves(full.params), jax.tree.leaves(out.params))
+    assert [r["step"] for r in run.read_metrics()] == [2, 4, 6, 8, 10, 12]
+    _assert_same(reference, jax.tree.leaves(out.params))
 
 
-def test_half_written_checkpoint_is_invisible(tmp_path, capsys):
+def test_half_written_checkpoint_is_invisible(tmp_path, capsys, stopped, reference):
     """A save killed before orbax's final rename leaves ``<step>.orbax-checkpoint-tmp*``."""
-    cfg = _cfg()
-    prob = problem(cfg)
-    train(cfg, prob, Run(tmp_path / "r"), stop_at=5)
-    ckdir = tmp_path / "r" / "checkpoints"
-    half = ckdir / "9.orbax-checkpoint-tmp-1234"
+    run = _copy(stopped, tmp_path)
+    half = run.path / "checkpoints" / "9.orbax-checkpoint-tmp-1234"
     (half / "default").mkdir(parents=True)
     (half / "default" / "_METADATA").write_text("{")
-    assert Checkpointer(ckdir, 3).steps() == [5]
+    assert Checkpointer(run.path / "checkpoints", 3).steps() == [5, 7]
     capsys.readouterr()
-    out = train(cfg, prob, Run(tmp_path / "r", resuming=True))
-    assert "from step 5\n" in capsys.readouterr().err
-    full = train(cfg, prob, Run(tmp_path / "full"))
-    _assert_same(jax.tree.leaves(full.params), jax.tree.leaves(out.params))
+    out = train(_cfg(), problem(_cfg()), run)
+    assert "from step 7\n" in capsys.readouterr().err
+    _assert_same(reference, jax.tree.leaves(out.params))
 
 
 # ---- configs ------------------------------------------------------------------------------
@@ -264,11 +282,10 @@ def _write(path: Path, data: bytes) -> Path:
 
 
 def test_empty_sentence_file(tmp_path):
-    for name, data in [("empty.tsv", b""), ("header.tsv", b"sentence\tlabel\n")]:
-        with pytest.raises(FileFormatError, match=rf"{name}:1: no sentences in the file"):
-            read_sentences(_write(tmp_path / name, data))
-    with pytest.raises(DataFileError, match=r"empty.txt: expected text, got an empty file"):
-        read_text(_write(tmp_path / "empty.txt", b""))
+    with pytest.raises(DataFileError, match=r"empty.tsv: expected text, got an empty file"):
+        read_sentences(_write(tmp_path / "empty.tsv", b""))
+    with pytest.raises(FileFormatError, match=r"header.tsv:1: no sentences in the file"):
+        read_sentences(_write(tmp_path / "header.tsv", b"sentence\tlabel\n"))
 
 
 def test_missing_label_column(tmp_path):
@@ -289,10 +306,8 @@ def test_labels_outside_the_label_set(tmp_path):
 def test_wrong_encoding(tmp_path):
     latin1 = "ok\t1\ncafé crème\t0\n".encode("latin-1")
     p = _write(tmp_path / "c.tsv", latin1)
-    with pytest.raises(ValueError, match="can't decode byte 0xe9"):
-        read_sentences(p)  # issue 5's reader: UnicodeDecodeError, without the file name
     with pytest.raises(DataFileError, match=r"c.tsv:2: not UTF-8 \(byte 0xe9 at column 4\)"):
-        read_text(p)
+        read_sentences(p)
 
 
 def test_gzip_cut_short_or_corrupt(tmp_path):
