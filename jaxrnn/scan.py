@@ -21,7 +21,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxrnn import _checks, _fused
+from jaxrnn import _checks
 from jaxrnn._typing import Array, Float, Int
 from jaxrnn.cells import LSTMState, _lstm_state, _rnn_readout, _rnn_state, check_lstm_state
 from jaxrnn.params import LSTMParams, RNNParams
@@ -53,11 +53,14 @@ def _scan(
     reverse: bool,
     unroll: int,
     emit: Callable[[Any], Any],
+    remat: int | None = None,
 ) -> tuple[Any, Any]:
     """Scan ``cell`` over time-major inputs, holding the carry on padding steps.
 
     Returns the final carry and ``emit(carry_t)`` stacked over time (time-major), with
-    zeros at padding steps.
+    zeros at padding steps. With ``remat=k`` the time axis is cut into segments of ``k``
+    steps, each run under ``jax.checkpoint``: only the carries at segment boundaries are
+    stored for the backward pass, and each segment is recomputed during it.
     """
 
     def body(carry: Any, inp: tuple[Array, Array | None]) -> tuple[Any, Any]:
@@ -67,7 +70,24 @@ def _scan(
             new = jax.tree.map(lambda n, o: jnp.where(m_t, n, o), new, carry)
         return new, emit(new)
 
-    carry_T, outs = jax.lax.scan(body, carry0, (xs_time, mask), reverse=reverse, unroll=unroll)
+    def run(carry: Any, inp: tuple[Array, Array | None]) -> tuple[Any, Any]:
+        return jax.lax.scan(body, carry, inp, reverse=reverse, unroll=unroll)
+
+    if remat is None:
+        carry_T, outs = run(carry0, (xs_time, mask))
+    else:
+        T = xs_time.shape[0]
+        n = -(-T // remat)
+        # Pad time to n*remat with padding steps (held carry): at the end, so a forward
+        # scan meets them last and a reverse scan first, both leaving the result unchanged.
+        seg_mask = jnp.ones((T, *xs_time.shape[1:-1], 1), bool) if mask is None else mask
+        pad = [(0, n * remat - T)] + [(0, 0)] * (xs_time.ndim - 1)
+        xs_seg = jnp.pad(xs_time, pad).reshape(n, remat, *xs_time.shape[1:])
+        seg_mask = jnp.pad(seg_mask, pad[: seg_mask.ndim]).reshape(n, remat, *seg_mask.shape[1:])
+        carry_T, outs = jax.lax.scan(
+            jax.checkpoint(run), carry0, (xs_seg, seg_mask), reverse=reverse
+        )
+        outs = jax.tree.map(lambda y: y.reshape(n * remat, *y.shape[2:])[:T], outs)
     if mask is not None:
         outs = jax.tree.map(lambda y: jnp.where(mask, y, jnp.zeros_like(y)), outs)
     return carry_T, outs
@@ -78,8 +98,9 @@ def _time_last(y: Array) -> Array:
     return jnp.moveaxis(y, 0, -2)
 
 
-def _prepare(xs: Any, lengths: Any, d_in: int, param_dtype: Any, where: str, unroll: int,
-             remat: Any = None):
+def _prepare(
+    xs: Any, lengths: Any, d_in: int, param_dtype: Any, where: str, unroll: int, remat: Any = None
+):
     xs = _checks.check_inputs(xs, d_in, where, name="xs", min_rank=2)
     _check_dtype(xs, param_dtype, where)
     _checks.check_static_int(unroll, "unroll", where, minimum=1)
@@ -155,14 +176,16 @@ def rnn_scan(
         s0 = _checks.check_state(s0, (*batch, d_h), where, name="s0")
         _check_dtype(s0, dtype, where)
         s0 = s0.astype(dtype)
-    xs_time = jnp.moveaxis(xs, -2, 0)
-    # One GEMM for the input projection of every step; the loop multiplies by W only.
-    xz = xs_time @ params.U.T + params.b_s
-    elem = functools.partial(_fused.rnn_elementwise, _rnn_state)
-    (s_T,), ss = _fused.recurrence(elem, params.W, xz, (s0,), mask, reverse=reverse,
-                                   unroll=unroll, remat=remat)
-    if mask is not None:
-        ss = jnp.where(mask, ss, jnp.zeros_like(ss))
+    s_T, ss = _scan(
+        functools.partial(_rnn_state, params),
+        s0,
+        jnp.moveaxis(xs, -2, 0),
+        mask,
+        reverse=reverse,
+        unroll=unroll,
+        emit=lambda s_t: s_t,
+        remat=remat,
+    )
     # The readout does not feed back, so it is one matrix product over all steps.
     logits = _rnn_readout(params, ss)
     if mask is not None:
@@ -233,17 +256,16 @@ def lstm_scan(
         for leaf in state0:
             _check_dtype(leaf, dtype, where)
         state0 = LSTMState(h=state0.h.astype(dtype), C=state0.C.astype(dtype))
-    # The four gates stacked [f, i, c, o] inside the jitted function (never stored so).
-    U = jnp.concatenate([g.U for g in params], axis=0)
-    W = jnp.concatenate([g.W for g in params], axis=0)
-    b = jnp.concatenate([g.b for g in params], axis=0)
-    xz = jnp.moveaxis(xs, -2, 0) @ U.T + b
-    elem = functools.partial(_fused.lstm_elementwise, _lstm_state)
-    (h_T, C_T), hs = _fused.recurrence(elem, W, xz, (state0.h, state0.C), mask,
-                                       reverse=reverse, unroll=unroll, remat=remat)
-    if mask is not None:
-        hs = jnp.where(mask, hs, jnp.zeros_like(hs))
-    state_T = LSTMState(h=h_T, C=C_T)
+    state_T, hs = _scan(
+        functools.partial(_lstm_state, params),
+        state0,
+        jnp.moveaxis(xs, -2, 0),
+        mask,
+        reverse=reverse,
+        unroll=unroll,
+        emit=lambda state_t: state_t.h,
+        remat=remat,
+    )
     return state_T, _time_last(hs)
 
 
