@@ -242,7 +242,12 @@ def test_compile_time_does_not_grow_with_T():
         return time.perf_counter() - start
 
     compile_seconds(50)  # warm up JAX's own one-time initialisation
-    short, long = compile_seconds(100), compile_seconds(5000)
+    # Alternate the two lengths and keep each one's fastest compile, so that load from
+    # other processes (CI runs tests in parallel) does not decide the ratio.
+    short, long = float("inf"), float("inf")
+    for _ in range(3):
+        short = min(short, compile_seconds(100))
+        long = min(long, compile_seconds(5000))
     assert long < 3 * short + 0.5, f"compile T=100: {short:.2f}s, T=5000: {long:.2f}s"
 
 
