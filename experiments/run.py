@@ -4,6 +4,10 @@ A :class:`Run` owns one directory. Sweeps (several models or sequence lengths) u
 :meth:`Run.sub` to get one sub-directory per training run, each with its own
 ``metrics.jsonl`` and ``checkpoints/``; the sweep's table goes in the top directory as
 ``results.json`` and ``results.md``.
+
+With several processes (multi-host data parallelism) every process opens the same directory
+(process 0's timestamp is broadcast) and only process 0 writes the JSON, metrics and tables;
+orbax coordinates the checkpoint writes itself.
 """
 
 from __future__ import annotations
@@ -15,7 +19,28 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import jax
+import numpy as np
+
 from experiments.config import config_to_dict
+
+
+def is_primary() -> bool:
+    """True in process 0, the one that writes the run's files."""
+    return jax.process_index() == 0
+
+
+def _timestamp() -> str:
+    """Now, as ``YYYYmmdd-HHMMSS-micro``; process 0's clock when there are several."""
+    now = datetime.datetime.now()
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        micros = int(now.timestamp() * 1e6)
+        parts = np.array([micros // 1_000_000, micros % 1_000_000], np.int32)
+        sec, usec = (int(v) for v in multihost_utils.broadcast_one_to_all(parts))
+        now = datetime.datetime.fromtimestamp(sec) + datetime.timedelta(microseconds=usec)
+    return now.strftime("%Y%m%d-%H%M%S-%f")
 
 
 class Run:
@@ -37,9 +62,8 @@ class Run:
         if resume is not None:
             run = cls(resume, resuming=True)
         else:
-            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-            run = cls(Path(cfg.runs_dir) / name / stamp)
-        (run.path / "config.json").write_text(json.dumps(config_to_dict(cfg), indent=2) + "\n")
+            run = cls(Path(cfg.runs_dir) / name / _timestamp())
+        run.write_json("config.json", config_to_dict(cfg))
         return run
 
     def sub(self, name: str) -> Run:
@@ -51,7 +75,9 @@ class Run:
         return self.path / "metrics.jsonl"
 
     def log(self, record: dict[str, Any]) -> None:
-        """Append one JSON line to ``metrics.jsonl``."""
+        """Append one JSON line to ``metrics.jsonl`` (process 0 only)."""
+        if not is_primary():
+            return
         with self.metrics_path.open("a") as f:
             f.write(json.dumps(record) + "\n")
 
@@ -64,10 +90,14 @@ class Run:
     def truncate_metrics(self, step: int) -> list[dict[str, Any]]:
         """Drop records after ``step`` (written after the checkpoint we resume from)."""
         kept = [r for r in self.read_metrics() if r.get("step", 0) <= step]
+        if not is_primary():
+            return kept
         self.metrics_path.write_text("".join(json.dumps(r) + "\n" for r in kept))
         return kept
 
     def write_json(self, name: str, data: Any) -> None:
+        if not is_primary():
+            return
         (self.path / name).write_text(json.dumps(data, indent=2) + "\n")
 
     def read_json(self, name: str) -> Any | None:
@@ -78,7 +108,8 @@ class Run:
         """Write ``results.json`` / ``results.md`` and return the table text."""
         table = format_table(rows)
         self.write_json("results.json", list(rows))
-        (self.path / "results.md").write_text(f"# {title}\n\n{table}\n")
+        if is_primary():
+            (self.path / "results.md").write_text(f"# {title}\n\n{table}\n")
         return table
 
 

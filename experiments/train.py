@@ -41,7 +41,7 @@ from experiments.config import ConfigError, TrainConfig
 from experiments.mesh import make_mesh, replicate, shard_batch
 from experiments.optim import make_optimizer as make_optimizer
 from experiments.optim import make_schedule as make_schedule
-from experiments.run import Run, plot_lines
+from experiments.run import Run, is_primary, plot_lines
 
 
 class NonFiniteError(FloatingPointError):
@@ -293,7 +293,8 @@ def train(
     }
     if int(state.step) == cfg.steps:
         run.write_json("final.json", final)
-        _plot_history(run, history)
+        if is_primary():
+            _plot_history(run, history)
     return TrainResult(state.params, final, history)
 
 

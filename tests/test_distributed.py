@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 
 from experiments.config import ConfigError, TrainConfig, parse_args
 from experiments.mesh import distributed_args, make_mesh, shard_batch
+from experiments.run import Run
+from experiments.train import train
+from tests.train_worker import Config, load_params, problem
 
 ROOT = Path(__file__).resolve().parents[1]
 N_DEVICES = 4
@@ -108,3 +114,47 @@ def test_distributed_args_from_environment(env, expected):
 def test_distributed_args_incomplete_environment():
     with pytest.raises(ConfigError, match="JAX_NUM_PROCESSES and JAX_PROCESS_ID"):
         distributed_args({"JAX_COORDINATOR_ADDRESS": "h:1"})
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_train_one_model(tmp_path):
+    """Multi-host on one machine: 2 processes x 2 CPU devices, via the launcher env vars."""
+    port, steps = _free_port(), 6
+    cmd = [sys.executable, "-m", "tests.train_worker", "run", f"--steps={steps}"]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "JAX_PLATFORMS": "cpu",
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+        "JAX_COORDINATOR_ADDRESS": f"localhost:{port}",
+        "JAX_NUM_PROCESSES": "2",
+    }
+    procs = [
+        subprocess.Popen(
+            [*cmd, f"--runs_dir={tmp_path}"],
+            cwd=ROOT,
+            env={**env, "JAX_PROCESS_ID": str(i)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    lines = []
+    for p in procs:
+        out, err = p.communicate(timeout=TIMEOUT_S)
+        assert p.returncode == 0, err[-3000:]
+        lines.append(dict(re.findall(r"^(run_dir|params_sha256)=(\S+)", out, re.MULTILINE)))
+    assert lines[0]["run_dir"] == lines[1]["run_dir"]  # process 0's timestamp, shared
+    assert lines[0]["params_sha256"] == lines[1]["params_sha256"]  # one replicated model
+    run_dir = Path(lines[0]["run_dir"])
+    assert [r["step"] for r in Run(run_dir).read_metrics()] == list(range(1, steps + 1))
+    cfg = Config(steps=steps, devices=1)
+    single = train(cfg, problem(cfg), Run(tmp_path / "single"))
+    for a, b in zip(jax.tree.leaves(single.params), load_params(run_dir / "params.npz")):
+        np.testing.assert_allclose(b, np.asarray(a), atol=PARAM_ATOL)

@@ -13,6 +13,7 @@ received, and the errors for a batch that does not split and for too many device
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import sys
 import time
@@ -24,6 +25,7 @@ import numpy as np
 from experiments import train as train_mod
 from experiments.adding import make_batch, mse
 from experiments.config import ConfigError, TrainConfig, parse_args
+from experiments.mesh import maybe_initialize_distributed
 from experiments.models import init_model
 from experiments.run import Run
 
@@ -66,11 +68,15 @@ def load_params(path: Path) -> list[np.ndarray]:
 
 
 def run(argv: list[str]) -> None:
+    maybe_initialize_distributed()
     cfg, resume = parse_args(Config, argv)
     r = Run.create("worker", cfg, resume)
     out = train_mod.train(cfg, problem(cfg), r)
-    save_params(r.path / "params.npz", out.params)
-    print(f"run_dir={r.path}", flush=True)
+    if jax.process_index() == 0:
+        save_params(r.path / "params.npz", out.params)
+    leaves = [np.asarray(x) for x in jax.tree.leaves(out.params)]
+    digest = hashlib.sha256(b"".join(x.tobytes() for x in leaves)).hexdigest()
+    print(f"run_dir={r.path}\nparams_sha256={digest}", flush=True)
 
 
 def _describe(x: jax.Array) -> dict:
