@@ -4,6 +4,8 @@ the documented ``ValueError`` / ``TypeError`` with an "expected ..., got ..." me
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -30,21 +32,11 @@ def cases(draw):
     lengths_kind = draw(st.sampled_from(["none", "valid", "valid", "wrong_shape", "float"]))
     reverse = draw(st.booleans())
     seed = draw(st.integers(0, 2**16))
-    return (
-        kind,
-        batch,
-        T,
-        d_in,
-        d_h,
-        d_out,
-        param_dtype,
-        x_dtype,
-        x_d_in,
-        x_rank_cut,
-        lengths_kind,
-        reverse,
-        seed,
-    )
+    return SimpleNamespace(
+        kind=kind, batch=batch, T=T, d_in=d_in, d_h=d_h, d_out=d_out, param_dtype=param_dtype,
+        x_dtype=x_dtype, x_d_in=x_d_in, x_rank_cut=x_rank_cut, lengths_kind=lengths_kind,
+        reverse=reverse, seed=seed,
+    )  # fmt: skip
 
 
 def _expected_failure(shape, d_in, param_dtype, x_dtype, lengths_kind):
@@ -61,49 +53,36 @@ def _expected_failure(shape, d_in, param_dtype, x_dtype, lengths_kind):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=cases())
 def test_scans_return_finite_values_or_raise_documented_errors(case):
-    (
-        kind,
-        batch,
-        T,
-        d_in,
-        d_h,
-        d_out,
-        param_dtype,
-        x_dtype,
-        x_d_in,
-        x_rank_cut,
-        lengths_kind,
-        reverse,
-        seed,
-    ) = case
-    k_p, k_x, k_l = jax.random.split(jax.random.key(seed), 3)
+    c = case
+    kind, batch, T, d_in, d_h, d_out = c.kind, c.batch, c.T, c.d_in, c.d_h, c.d_out
+    k_p, k_x, k_l = jax.random.split(jax.random.key(c.seed), 3)
     if kind == "rnn":
-        params = jaxrnn.init_rnn_params(k_p, d_in, d_h, d_out, dtype=param_dtype)
+        params = jaxrnn.init_rnn_params(k_p, d_in, d_h, d_out, dtype=c.param_dtype)
         fn = jaxrnn.rnn_scan
     else:
-        params = jaxrnn.init_lstm_params(k_p, d_in, d_h, dtype=param_dtype)
+        params = jaxrnn.init_lstm_params(k_p, d_in, d_h, dtype=c.param_dtype)
         fn = jaxrnn.lstm_scan
-    shape = (*batch, T, x_d_in)
-    if x_rank_cut:
-        shape = (*batch[:-1], T, x_d_in) if batch else (x_d_in,)
-    xs = (3 * jax.random.normal(k_x, shape)).astype(x_dtype)
+    shape = (*batch, T, c.x_d_in)
+    if c.x_rank_cut:
+        shape = (*batch[:-1], T, c.x_d_in) if batch else (c.x_d_in,)
+    xs = (3 * jax.random.normal(k_x, shape)).astype(c.x_dtype)
     lead = shape[:-2]
     lengths = {
         "none": None,
         "valid": jax.random.randint(k_l, lead, 0, T + 2),  # lengths > T mean "all valid"
         "wrong_shape": jnp.zeros((*lead, 2), jnp.int32),
         "float": jnp.ones(lead, jnp.float32),
-    }[lengths_kind]
+    }[c.lengths_kind]
 
-    expected = _expected_failure(shape, d_in, param_dtype, x_dtype, lengths_kind)
+    expected = _expected_failure(shape, d_in, c.param_dtype, c.x_dtype, c.lengths_kind)
     if expected is not None:
         with pytest.raises(expected, match=r"expected .*got"):
-            fn(params, xs, lengths=lengths, reverse=reverse)
+            fn(params, xs, lengths=lengths, reverse=c.reverse)
         return
-    out = fn(params, xs, lengths=lengths, reverse=reverse)
+    out = fn(params, xs, lengths=lengths, reverse=c.reverse)
     leaves = jax.tree.leaves(out)
     for leaf in leaves:
-        assert leaf.dtype == jnp.dtype(param_dtype)
+        assert leaf.dtype == jnp.dtype(c.param_dtype)
         assert np.isfinite(np.asarray(leaf, np.float32)).all()
     if kind == "rnn":
         s_T, ss, logits = out
