@@ -216,11 +216,13 @@ def locate(ds: Dataset, data_dir: str | Path | None = None, *, download: bool = 
         except OSError as err:  # URLError, timeouts, disk errors
             looked.append(f"download {ds.url}: failed ({err})")
     where = "\n  ".join(looked)
+    network = "" if ds.url is None else (
+        f"; or connect to the network so {ds.url} can be downloaded into the cache"
+    )
     raise DataNotFoundError(
         f"{ds.name}: data not found. Looked in:\n  {where}\n"
         f"Fix one of: pass --data_dir=DIR (a folder with {files}); set JAXRNN_DATA to a "
-        f"folder that contains {ds.name}/{{{files}}}; put the files in {cache}; or connect "
-        f"to the network so {ds.url} can be downloaded into the cache."
+        f"folder that contains {ds.name}/{{{files}}}; put the files in {cache}{network}."
     )
 
 

@@ -14,7 +14,7 @@ For beam search the encoder states, their projections and the source mask live i
 carry, so the search can tile them per beam. The metric is corpus BLEU (sacrebleu, cased,
 detokenized) on test_2016_flickr.
 
-Data: ``--data_dir``, else ``$JAXRNN_DATA/multi30k``, else the cache (see
+Data: ``--data_dir``, else ``$JAXRNN_DATA/translation/multi30k``, else the cache (see
 :mod:`experiments.data`; files ``{train,val,test_2016_flickr}.{en,de}.gz``). Inference::
 
     python -m experiments.translation translate --run RUN_DIR "a man rides a bike ."
@@ -43,7 +43,7 @@ from experiments.seq2seq import WordVocab, pad_targets, require_positive
 from experiments.train import Problem, train
 
 MULTI30K = Dataset(
-    name="multi30k",
+    name="translation/multi30k",  # the layout of shared/data: $JAXRNN_DATA/translation/multi30k
     files={
         "train.en.gz": "d79cfa999dd4c51d2cb42499b6796d5a882c3a8a961923c25a898c90f8bbd56f",
         "train.de.gz": "726e39b2fa9eb9ffb6dc763fb35a179f80fae06ffc5d28b6ace5faa883de28a6",
