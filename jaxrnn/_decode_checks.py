@@ -20,8 +20,7 @@ def _check_token_id(value: Any, name: str, where: str, n_vocab: int | None) -> N
         raise ValueError(f"{where}: expected {name} to be an int >= 0, got {value!r}")
     if n_vocab is not None and value >= n_vocab:
         raise ValueError(
-            f"{where}: expected {name} < n_vocab = {n_vocab} (from step_fn's logits), "
-            f"got {value}"
+            f"{where}: expected {name} < n_vocab = {n_vocab} (from step_fn's logits), got {value}"
         )
 
 

@@ -150,8 +150,13 @@ def beam_search(
         # Finished pool: the K best of the old pool and the candidates that end now.
         done_now = ended | (t == max_len - 1)
         score = jnp.where(done_now, cand_log_p / lp(t + 1), neg_inf)
-        new = {"seq": seq, "tlp": tlp, "log_p": cand_log_p, "score": score,
-               "length": jnp.full_like(y_t, t + 1)}
+        new = {
+            "seq": seq,
+            "tlp": tlp,
+            "log_p": cand_log_p,
+            "score": score,
+            "length": jnp.full_like(y_t, t + 1),
+        }
         merged = jax.tree.map(lambda a, b: jnp.concatenate([a, b], axis=1), fin, new)
         _, keep = jax.lax.top_k(merged["score"], K)
         fin = jax.tree.map(lambda x: _gather(x, keep), merged)

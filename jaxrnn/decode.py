@@ -163,8 +163,16 @@ def greedy_decode(
     y_start, _, n_vocab, dtype = prepare(step_fn, carry0, start_tokens, max_len, where)
     check_end_and_pad(end_token, pad_id, n_vocab, where)
     choose = lambda t, logits: jnp.argmax(logits, axis=-1)  # noqa: E731
-    return _decode_loop(step_fn, carry0, y_start, choose, max_len=max_len,
-                        end_token=end_token, pad_id=pad_id, dtype=compute_dtype(dtype))
+    return _decode_loop(
+        step_fn,
+        carry0,
+        y_start,
+        choose,
+        max_len=max_len,
+        end_token=end_token,
+        pad_id=pad_id,
+        dtype=compute_dtype(dtype),
+    )
 
 
 def sample_decode(
@@ -228,8 +236,7 @@ def sample_decode(
         isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= n_vocab
     ):
         raise ValueError(
-            f"{where}: expected top_k to be None or an int in [1, n_vocab={n_vocab}], "
-            f"got {top_k!r}"
+            f"{where}: expected top_k to be None or an int in [1, n_vocab={n_vocab}], got {top_k!r}"
         )
     keys = row_keys(key, B, where)
     dtype = compute_dtype(dtype)
@@ -245,8 +252,16 @@ def sample_decode(
         z = logits.astype(dtype) / jnp.asarray(tau).astype(dtype)
         return jax.vmap(draw)(keys_t, z)
 
-    return _decode_loop(step_fn, carry0, y_start, choose, max_len=max_len,
-                        end_token=end_token, pad_id=pad_id, dtype=dtype)
+    return _decode_loop(
+        step_fn,
+        carry0,
+        y_start,
+        choose,
+        max_len=max_len,
+        end_token=end_token,
+        pad_id=pad_id,
+        dtype=dtype,
+    )
 
 
 __all__ = ["Decoded", "StepFn", "greedy_decode", "sample_decode"]

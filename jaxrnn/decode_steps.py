@@ -17,8 +17,9 @@ from jaxrnn.cells import LSTMState, _lstm_state, _rnn_readout, _rnn_state
 from jaxrnn.decode import StepFn
 
 
-def _check_matrix(x: Any, shape: tuple[int | None, ...], name: str, layout: str,
-                  where: str) -> Array:
+def _check_matrix(
+    x: Any, shape: tuple[int | None, ...], name: str, layout: str, where: str
+) -> Array:
     x = _checks.as_array(x, name, where)
     ok = x.ndim == len(shape) and all(s is None or s == n for s, n in zip(shape, x.shape))
     if not ok:
