@@ -46,15 +46,27 @@ def _pre(gate: Gate, x_t: Array, h_prev: Array) -> Array:
     return x_t @ gate.U.T + h_prev @ gate.W.T + gate.b
 
 
-def _lstm_state(params: LSTMParams, state: LSTMState, x_t: Array) -> LSTMState:
-    h_prev, C_prev = state.h, state.C
-    f_t = jax.nn.sigmoid(_pre(params.f, x_t, h_prev))
-    i_t = jax.nn.sigmoid(_pre(params.i, x_t, h_prev))
-    C_tilde_t = jnp.tanh(_pre(params.c, x_t, h_prev))
-    o_t = jax.nn.sigmoid(_pre(params.o, x_t, h_prev))
+def _lstm_update(z_f: Array, z_i: Array, z_c: Array, z_o: Array, C_prev: Array) -> LSTMState:
+    """The gates and the state update, from the pre-activations ``z_g``."""
+    f_t = jax.nn.sigmoid(z_f)
+    i_t = jax.nn.sigmoid(z_i)
+    C_tilde_t = jnp.tanh(z_c)
+    o_t = jax.nn.sigmoid(z_o)
     C_t = f_t * C_prev + i_t * C_tilde_t
     h_t = o_t * jnp.tanh(C_t)
     return LSTMState(h=h_t, C=C_t)
+
+
+def _lstm_state(params: LSTMParams, state: LSTMState, x_t: Array) -> LSTMState:
+    """One LSTM step, batched over leading axes (gates in the order f, i, c, o)."""
+    h_prev = state.h
+    return _lstm_update(
+        _pre(params.f, x_t, h_prev),
+        _pre(params.i, x_t, h_prev),
+        _pre(params.c, x_t, h_prev),
+        _pre(params.o, x_t, h_prev),
+        state.C,
+    )
 
 
 # --- public, checked ---------------------------------------------------------------------
