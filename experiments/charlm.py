@@ -41,6 +41,10 @@ from jaxrnn.tbptt import detach
 TINY_SHAKESPEARE = Dataset(
     name="tinyshakespeare",
     files={"input.txt": "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"},
+    file_urls={
+        "input.txt": "https://raw.githubusercontent.com/karpathy/char-rnn/"
+        "6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/data/tinyshakespeare/input.txt"
+    },
 )
 VAL_FRACTION = 0.1
 
@@ -89,7 +93,7 @@ def load_text(data_dir: str = "") -> tuple[str, str]:
     An explicit ``--data_dir`` lacking ``input.txt`` is an error, not a fallback.
     """
     try:
-        located = locate(TINY_SHAKESPEARE, data_dir or None, download=False)
+        located = locate(TINY_SHAKESPEARE, data_dir or None)
     except DataNotFoundError:
         if data_dir:
             raise

@@ -6,8 +6,9 @@
 2. ``$JAXRNN_DATA/<name>``;
 3. the cache ``$JAXRNN_CACHE/<name>``, else ``$XDG_CACHE_HOME/jaxrnn/<name>``, else
    ``~/.cache/jaxrnn/<name>``;
-4. a download of the dataset's archive into that cache; every extracted file must match its
-   sha256 or it is deleted and the download fails.
+4. a download into that cache, of the dataset's zip archive (``Dataset.url``) or of each of
+   its files (``Dataset.file_urls``); every downloaded file must match its sha256, else
+   nothing is cached and :class:`ValueError` names the file.
 
 Local copies (1-3) are not rejected on a checksum mismatch (a user may point at their own
 files), but :class:`Located` records each file's sha256 and whether it matched, so the run
@@ -20,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import hashlib
+import http.client
 import os
 import shutil
 import tempfile
@@ -33,19 +35,57 @@ DOWNLOAD_TIMEOUT_S = 60
 
 @dataclasses.dataclass(frozen=True)
 class Dataset:
-    """A dataset made of a few files.
+    """A dataset made of a few files, downloadable as one zip archive or file by file.
 
     Attributes:
         name: folder name under ``$JAXRNN_DATA`` and the cache, e.g. ``"sst2"``.
         files: file name -> expected sha256 of its bytes.
-        url: a zip archive holding the files (None: no download).
+        url: a zip archive holding the files (None: no archive).
         members: file name -> its path inside the archive.
+        file_urls: file name -> URL of that file's bytes, one for each of ``files`` (empty:
+            no per-file download). Give ``url`` or ``file_urls``, not both.
+
+    Raises:
+        ValueError: both ``url`` and ``file_urls`` are given, or ``file_urls`` does not name
+            exactly the files of ``files``.
+
+    Example:
+        >>> ds = Dataset("pair", {"a.txt": "0" * 64, "b.txt": "0" * 64},
+        ...              file_urls={"a.txt": "https://x.org/d/a.txt", "b.txt": "https://x.org/d/b.txt"})
+        >>> ds.download_from
+        'https://x.org/d/{a.txt,b.txt}'
     """
 
     name: str
     files: dict[str, str]
     url: str | None = None
     members: dict[str, str] = dataclasses.field(default_factory=dict)
+    file_urls: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.url is not None and self.file_urls:
+            raise ValueError(
+                f"{self.name}: expected a zip url or file_urls, got both; give one of them"
+            )
+        if self.file_urls and set(self.file_urls) != set(self.files):
+            raise ValueError(
+                f"{self.name}: expected file_urls to have one URL for each of "
+                f"{sorted(self.files)}, got URLs for {sorted(self.file_urls)}"
+            )
+
+    @property
+    def download_from(self) -> str | None:
+        """Where a download comes from, as one string for messages: the zip's URL, the one
+        file's URL, or the files' common URL prefix with the rest in braces (as curl reads
+        it); None when the dataset has no download."""
+        if self.url is not None:
+            return self.url
+        urls = list(self.file_urls.values())
+        if len(urls) <= 1:
+            return urls[0] if urls else None
+        prefix = os.path.commonprefix(urls)
+        prefix = prefix[: prefix.rfind("/") + 1]
+        return prefix + "{" + ",".join(u[len(prefix) :] for u in urls) + "}"
 
 
 #: GLUE SST-2 (binary). Checksums are of the GLUE train/dev files (see shared PROVENANCE.md).
@@ -177,7 +217,7 @@ def locate(ds: Dataset, data_dir: str | Path | None = None, *, download: bool = 
     Raises:
         DataNotFoundError: ``data_dir`` lacks a file, or nothing was found and the download
             was impossible or failed; the message lists each place and what to set.
-        ValueError: a downloaded file does not match its sha256 (it is deleted).
+        ValueError: a downloaded file does not match its sha256 (nothing is cached).
     """
     files = ", ".join(ds.files)
     if data_dir is not None and str(data_dir) != "":
@@ -205,64 +245,89 @@ def locate(ds: Dataset, data_dir: str | Path | None = None, *, download: bool = 
     if not missing:
         return _found(cache, ds, "cache")
     looked.append(f"cache {cache}: missing {', '.join(missing)}")
-    if ds.url is None:
+    src = ds.download_from
+    if src is None:
         looked.append("download: this dataset has no download URL")
+        hint = ""
     elif not download:
-        looked.append(f"download {ds.url}: disabled")
+        looked.append(f"download {src}: disabled")
+        hint = f" (they can be downloaded from {src})"
     else:
         try:
             fetch(ds, cache)
             return _found(cache, ds, "download")
         except OSError as err:  # URLError, timeouts, disk errors
-            looked.append(f"download {ds.url}: failed ({err})")
+            looked.append(f"download {src}: failed ({err})")
+        hint = f"; or connect to the network so {src} can be downloaded into the cache"
     where = "\n  ".join(looked)
-    network = "" if ds.url is None else (
-        f"; or connect to the network so {ds.url} can be downloaded into the cache"
-    )
     raise DataNotFoundError(
         f"{ds.name}: data not found. Looked in:\n  {where}\n"
         f"Fix one of: pass --data_dir=DIR (a folder with {files}); set JAXRNN_DATA to a "
-        f"folder that contains {ds.name}/{{{files}}}; put the files in {cache}{network}."
+        f"folder that contains {ds.name}/{{{files}}}; put the files in {cache}{hint}."
     )
 
 
-def fetch(ds: Dataset, dest: Path) -> None:
-    """Download ``ds.url`` (a zip), extract ``ds.members`` into ``dest``, check each sha256.
+def _download(url: str, path: Path) -> None:
+    """Copy the bytes at ``url`` into ``path``; OSError when that fails."""
+    try:
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as resp:
+            with open(path, "wb") as out:
+                shutil.copyfileobj(resp, out)
+    except http.client.HTTPException as err:  # e.g. IncompleteRead, which is no OSError
+        raise OSError(f"broken HTTP response ({err!r})") from err
 
-    Files appear in ``dest`` only after their checksum matched (extracted to a temporary
-    folder first), so an interrupted or corrupted download never looks like a cached copy.
+
+def _extract(ds: Dataset, archive: Path, folder: Path) -> None:
+    """Write each of ``ds.members`` from the zip ``archive`` into ``folder``."""
+    try:
+        zf = zipfile.ZipFile(archive)
+    except zipfile.BadZipFile as err:
+        raise ValueError(f"{ds.name}: {ds.url} is not a zip archive ({err})") from None
+    with zf:
+        names = set(zf.namelist())
+        for fname, member in ds.members.items():
+            if member not in names:
+                raise ValueError(
+                    f"{ds.name}: expected {member} in {ds.url}; the archive holds "
+                    f"{sorted(names)[:10]}"
+                )
+            (folder / fname).write_bytes(zf.read(member))
+
+
+def fetch(ds: Dataset, dest: Path) -> None:
+    """Download ``ds`` into ``dest`` and check each file's sha256.
+
+    A zip dataset (``ds.url``) is downloaded and its ``ds.members`` extracted; a per-file
+    dataset (``ds.file_urls``) has each file downloaded as is. Either way the files go to a
+    temporary folder first and appear in ``dest`` only after every checksum matched, so an
+    interrupted or corrupted download never looks like a cached copy.
 
     Raises:
-        OSError: the download failed.
-        ValueError: the archive lacks a member, or a file's sha256 does not match.
+        OSError: a download failed (for a per-file dataset the message names the file's URL).
+        ValueError: ``ds`` has no download, the archive is not a zip or lacks a member, or a
+            file's sha256 does not match (nothing is cached).
     """
-    if ds.url is None:
-        raise ValueError(f"{ds.name}: expected a download URL, got None")
+    if ds.download_from is None:
+        raise ValueError(f"{ds.name}: expected a download URL (url or file_urls), got none")
     dest.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dest) as tmp:
-        archive = Path(tmp) / "archive.zip"
-        with urllib.request.urlopen(ds.url, timeout=DOWNLOAD_TIMEOUT_S) as resp:
-            with open(archive, "wb") as out:
-                shutil.copyfileobj(resp, out)
-        try:
-            zf = zipfile.ZipFile(archive)
-        except zipfile.BadZipFile as err:
-            raise ValueError(f"{ds.name}: {ds.url} is not a zip archive ({err})") from None
-        with zf:
-            names = set(zf.namelist())
-            for fname, member in ds.members.items():
-                if member not in names:
-                    raise ValueError(
-                        f"{ds.name}: expected {member} in {ds.url}; the archive holds "
-                        f"{sorted(names)[:10]}"
-                    )
-                (Path(tmp) / fname).write_bytes(zf.read(member))
+    with tempfile.TemporaryDirectory(dir=dest) as tmp_name:
+        tmp = Path(tmp_name)
+        if ds.file_urls:
+            for fname, url in ds.file_urls.items():
+                try:
+                    _download(url, tmp / fname)
+                except OSError as err:
+                    raise OSError(f"{fname} from {url}: {err}") from err
+        else:
+            _download(ds.url, tmp / "archive.zip")
+            _extract(ds, tmp / "archive.zip", tmp)
         for fname, want in ds.files.items():
-            got = sha256_file(Path(tmp) / fname)
+            got = sha256_file(tmp / fname)
             if got != want:
                 raise ValueError(
-                    f"{ds.name}: {fname} from {ds.url} has sha256 {got}, expected {want}; "
-                    "the download is corrupt or the upstream file changed. Nothing was cached."
+                    f"{ds.name}: {fname} from {ds.file_urls.get(fname, ds.url)} has sha256 "
+                    f"{got}, expected {want}; the download is corrupt or the upstream file "
+                    "changed. Nothing was cached."
                 )
         for fname in ds.files:
-            os.replace(Path(tmp) / fname, dest / fname)
+            os.replace(tmp / fname, dest / fname)

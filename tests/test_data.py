@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import zipfile
 
 import pytest
 
-from experiments import data
+from experiments import charlm, data
+from experiments import translation as tr
 from experiments.data import DataNotFoundError, Dataset, locate
 
 FILES = {"train.tsv": b"good film\t1\n", "dev.tsv": b"bad film\t0\n"}
@@ -120,3 +122,104 @@ def test_sst2_checksums_are_the_glue_files():
     assert data.SST2.url == "https://dl.fbaipublicfiles.com/glue/data/SST-2.zip"
     assert data.SST2.files["train.tsv"].startswith("48eac263")
     assert data.SST2.files["dev.tsv"].startswith("54a9c12c")
+
+
+RAW = "https://example.invalid/raw/"
+RAW_ALL = RAW + "{train.tsv,dev.tsv}"  # Dataset.download_from of _raw_dataset()
+
+
+def _raw_dataset(**overrides) -> Dataset:
+    """FILES downloadable one by one from RAW + name (no zip)."""
+    files = {name: _sha(body) for name, body in FILES.items()}
+    files.update(overrides)
+    return Dataset("tiny", files, file_urls={name: RAW + name for name in FILES})
+
+
+@pytest.fixture
+def served(clean_env, monkeypatch):
+    """``urlopen`` serves FILES from local copies at RAW + name; returns the URLs asked for."""
+    upstream = _write(clean_env / "upstream")
+    asked = []
+
+    def urlopen(url, timeout):
+        assert timeout == data.DOWNLOAD_TIMEOUT_S
+        asked.append(url)
+        return open(upstream / url.removeprefix(RAW), "rb")
+
+    monkeypatch.setattr(data.urllib.request, "urlopen", urlopen)
+    return asked
+
+
+def test_per_file_download_verifies_and_caches(served, clean_env):
+    found = locate(_raw_dataset())
+    assert (found.source, found.verified) == ("download", True)
+    assert served == [RAW + "train.tsv", RAW + "dev.tsv"]
+    for name, body in FILES.items():
+        assert (clean_env / "cache" / "tiny" / name).read_bytes() == body
+    again = locate(_raw_dataset())
+    assert (again.source, again.path) == ("cache", clean_env / "cache" / "tiny")
+    assert len(served) == 2  # the second locate downloaded nothing
+
+
+def test_per_file_download_with_wrong_checksum_caches_nothing(served, clean_env):
+    cache = _write(clean_env / "cache" / "tiny", {"train.tsv": FILES["train.tsv"]})
+    with pytest.raises(ValueError, match=rf"tiny: dev\.tsv from {RAW}dev\.tsv has sha256 {_sha(FILES['dev.tsv'])}, expected 0{{64}}.*Nothing was cached"):  # fmt: skip
+        locate(_raw_dataset(**{"dev.tsv": "0" * 64}))
+    assert sorted(p.name for p in cache.iterdir()) == ["train.tsv"]  # the cached file is kept
+    assert cache.joinpath("train.tsv").read_bytes() == FILES["train.tsv"]
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        data.urllib.error.URLError("no network"),
+        TimeoutError("timed out"),
+        http.client.IncompleteRead(b"", 5),
+    ],
+)
+def test_per_file_download_failing_gives_the_clear_error(clean_env, monkeypatch, failure):
+    def offline(url, timeout):
+        raise failure
+
+    monkeypatch.setattr(data.urllib.request, "urlopen", offline)
+    with pytest.raises(DataNotFoundError) as err:
+        locate(_raw_dataset())
+    msg = str(err.value)
+    for part in (
+        f"cache {clean_env / 'cache' / 'tiny'}: missing train.tsv, dev.tsv",
+        f"download {RAW_ALL}: failed (train.tsv from {RAW}train.tsv: ",
+        "--data_dir=DIR",
+        f"connect to the network so {RAW_ALL} can be downloaded into the cache.",
+    ):
+        assert part in msg
+    assert not list((clean_env / "cache" / "tiny").iterdir())
+
+
+def test_messages_when_download_is_disabled_or_impossible(clean_env):
+    with pytest.raises(DataNotFoundError) as err:
+        locate(_raw_dataset(), download=False)
+    assert f"download {RAW_ALL}: disabled" in str(err.value)
+    assert f"(they can be downloaded from {RAW_ALL})." in str(err.value)
+    assert "connect to the network" not in str(err.value)
+    with pytest.raises(DataNotFoundError) as err:
+        locate(_dataset(None))
+    assert "download: this dataset has no download URL" in str(err.value)
+    assert "downloaded" not in str(err.value)
+
+
+def test_dataset_rejects_a_zip_and_file_urls_or_a_file_without_url():
+    with pytest.raises(ValueError, match="expected a zip url or file_urls, got both"):
+        Dataset("x", {"a": "0" * 64}, "https://example.invalid/x.zip", file_urls={"a": RAW})
+    with pytest.raises(ValueError, match=r"one URL for each of \['a', 'b'\], got URLs for \['a'\]"):
+        Dataset("x", {"a": "0" * 64, "b": "0" * 64}, file_urls={"a": RAW + "a"})
+
+
+def test_tiny_shakespeare_and_multi30k_download_each_file_from_its_pinned_upstream():
+    char_rnn = "https://raw.githubusercontent.com/karpathy/char-rnn/6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/data/tinyshakespeare/input.txt"
+    assert charlm.TINY_SHAKESPEARE.url is None
+    assert charlm.TINY_SHAKESPEARE.file_urls == {"input.txt": char_rnn}
+    raw = "https://raw.githubusercontent.com/multi30k/dataset/a3d2e0d26b56f3846f66a952536ffed4e401d05a/data/task1/raw/"
+    names = [f"{split}.{lang}.gz" for split in tr.SPLITS for lang in ("en", "de")]
+    assert sorted(tr.MULTI30K.files) == sorted(names)
+    assert tr.MULTI30K.url is None
+    assert tr.MULTI30K.file_urls == {name: raw + name for name in names}
