@@ -20,7 +20,6 @@ import numpy as np
 import jaxrnn
 from experiments.seq2seq import (
     WordVocab,
-    decoder_states,
     init_decoder,
     length_mask,
     token_nll,
@@ -44,10 +43,14 @@ def init_params(
     return params
 
 
-def encode(params: dict, src: jax.Array, src_len: jax.Array, reverse: bool):
-    """``(LSTMState after the source, memory)``; memory is ``(e, W_a e, mask)`` or None."""
-    state_T, es = jaxrnn.lstm_scan(params["enc"], params["src_E"][src], lengths=src_len,
-                                   reverse=reverse)  # fmt: skip
+def encode(params: dict, src: jax.Array, src_len: jax.Array, reverse: bool, xs=None):
+    """``(LSTMState after the source, memory)``; memory is ``(e, W_a e, mask)`` or None.
+
+    ``xs (B, S, embed)`` replaces the source embeddings ``src_E[src]`` (training passes them
+    after dropout).
+    """
+    xs = params["src_E"][src] if xs is None else xs
+    state_T, es = jaxrnn.lstm_scan(params["enc"], xs, lengths=src_len, reverse=reverse)
     if "att" not in params:
         return state_T, None
     mask = length_mask(src_len, src.shape[1])
@@ -66,13 +69,40 @@ def attend(att: dict, hs: jax.Array, memory) -> jax.Array:
     return out[:, 0] if single else out
 
 
-def loss_fn(params: dict, batch, reverse: bool) -> jax.Array:
-    src, src_len, ys_in, ys_out, tgt_len = batch
-    state0, memory = encode(params, src, src_len, reverse)
-    _, hs = decoder_states(params["dec"], state0, ys_in, tgt_len)
+def dropout(x: jax.Array, seeds: jax.Array | None, rate: float, salt: int) -> jax.Array:
+    """Inverted dropout of ``x (B, ...)`` with one key per example from ``seeds (B,)``.
+
+    ``seeds`` is None (evaluation) or ``rate == 0`` returns ``x`` unchanged. Per-example keys
+    keep the mask a function of the example alone, so a batch split over devices draws the
+    same masks as on one device.
+    """
+    if seeds is None or rate == 0.0:
+        return x
+
+    def mask(seed):
+        key = jax.random.fold_in(jax.random.key(seed), salt)
+        return jax.random.bernoulli(key, 1.0 - rate, x.shape[1:])
+
+    keep = jax.vmap(mask)(seeds)
+    return jnp.where(keep, x / (1.0 - rate), 0.0).astype(x.dtype)
+
+
+def loss_fn(params: dict, batch, reverse: bool, rate: float = 0.0) -> jax.Array:
+    """Mean token NLL of a batch ``(src, src_len, ys_in, ys_out, tgt_len[, seeds])``.
+
+    With ``seeds (B,)`` (training) dropout at ``rate`` hits the source and target embeddings
+    and the decoder's output before the softmax; without (evaluation) nothing is dropped.
+    """
+    src, src_len, ys_in, ys_out, tgt_len, *rest = batch
+    seeds = rest[0] if rest else None
+    dec = params["dec"]
+    xs = dropout(params["src_E"][src], seeds, rate, 0)
+    state0, memory = encode(params, src, src_len, reverse, xs)
+    ys = dropout(dec["E"][ys_in], seeds, rate, 1)
+    _, hs = jaxrnn.lstm_scan(dec["cell"], ys, state0, lengths=tgt_len)
     if memory is not None:
         hs = attend(params["att"], hs, memory)
-    logits = hs @ params["dec"]["V"].T + params["dec"]["b"]
+    logits = dropout(hs, seeds, rate, 2) @ dec["V"].T + dec["b"]
     return token_nll(logits, ys_out, length_mask(tgt_len, ys_in.shape[1]))
 
 

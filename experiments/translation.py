@@ -56,6 +56,12 @@ MULTI30K = Dataset(
             "9204244e408ccb38d2a55cfcd344df15005fc42a07a6e55ca6c52b6ababb8cc8"
         ),
     },
+    file_urls={
+        f"{split}.{lang}.gz": "https://raw.githubusercontent.com/multi30k/dataset/"
+        f"a3d2e0d26b56f3846f66a952536ffed4e401d05a/data/task1/raw/{split}.{lang}.gz"
+        for split in ("train", "val", "test_2016_flickr")
+        for lang in ("en", "de")
+    },
 )
 SPLITS = ("train", "val", "test_2016_flickr")
 _TOKEN = re.compile(r"[\w'-]+|[^\w\s]")
@@ -69,6 +75,7 @@ class Config(TrainConfig):
     data_dir: str = ""
     attention: bool = False
     reverse_source: bool = True
+    dropout: float = 0.2
     embed: int = 256
     hidden: int = 256
     min_count: int = 2
@@ -88,6 +95,8 @@ class Config(TrainConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         require_positive(self, ("embed", "hidden", "min_count", "beam_size", "max_len"))
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"--dropout: expected a float in [0, 1), got {self.dropout}")
         if not self.buckets or min(self.buckets) < 2 or list(self.buckets) != sorted(self.buckets):
             raise ConfigError(f"--buckets: expected increasing ints >= 2, got {self.buckets}")
 
@@ -180,12 +189,13 @@ def make_problem(cfg: Config, vocabs, train_src, train_tgt, val_batch) -> Proble
         idx = rng.choice(members[k], cfg.batch_size)
         src, src_len = pad_sources([train_src[i] for i in idx], B[k])
         ys = pad_targets([train_tgt[i] for i in idx], B[k], vocab)
-        return (src, src_len, *ys)
+        seeds = rng.integers(0, 2**31, cfg.batch_size, dtype=np.uint32)  # dropout masks
+        return (src, src_len, *ys, seeds)
 
     val_loss = jax.jit(lambda p: loss_fn(p, val_batch, reverse))
     return Problem(
         init=lambda key: init_params(key, cfg, len(vocabs[0]), len(vocabs[1])),
-        loss=lambda p, b: loss_fn(p, b, reverse),
+        loss=lambda p, b: loss_fn(p, b, reverse, cfg.dropout),
         batch=batch,
         evaluate=lambda p: {"val_nll": val_loss(p)},
         n_train=len(train_src),
@@ -199,7 +209,7 @@ def encode_pairs(vocabs, en: list[str], de: list[str]):
 
 
 def main(cfg: Config, resume: str | None = None) -> dict:
-    located = locate(MULTI30K, cfg.data_dir or None, download=False)
+    located = locate(MULTI30K, cfg.data_dir or None)
     run = Run.create("translation", cfg, resume)
     run.write_json("data.json", located.record())
     data = {

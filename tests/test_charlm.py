@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments import charlm
+from experiments import charlm, data
 from experiments.config import ConfigError, parse_args
 from experiments.data import DataNotFoundError
 
@@ -32,6 +32,11 @@ def test_load_text_from_data_dir_and_offline_fallback(text_dir, tmp_path, monkey
     assert text == TEXT and "--data_dir" in source and "differs" in source
     monkeypatch.delenv("JAXRNN_DATA", raising=False)
     monkeypatch.setenv("JAXRNN_CACHE", str(tmp_path / "empty_cache"))
+
+    def offline(*args, **kwargs):
+        raise data.urllib.error.URLError("no network")
+
+    monkeypatch.setattr(data.urllib.request, "urlopen", offline)  # also offline on a networked CI
     text, source = charlm.load_text("")
     assert source.startswith("pydoc_data.topics") and len(text) > 100_000
     with pytest.raises(DataNotFoundError, match="must contain input.txt"):

@@ -13,7 +13,7 @@ from experiments import nmt
 from experiments import translation as tr
 from experiments.config import ConfigError, parse_args
 from experiments.data import DataNotFoundError
-from experiments.seq2seq import WordVocab, decoder_states
+from experiments.seq2seq import WordVocab, decoder_states, pad_targets
 
 ATT_TOL = 1e-5
 PAIRS = [
@@ -111,3 +111,35 @@ def test_translation_runs_tiny_and_translates(data_dir, tmp_path, capsys):
     assert tr.cli(["translate", "--run", str(run_dir), "a man rides a bike ."]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 1
     assert tr.cli(["translate", "--run", str(tmp_path / "nowhere"), "x"]) == 2
+
+
+def test_dropout_masks_are_per_example_reproducible_and_absent_in_evaluation():
+    x = jnp.ones((3, 400, 5))
+    seeds = jnp.array([7, 7, 8], jnp.uint32)
+    y = np.asarray(nmt.dropout(x, seeds, 0.25, salt=0))
+    assert set(np.unique(y)) <= {np.float32(0.0), np.float32(1.0) / np.float32(0.75)}
+    np.testing.assert_array_equal(y[0], y[1])  # same seed, same mask
+    assert not np.array_equal(y[0], y[2])
+    assert abs((y > 0).mean() - 0.75) < 0.02
+    assert not np.array_equal(y[0], np.asarray(nmt.dropout(x, seeds, 0.25, salt=1))[0])
+    np.testing.assert_array_equal(nmt.dropout(x, None, 0.25, salt=0), x)
+    np.testing.assert_array_equal(nmt.dropout(x, seeds, 0.0, salt=0), x)
+
+
+def test_loss_with_dropout_differs_only_in_training():
+    cfg = tr.Config(attention=True, hidden=6, embed=3)
+    params = tr.init_params(jax.random.key(0), cfg, 9, 7)
+    src, src_len = nmt.pad_sources([[4, 5, 6], [7, 8]], 4)
+    ys = tuple(map(jnp.asarray, pad_targets([[4, 5], [6]], 4, WordVocab([]))))
+    batch = (jnp.asarray(src), jnp.asarray(src_len), *ys)
+    seeds = jnp.array([1, 2], jnp.uint32)
+    clean = nmt.loss_fn(params, batch, True)
+    assert float(nmt.loss_fn(params, (*batch, seeds), True, 0.0)) == pytest.approx(float(clean))
+    noisy = nmt.loss_fn(params, (*batch, seeds), True, 0.5)
+    assert float(noisy) != pytest.approx(float(clean))
+    assert float(nmt.loss_fn(params, (*batch, seeds), True, 0.5)) == float(noisy)
+
+
+def test_dropout_flag_is_checked():
+    with pytest.raises(ConfigError, match="--dropout"):
+        tr.Config(dropout=1.0)
