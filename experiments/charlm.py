@@ -15,9 +15,10 @@ is the mean negative log-likelihood in nats per character. The run ends by sampl
 ``sample_chars`` characters at each temperature (``jaxrnn.sample_decode``) into
 ``samples.txt``.
 
-Data: ``--data_dir``, else ``$JAXRNN_DATA/tinyshakespeare``, else the cache (see
-:mod:`experiments.data`); if no copy exists, the offline default is the text of Python's own
-documentation (``pydoc_data.topics``), and the run says so.
+Data: ``--data_dir``, else ``$JAXRNN_DATA/tinyshakespeare``, else the cache, else a download
+from karpathy/char-rnn checked against its sha256 (see :mod:`experiments.data`); if none of
+these works (offline), the default is the text of Python's own documentation
+(``pydoc_data.topics``), and the run says so.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ For beam search the encoder states, their projections and the source mask live i
 carry, so the search can tile them per beam. The metric is corpus BLEU (sacrebleu, cased,
 detokenized) on test_2016_flickr.
 
-Data: ``--data_dir``, else ``$JAXRNN_DATA/translation/multi30k``, else the cache (see
+Data: ``--data_dir``, else ``$JAXRNN_DATA/translation/multi30k``, else the cache, else a
+download from the multi30k/dataset repository checked against the sha256s (see
 :mod:`experiments.data`; files ``{train,val,test_2016_flickr}.{en,de}.gz``). Inference::
 
     python -m experiments.translation translate --run RUN_DIR "a man rides a bike ."
