@@ -1,4 +1,4 @@
-"""benchmarks.variants: the custom_vjp candidate computes lstm_scan's gradients; the harness runs."""
+"""benchmarks.variants: the fused_vjp variant computes lstm_scan's gradients; the harness runs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from benchmarks import variants
 GRAD_TOL = 1e-12  # float64
 
 
-def test_custom_vjp_variant_has_the_gradients_of_lstm_scan(x64):
+def test_fused_variant_has_the_gradients_of_lstm_scan(x64):
     p = jaxrnn.init_lstm_params(jax.random.key(0), 3, 5)
     p = jax.tree.map(lambda a: a.astype(jnp.float64), p)
     xs = jax.random.normal(jax.random.key(1), (2, 7, 3), jnp.float64)
@@ -25,7 +25,7 @@ def test_custom_vjp_variant_has_the_gradients_of_lstm_scan(x64):
 
 def test_bench_times_every_variant_and_rejects_unknown_shapes(capsys):
     ms = variants.bench((2, 5, 4), budget_s=0.0)
-    assert set(ms) == {"unroll=1", "unroll=2", "unroll=4", "custom_vjp"}
+    assert set(ms) == {"unroll=1", "unroll=2", "unroll=4", "fused_vjp"}
     assert all(v > 0 for v in ms.values())
     assert variants.main(["huge"]) == 2
     assert "expected shapes from" in capsys.readouterr().err
