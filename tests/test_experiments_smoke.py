@@ -170,4 +170,4 @@ def test_sigint_saves_checkpoint_and_resume_matches(tmp_path):
 
 def test_cli_help(capsys):
     assert cli_main(["adding", "--help"]) == 0
-    assert "--T_values=(50, 100)" in capsys.readouterr().out
+    assert "--T_values=(50, 100, 200, 400)" in capsys.readouterr().out
