@@ -19,7 +19,7 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
     ),
     "adding": (
         "experiments.adding",
-        "adding problem, T in {50,100} (flag: 200,400): RNN vs LSTM test MSE vs baseline 0.167",
+        "adding problem, T in {50,100,200,400}: RNN vs LSTM test MSE vs baseline 0.167",
     ),
     "copy": (
         "experiments.copy_memory",
