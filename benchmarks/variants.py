@@ -5,10 +5,9 @@ the sum of the outputs w.r.t. the parameters and the inputs), float32, on the sh
 :mod:`benchmarks.__main__`, against the default ``lstm_scan`` (``unroll=1``):
 
 - ``unroll=k``: ``lstm_scan(..., unroll=k)``.
-- ``fused_vjp``: ``lstm_scan(..., fused_vjp=True)``, the cuDNN structure (see
-  :mod:`jaxrnn._fused`): one GEMM for the input projection of all steps, a reverse loop
-  that carries only ``(dh, dC)``, and the weight gradients as single large GEMMs after it.
-  Reverse mode only, which is why it is not the default.
+- ``remat=k``: ``lstm_scan(..., remat=k)`` with ``k ~ sqrt(T)``: the memory-saving path
+  (JAX's autodiff of the scanned step, segments recomputed in the backward pass), which
+  shows what the default's loops (:mod:`jaxrnn._fast`) gain over it.
 
 XLA's CPU options change every variant alike; compare them by running this script under
 different ``XLA_FLAGS`` (e.g. ``--xla_cpu_use_onednn=true``), each a separate process.
@@ -30,18 +29,15 @@ from benchmarks.__main__ import SHAPES
 CHECK_TOL = 1e-4  # float32 gradients of a variant vs lstm_scan's, relative to the largest entry
 
 
-def _loss_scan(p, xs, unroll=1):
-    return jnp.sum(jaxrnn.lstm_scan(p, xs, unroll=unroll)[1])
+def _loss_scan(p, xs, unroll=1, remat=None):
+    return jnp.sum(jaxrnn.lstm_scan(p, xs, unroll=unroll, remat=remat)[1])
 
 
-def _loss_fused(p, xs):
-    return jnp.sum(jaxrnn.lstm_scan(p, xs, fused_vjp=True)[1])
-
-
-def variants() -> dict:
+def variants(T: int) -> dict:
     grad = functools.partial(jax.grad, argnums=(0, 1))
     out = {f"unroll={k}": jax.jit(grad(functools.partial(_loss_scan, unroll=k))) for k in (1, 2, 4)}
-    out["fused_vjp"] = jax.jit(grad(_loss_fused))
+    k = max(1, round(T**0.5))
+    out[f"remat={k}"] = jax.jit(grad(functools.partial(_loss_scan, remat=k)))
     return out
 
 
@@ -50,7 +46,7 @@ def bench(shape: tuple[int, int, int], budget_s: float = 10.0) -> dict[str, floa
     B, T, d_h = shape
     p = jaxrnn.init_lstm_params(jax.random.key(0), d_h, d_h)
     xs = jax.random.normal(jax.random.key(1), (B, T, d_h))
-    fns = variants()
+    fns = variants(T)
     want = jax.tree.leaves(fns["unroll=1"](p, xs))
     for name, fn in fns.items():
         got = jax.tree.leaves(fn(p, xs))

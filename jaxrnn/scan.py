@@ -22,7 +22,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxrnn import _checks, _fused
+from jaxrnn import _checks, _fast
 from jaxrnn._typing import Array, Float, Int
 from jaxrnn.cells import LSTMState, _lstm_update, _rnn_readout, check_lstm_state
 from jaxrnn.params import LSTMParams, RNNParams
@@ -148,6 +148,12 @@ def rnn_scan(
             the rest during the backward pass, e.g. ``k ~ sqrt(T)`` for long sequences.
             Changes memory and time, never the values.
 
+    Derivatives of every order work in forward and reverse mode. Without ``remat``, the
+    loop is :mod:`jaxrnn._fast`'s: the input product of all steps is one GEMM before the
+    loop, and the reverse pass carries only the recurrent gradient, with the weight
+    gradients as one GEMM each after it (the structure of cuDNN). With ``remat``, JAX
+    differentiates the scanned step directly.
+
     Returns:
         ``(s_T, ss, logits)``: the final state ``(..., d_h)`` (after the last valid
         step), all states ``(..., T, d_h)`` and the logits ``(..., T, d_out)``, with
@@ -177,23 +183,34 @@ def rnn_scan(
         s0 = _checks.check_state(s0, (*batch, d_h), where, name="s0")
         _check_dtype(s0, dtype, where)
         s0 = s0.astype(dtype)
-    # Matrices transposed once, outside the loop: XLA does not hoist a loop-invariant
-    # transpose out of the scanned body, and one inside it made the loop ~3x slower.
-    U_T, W_T, b_s = params.U.T, params.W.T, params.b_s
+    T, n = xs.shape[-2], math.prod(batch)
+    if remat is None and T > 0:
+        # The fast loop (jaxrnn._fast): leading batch axes flattened into one.
+        xs_time = jnp.moveaxis(xs, -2, 0).reshape(T, n, d_in).astype(dtype)
+        s_T, ss = _fast.rnn_sequence(
+            params.U.T, params.W.T, params.b_s, xs_time, s0.reshape(n, d_h),
+            None if mask is None else mask.reshape(T, n, 1), reverse=reverse, unroll=unroll,
+        )  # fmt: skip
+        s_T, ss = s_T.reshape(*batch, d_h), ss.reshape(T, *batch, d_h)
+    else:
+        # Matrices transposed once, outside the loop: XLA does not hoist a loop-invariant
+        # transpose out of the scanned body, and one inside it made the loop ~3x slower.
+        U_T, W_T, b_s = params.U.T, params.W.T, params.b_s
 
-    def cell(s_prev: Array, x_t: Array) -> Array:
-        return jnp.tanh(x_t @ U_T + s_prev @ W_T + b_s)  # s_t = tanh(U x_t + W s_{t-1} + b_s)
+        def cell(s_prev: Array, x_t: Array) -> Array:
+            # s_t = tanh(U x_t + W s_{t-1} + b_s)
+            return jnp.tanh(x_t @ U_T + s_prev @ W_T + b_s)
 
-    s_T, ss = _scan(
-        cell,
-        s0,
-        jnp.moveaxis(xs, -2, 0),
-        mask,
-        reverse=reverse,
-        unroll=unroll,
-        emit=lambda s_t: s_t,
-        remat=remat,
-    )
+        s_T, ss = _scan(
+            cell,
+            s0,
+            jnp.moveaxis(xs, -2, 0),
+            mask,
+            reverse=reverse,
+            unroll=unroll,
+            emit=lambda s_t: s_t,
+            remat=remat,
+        )
     # The readout does not feed back, so it is one matrix product over all steps.
     logits = _rnn_readout(params, ss)
     if mask is not None:
@@ -201,7 +218,7 @@ def rnn_scan(
     return s_T, _time_last(ss), _time_last(logits)
 
 
-@functools.partial(jax.jit, static_argnames=("reverse", "unroll", "remat", "fused_vjp"))
+@functools.partial(jax.jit, static_argnames=("reverse", "unroll", "remat"))
 def lstm_scan(
     params: LSTMParams,
     xs: Float[Array, "... T d_in"],
@@ -211,7 +228,6 @@ def lstm_scan(
     reverse: bool = False,
     unroll: int = 1,
     remat: int | None = None,
-    fused_vjp: bool = False,
 ) -> tuple[LSTMState, Float[Array, "... T d_h"]]:
     r"""Run the LSTM over a sequence.
 
@@ -235,24 +251,20 @@ def lstm_scan(
             segment length ``k`` (static): store only every ``k``-th state and recompute
             the rest during the backward pass, e.g. ``k ~ sqrt(T)`` for long sequences.
             Changes memory and time, never the values.
-        fused_vjp: False (default) differentiates the scan with JAX's autodiff. True uses
-            a hand-written reverse-mode rule (:mod:`jaxrnn._fused`): the input projection
-            of all steps is one product before the loop, the reverse loop carries only
-            ``(dh, dC)``, and the weight gradients are single large products after it.
-            Faster where the loop is latency-bound (on 2 CPU cores: forward+backward 0.60x
-            at B=1, T=1000, d_h=128 and 0.79x at B=16, T=2000; equal at larger batches).
-            Same values and gradients up to float rounding, but reverse mode only:
-            ``jax.jvp``/``jax.jacfwd`` raise, and it cannot be combined with ``remat``.
+
+    Derivatives of every order work in forward and reverse mode. Without ``remat``, the
+    loop is :mod:`jaxrnn._fast`'s: the input product of all steps is one GEMM before the
+    loop, and the reverse pass carries only the recurrent gradient, with the weight
+    gradients as one GEMM each after it (the structure of cuDNN). With ``remat``, JAX
+    differentiates the scanned step directly.
 
     Returns:
         ``(state_T, hs)``: the final ``LSTMState`` (after the last valid step) and the
         hidden states ``hs`` of shape ``(..., T, d_h)``.
 
     Raises:
-        TypeError: wrong params/state type, or non-floating / too-precise inputs, or a
-            ``fused_vjp`` that is not a bool.
-        ValueError: shapes that do not match the parameters, bad ``unroll``, or
-            ``fused_vjp=True`` with ``remat``.
+        TypeError: wrong params/state type, or non-floating / too-precise inputs.
+        ValueError: shapes that do not match the parameters, bad ``unroll``.
 
     Example:
         >>> import jax, jax.numpy as jnp, jaxrnn
@@ -267,13 +279,6 @@ def lstm_scan(
     d_in, d_h = _checks.check_lstm_params(params, where)
     dtype = params.f.W.dtype
     xs, batch, mask = _prepare(xs, lengths, d_in, dtype, where, unroll, remat)
-    if not isinstance(fused_vjp, bool):
-        raise TypeError(f"{where}: expected fused_vjp to be True or False, got {fused_vjp!r}")
-    if fused_vjp and remat is not None:
-        raise ValueError(
-            f"{where}: expected remat=None with fused_vjp=True (the fused backward pass "
-            f"stores every step), got remat={remat}"
-        )
     if state0 is None:
         zeros = jnp.zeros((*batch, d_h), dtype)
         state0 = LSTMState(h=zeros, C=zeros)
@@ -295,9 +300,9 @@ def lstm_scan(
     xs_time = jnp.moveaxis(xs, -2, 0).reshape(T, n, d_in)
     mask = None if mask is None else mask.reshape(T, n, 1)
     h0, C0 = (leaf.reshape(n, d_h) for leaf in state0)
-    if fused_vjp:
-        h_T, C_T, hs = _fused.lstm_sequence(
-            U_T, W_T, b, xs_time.astype(dtype), h0, C0, mask, reverse, unroll
+    if remat is None and T > 0:
+        h_T, C_T, hs = _fast.lstm_sequence(
+            U_T, W_T, b, xs_time.astype(dtype), h0, C0, mask, reverse=reverse, unroll=unroll
         )
     else:
 
