@@ -18,8 +18,19 @@ pytestmark = pytest.mark.usefixtures("strict_promotion")
 
 F64_TOL = 1e-11
 F32_TOL = 2e-5
-D_IN, D_H, T = 3, 5, 7
-LENGTHS = [[7, 3, 0, 5], [1, 7, 6, 2]]
+D_IN, D_H, T = 3, 5, 8
+LENGTHS = [[8, 3, 0, 5], [1, 7, 6, 2]]
+
+
+@pytest.fixture
+def chunks_of_2(monkeypatch):
+    """Run the forward loops with at most 3 steps per chunk (T=8: 4 chunks of 2)."""
+    monkeypatch.setattr(jaxrnn._fast, "CHUNK_STEPS", 3)
+    for f in (jaxrnn.lstm_scan, jaxrnn.rnn_scan):
+        f.clear_cache()
+    yield
+    for f in (jaxrnn.lstm_scan, jaxrnn.rnn_scan):
+        f.clear_cache()
 
 
 def _setup(kind, dtype):
@@ -109,12 +120,26 @@ def test_values_and_both_modes_equal_the_step_loop_float64(kind, lengths, revers
         assert not np.any(np.asarray(grads[1])[pad])
 
 
+@pytest.mark.usefixtures("x64", "chunks_of_2")
+@pytest.mark.parametrize("kind", ["lstm", "rnn"])
+@pytest.mark.parametrize("lengths", [None, LENGTHS], ids=["full", "lengths"])
+@pytest.mark.parametrize("reverse", [False, True], ids=["fwd", "rev"])
+def test_chunked_forward_equals_the_step_loop_float64(kind, lengths, reverse):
+    p, xs, state0 = _setup(kind, jnp.float64)
+    lengths = None if lengths is None else jnp.array(lengths)
+    _close(
+        _fast(kind, p, xs, state0, lengths, reverse, unroll=2),
+        _reference(kind, p, xs, state0, lengths, reverse),
+        F64_TOL,
+    )
+
+
 @pytest.mark.usefixtures("x64")
 @pytest.mark.parametrize("kind", ["lstm", "rnn"])
 def test_second_derivatives_equal_the_step_loop_float64(kind):
     p, xs, _ = _setup(kind, jnp.float64)
     xs = xs[0, :2]
-    lengths = jnp.array([5, 7])
+    lengths = jnp.array([5, 8])
 
     def hess(f):
         return jax.hessian(lambda x: _scalar(f(kind, p, x, None, lengths, True)))(xs)
@@ -148,4 +173,5 @@ def test_remat_path_gives_the_same_values_and_gradients(kind):
         return _scalar(out)
 
     np.testing.assert_allclose(loss(p, xs, 3), loss(p, xs, None), rtol=F32_TOL)
+    assert jaxrnn._fast._chunk_len(8, 1) == 8 and jaxrnn._fast._chunk_len(7, 1 << 20) == 1
     _close(jax.grad(loss, (0, 1))(p, xs, 3), jax.grad(loss, (0, 1))(p, xs, None), F32_TOL)
