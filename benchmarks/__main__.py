@@ -3,7 +3,8 @@
 All peers run in one process, interleaved call by call (so load on a shared machine hits
 them alike), after a warm-up call and an output check; the reported time is the median
 of many calls. Ratios are jaxrnn's time over the peer's (below 1: jaxrnn is faster).
-Writes ``benchmarks/results/bench.json``, ``bench.png`` and ``table.md``.
+Writes ``benchmarks/results/bench.json``, ``bench.png`` and ``table.md``; a full run also
+rewrites the table between the README's ``bench:start``/``bench:end`` markers.
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=30.0, help="seconds of timing per shape")
     ap.add_argument("--no-extras", action="store_true", help="skip compile/loop/memory")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    ap.add_argument("--readme", default=str(Path(__file__).parent.parent / "README.md"),
+                    help="README whose benchmark table a full run rewrites ('' for none)")
     args = ap.parse_args()
 
     import torch
@@ -134,6 +137,10 @@ def main() -> None:
     report.bar_chart(data, out / "bench.png")
     print(text)
     print(f"wrote {out}/bench.json, table.md, bench.png in {meta['wall_s']:.0f} s")
+    if args.readme and not args.quick:
+        done = report.update_readme(Path(args.readme), text)
+        print(f"updated the table in {args.readme}" if done else
+              f"! {args.readme} has no {report.README_START} marker: not updated")
 
 
 if __name__ == "__main__":

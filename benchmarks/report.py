@@ -5,6 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 MODES = {"fwd": "fwd", "grad": "fwd+bwd"}
+README_START = "<!-- bench:start (written by make bench) -->"
+README_END = "<!-- bench:end -->"
+
+
+def update_readme(readme: Path, text: str) -> bool:
+    """Replace what lies between the README's benchmark markers with ``text``.
+
+    Returns False (and changes nothing) when the README lacks the markers.
+    """
+    old = readme.read_text()
+    start, end = old.find(README_START), old.find(README_END)
+    if start < 0 or end < start:
+        return False
+    new = old[: start + len(README_START)] + "\n\n" + text.strip() + "\n\n" + old[end:]
+    readme.write_text(new)
+    return True
 
 
 def markdown(data: dict) -> str:

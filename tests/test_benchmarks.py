@@ -27,6 +27,21 @@ def test_quick_benchmark_checks_every_peer_and_writes_results(tmp_path, monkeypa
     assert (tmp_path / "bench.png").stat().st_size > 0
 
 
+def test_full_runs_rewrite_the_readme_table_between_the_markers(tmp_path):
+    from benchmarks import report
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{report.README_START}\nold table\n{report.README_END}\nrest\n")
+    assert report.update_readme(readme, "| new | table |\n")
+    assert report.update_readme(readme, "| new | table |\n")  # idempotent
+    assert readme.read_text() == (
+        f"intro\n{report.README_START}\n\n| new | table |\n\n{report.README_END}\nrest\n"
+    )
+    bare = tmp_path / "BARE.md"
+    bare.write_text("no markers\n")
+    assert not report.update_readme(bare, "x") and bare.read_text() == "no markers\n"
+
+
 def test_gpu_script_dry_run_on_cpu():
     from benchmarks import gpu_lstm
 
