@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import jax
@@ -241,7 +242,7 @@ def test_body_is_traced_once_and_program_size_does_not_grow_with_T(monkeypatch):
     monkeypatch.setattr(jaxrnn._fast, "_lstm_loop", counting)
     jaxrnn.lstm_scan.clear_cache()
     sizes = {}
-    for steps in (10, 1000):
+    for steps in (100, 1000):
         before = len(traced)
         xs = jnp.ones((steps, 5))
         jaxrnn.lstm_scan(p, xs)[1].block_until_ready()
@@ -250,10 +251,11 @@ def test_body_is_traced_once_and_program_size_does_not_grow_with_T(monkeypatch):
         assert len(traced) - before == 1, "a second call with the same shape must not retrace"
         eqns = list(_walk_eqns(jax.make_jaxpr(lambda x: jaxrnn.lstm_scan(p, x))(xs).jaxpr))
         scans = [e for e in eqns if e.primitive.name == "scan"]
-        assert len(scans) == 1 and scans[0].params["length"] == steps
+        # the forward loop runs in chunks: an outer scan over chunks around an inner one
+        assert math.prod(e.params["length"] for e in scans) == steps and len(scans) <= 2
         sizes[steps] = len(eqns)
     jaxrnn.lstm_scan.clear_cache()
-    assert sizes[10] == sizes[1000]
+    assert sizes[100] == sizes[1000]
 
 
 def test_compile_time_does_not_grow_with_T():
