@@ -31,7 +31,6 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from jax.sharding import NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
@@ -39,13 +38,12 @@ from tqdm.auto import tqdm
 from experiments.checkpoint import Checkpointer
 from experiments.config import ConfigError, TrainConfig
 from experiments.mesh import make_mesh, replicate, shard_batch
+from experiments.nonfinite import NonFiniteError as NonFiniteError
+from experiments.nonfinite import nonfinite_error
+from experiments.nonfinite import nonfinite_inputs as nonfinite_inputs
 from experiments.optim import make_optimizer as make_optimizer
 from experiments.optim import make_schedule as make_schedule
 from experiments.run import Run, is_primary, plot_lines
-
-
-class NonFiniteError(FloatingPointError):
-    """The loss or the gradient became NaN/inf (``nonfinite="stop"``)."""
 
 
 class Interrupted(KeyboardInterrupt):
@@ -159,42 +157,6 @@ def init_params(cfg: TrainConfig, problem: Problem) -> Any:
     return jax.jit(problem.init)(jax.random.key(cfg.seed))
 
 
-def nonfinite_inputs(batch: Any) -> list[str]:
-    """Describe each floating array of ``batch`` that holds NaN or inf (empty: all finite).
-
-    Example:
-        >>> nonfinite_inputs({"x": np.array([1.0, np.nan, np.inf]), "y": np.arange(3)})
-        ["['x']: 1 NaN, 1 inf, first at index (1,)"]
-    """
-    found = []
-    for path, x in jax.tree_util.tree_leaves_with_path(batch):
-        x = np.asarray(x)
-        if not np.issubdtype(x.dtype, np.inexact):
-            continue
-        bad = ~np.isfinite(x)
-        if bad.any():
-            first = tuple(int(i) for i in np.argwhere(bad)[0])
-            found.append(
-                f"{jax.tree_util.keystr(path) or 'batch'}: {int(np.isnan(x).sum())} NaN, "
-                f"{int(np.isinf(x).sum())} inf, first at index {first}"
-            )
-    return found
-
-
-def _nonfinite_error(problem: Problem, bad: int, m: dict[str, jax.Array]) -> NonFiniteError:
-    culprits = nonfinite_inputs(problem.batch(bad - 1))
-    cause = (
-        "its inputs are not finite: " + "; ".join(culprits) + ". Clean the data"
-        if culprits
-        else "its inputs are finite, so the model diverged. Lower --lr or --clip"
-    )
-    return NonFiniteError(
-        f"non-finite loss or gradient at step {bad} (loss={float(m['loss'])}, "
-        f"grad_norm={float(m['grad_norm'])}); no update was applied from that step on; "
-        f"{cause}, or pass --nonfinite=skip."
-    )
-
-
 def _initial_state(cfg: TrainConfig, problem: Problem, tx: optax.GradientTransformation):
     params = init_params(cfg, problem)
     zero = jnp.zeros((), jnp.int32)
@@ -260,7 +222,7 @@ def train(
                 if step % cfg.log_every == 0 or step == cfg.steps or is_eval:
                     bad = int(state.bad_step)
                     if bad >= 0 and cfg.nonfinite == "stop":
-                        raise _nonfinite_error(problem, bad, m)
+                        raise nonfinite_error(problem.batch, bad, m)
                     last = {
                         "step": step,
                         "loss": float(m["loss"]),

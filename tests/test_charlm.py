@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments import charlm, data
+from experiments import charlm, download
 from experiments.config import ConfigError, parse_args
 from experiments.data import DataNotFoundError
 
@@ -34,9 +34,9 @@ def test_load_text_from_data_dir_and_offline_fallback(text_dir, tmp_path, monkey
     monkeypatch.setenv("JAXRNN_CACHE", str(tmp_path / "empty_cache"))
 
     def offline(*args, **kwargs):
-        raise data.urllib.error.URLError("no network")
+        raise download.urllib.error.URLError("no network")
 
-    monkeypatch.setattr(data.urllib.request, "urlopen", offline)  # also offline on a networked CI
+    monkeypatch.setattr(download.urllib.request, "urlopen", offline)  # also offline on a networked CI
     text, source = charlm.load_text("")
     assert source.startswith("pydoc_data.topics") and len(text) > 100_000
     with pytest.raises(DataNotFoundError, match="must contain input.txt"):

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from experiments import charlm, data
+from experiments import charlm, data, download
 from experiments import translation as tr
 from experiments.data import DataNotFoundError, Dataset, locate
 
@@ -94,9 +94,9 @@ def test_download_with_wrong_checksum_caches_nothing(clean_env):
 
 def test_offline_message_lists_every_place_and_what_to_set(clean_env, monkeypatch):
     def offline(*args, **kwargs):
-        raise data.urllib.error.URLError("no network")
+        raise download.urllib.error.URLError("no network")
 
-    monkeypatch.setattr(data.urllib.request, "urlopen", offline)
+    monkeypatch.setattr(download.urllib.request, "urlopen", offline)
     monkeypatch.setenv("JAXRNN_DATA", str(clean_env / "empty"))
     with pytest.raises(DataNotFoundError) as err:
         locate(_dataset("https://example.invalid/tiny.zip"))
@@ -142,11 +142,11 @@ def served(clean_env, monkeypatch):
     asked = []
 
     def urlopen(url, timeout):
-        assert timeout == data.DOWNLOAD_TIMEOUT_S
+        assert timeout == download.DOWNLOAD_TIMEOUT_S
         asked.append(url)
         return open(upstream / url.removeprefix(RAW), "rb")
 
-    monkeypatch.setattr(data.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(download.urllib.request, "urlopen", urlopen)
     return asked
 
 
@@ -172,7 +172,7 @@ def test_per_file_download_with_wrong_checksum_caches_nothing(served, clean_env)
 @pytest.mark.parametrize(
     "failure",
     [
-        data.urllib.error.URLError("no network"),
+        download.urllib.error.URLError("no network"),
         TimeoutError("timed out"),
         http.client.IncompleteRead(b"", 5),
     ],
@@ -181,7 +181,7 @@ def test_per_file_download_failing_gives_the_clear_error(clean_env, monkeypatch,
     def offline(url, timeout):
         raise failure
 
-    monkeypatch.setattr(data.urllib.request, "urlopen", offline)
+    monkeypatch.setattr(download.urllib.request, "urlopen", offline)
     with pytest.raises(DataNotFoundError) as err:
         locate(_raw_dataset())
     msg = str(err.value)

@@ -6,7 +6,7 @@ import jax
 import numpy as np
 import pytest
 
-from experiments import data, sentiment
+from experiments import data, download, sentiment
 from experiments.config import ConfigError, parse_args
 from experiments.text import FileFormatError, Vocab, read_sentences, tokenize
 
@@ -124,9 +124,9 @@ def test_config_errors():
 
 def test_missing_data_stops_with_the_places_it_looked(tmp_path, monkeypatch):
     def offline(*args, **kwargs):
-        raise data.urllib.error.URLError("offline")
+        raise download.urllib.error.URLError("offline")
 
-    monkeypatch.setattr(data.urllib.request, "urlopen", offline)
+    monkeypatch.setattr(download.urllib.request, "urlopen", offline)
     monkeypatch.delenv("JAXRNN_DATA", raising=False)
     monkeypatch.setenv("JAXRNN_CACHE", str(tmp_path / "cache"))
     with pytest.raises(data.DataNotFoundError, match=r"(?s)\$JAXRNN_DATA: not set.*SST-2\.zip"):
