@@ -193,23 +193,20 @@ def rnn_scan(
         )  # fmt: skip
         s_T, ss = s_T.reshape(*batch, d_h), ss.reshape(T, *batch, d_h)
     else:
+
+        def autodiff_path(U_T: Array, W_T: Array, b_s: Array, s0: Array, xs_time: Array, mask):
+            def cell(s_prev: Array, x_t: Array) -> Array:
+                # s_t = tanh(U x_t + W s_{t-1} + b_s)
+                return jnp.tanh(x_t @ U_T + s_prev @ W_T + b_s)
+
+            emit = lambda s_t: s_t  # noqa: E731
+            return _scan(cell, s0, xs_time, mask, reverse=reverse, unroll=unroll, emit=emit,
+                         remat=remat)  # fmt: skip
+
         # Matrices transposed once, outside the loop: XLA does not hoist a loop-invariant
         # transpose out of the scanned body, and one inside it made the loop ~3x slower.
-        U_T, W_T, b_s = params.U.T, params.W.T, params.b_s
-
-        def cell(s_prev: Array, x_t: Array) -> Array:
-            # s_t = tanh(U x_t + W s_{t-1} + b_s)
-            return jnp.tanh(x_t @ U_T + s_prev @ W_T + b_s)
-
-        s_T, ss = _scan(
-            cell,
-            s0,
-            jnp.moveaxis(xs, -2, 0),
-            mask,
-            reverse=reverse,
-            unroll=unroll,
-            emit=lambda s_t: s_t,
-            remat=remat,
+        s_T, ss = _fast._cpu_float32(
+            autodiff_path, params.U.T, params.W.T, params.b_s, s0, jnp.moveaxis(xs, -2, 0), mask
         )
     # The readout does not feed back, so it is one matrix product over all steps.
     logits = _rnn_readout(params, ss)
@@ -306,21 +303,18 @@ def lstm_scan(
         )
     else:
 
-        def cell(state: LSTMState, x_t: Array) -> LSTMState:
-            z = x_t @ U_T + state.h @ W_T + b  # z_g = U_g x_t + W_g h_{t-1} + b_g
-            z_f, z_i, z_c, z_o = jnp.split(z, 4, axis=-1)
-            return _lstm_update(z_f, z_i, z_c, z_o, state.C)
+        def autodiff_path(U_T: Array, W_T: Array, b: Array, h0: Array, C0: Array, xs_time, mask):
+            def cell(state: LSTMState, x_t: Array) -> LSTMState:
+                z = x_t @ U_T + state.h @ W_T + b  # z_g = U_g x_t + W_g h_{t-1} + b_g
+                z_f, z_i, z_c, z_o = jnp.split(z, 4, axis=-1)
+                return _lstm_update(z_f, z_i, z_c, z_o, state.C)
 
-        (h_T, C_T), hs = _scan(
-            cell,
-            LSTMState(h=h0, C=C0),
-            xs_time,
-            mask,
-            reverse=reverse,
-            unroll=unroll,
-            emit=lambda state_t: state_t.h,
-            remat=remat,
-        )
+            emit = lambda state_t: state_t.h  # noqa: E731
+            (h_T, C_T), hs = _scan(cell, LSTMState(h=h0, C=C0), xs_time, mask, reverse=reverse,
+                                   unroll=unroll, emit=emit, remat=remat)  # fmt: skip
+            return h_T, C_T, hs
+
+        h_T, C_T, hs = _fast._cpu_float32(autodiff_path, U_T, W_T, b, h0, C0, xs_time, mask)
     state_T = LSTMState(h=h_T.reshape(*batch, d_h), C=C_T.reshape(*batch, d_h))
     return state_T, _time_last(hs).reshape(*batch, T, d_h)
 
