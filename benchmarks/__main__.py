@@ -2,7 +2,10 @@
 
 All peers run in one process, interleaved call by call (so load on a shared machine hits
 them alike), after a warm-up call and an output check; the reported time is the median
-of many calls. Ratios are jaxrnn's time over the peer's (below 1: jaxrnn is faster).
+of many calls. The order rotates every round (:func:`round_order`): a call that came
+right after PyTorch's ran 4-9% slower than one after a JAX peer's (medium and long LSTM
+forward, 2 cores), PyTorch's OpenMP threads still spinning, and a fixed order made that
+the same peer every time. Ratios are jaxrnn's time over the peer's (below 1: jaxrnn is faster).
 Writes ``benchmarks/results/bench.json``, ``bench.png`` and ``table.md``; a full run also
 rewrites the table between the README's ``bench:start``/``bench:end`` markers.
 """
@@ -46,6 +49,12 @@ def _inputs(kind: str, B: int, T: int, d_h: int):
     return p, jax.random.normal(k_x, (B, T, d_h))
 
 
+def round_order(items: list, r: int) -> list:
+    """``items`` rotated by ``r``: over ``len(items)`` rounds each leads, and follows, once."""
+    k = r % len(items) if items else 0
+    return items[k:] + items[:k]
+
+
 def _call(peer: peers.Peer, mode: str) -> float:
     fn = peer.forward if mode == "fwd" else peer.grad
     start = time.perf_counter()
@@ -78,7 +87,7 @@ def bench_shape(kind: str, shape: tuple[int, int, int], reps: int, budget_s: flo
     times = {(peer.name, m): [] for peer in built for m in ("fwd", "grad")}
     start = time.perf_counter()
     for r in range(reps):
-        for peer in built:
+        for peer in round_order(built, r):
             for mode in ("fwd", "grad"):
                 times[(peer.name, mode)].append(_call(peer, mode))
         if r >= 2 and time.perf_counter() - start > budget_s:

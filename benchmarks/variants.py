@@ -8,6 +8,9 @@ the sum of the outputs w.r.t. the parameters and the inputs), float32, on the sh
 - ``remat=k``: ``lstm_scan(..., remat=k)`` with ``k ~ sqrt(T)``: the memory-saving path
   (JAX's autodiff of the scanned step, segments recomputed in the backward pass), which
   shows what the default's loops (:mod:`jaxrnn._fast`) gain over it.
+- ``bfloat16``: parameters and inputs cast to bfloat16 (inside the timed function). On
+  CPU the loops then run in float32 (:func:`jaxrnn._fast._cpu_float32`), so this shows
+  the cost of the casts; its gradients are checked to ``BF16_TOL`` only.
 
 XLA's CPU options change every variant alike; compare them by running this script under
 different ``XLA_FLAGS`` (e.g. ``--xla_cpu_use_onednn=true``), each a separate process.
@@ -27,6 +30,7 @@ import jaxrnn
 from benchmarks.__main__ import SHAPES
 
 CHECK_TOL = 1e-4  # float32 gradients of a variant vs lstm_scan's, relative to the largest entry
+BF16_TOL = 5e-2  # the same for the bfloat16 variant (8 bits of mantissa)
 
 
 def _loss_scan(p, xs, unroll=1, remat=None):
@@ -38,6 +42,12 @@ def variants(T: int) -> dict:
     out = {f"unroll={k}": jax.jit(grad(functools.partial(_loss_scan, unroll=k))) for k in (1, 2, 4)}
     k = max(1, round(T**0.5))
     out[f"remat={k}"] = jax.jit(grad(functools.partial(_loss_scan, remat=k)))
+
+    def bf16(p, xs):
+        low = jax.tree.map(lambda a: a.astype(jnp.bfloat16), (p, xs))
+        return jax.tree.map(lambda g: g.astype(jnp.float32), grad(_loss_scan)(*low))
+
+    out["bfloat16"] = jax.jit(bf16)
     return out
 
 
@@ -52,8 +62,9 @@ def bench(shape: tuple[int, int, int], budget_s: float = 10.0) -> dict[str, floa
         got = jax.tree.leaves(fn(p, xs))
         err = max(float(jnp.max(jnp.abs(a - b)) / (jnp.max(jnp.abs(b)) + 1.0))
                   for a, b in zip(got, want))  # fmt: skip
-        if err > CHECK_TOL:
-            raise ValueError(f"{name}: expected gradients within {CHECK_TOL} (relative), got {err}")
+        tol = BF16_TOL if name == "bfloat16" else CHECK_TOL
+        if err > tol:
+            raise ValueError(f"{name}: expected gradients within {tol} (relative), got {err}")
     times: dict[str, list[float]] = {name: [] for name in fns}
     end = time.perf_counter() + budget_s
     while time.perf_counter() < end or len(times["unroll=1"]) < 3:

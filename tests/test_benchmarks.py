@@ -27,6 +27,20 @@ def test_quick_benchmark_checks_every_peer_and_writes_results(tmp_path, monkeypa
     assert (tmp_path / "bench.png").stat().st_size > 0
 
 
+def test_call_order_rotates_so_no_peer_always_follows_the_same_one():
+    from benchmarks.__main__ import round_order
+
+    peers = ["jaxrnn", "flax", "torch"]
+    rounds = [round_order(peers, r) for r in range(len(peers))]
+    assert all(sorted(o) == sorted(peers) for o in rounds)
+    assert {o[0] for o in rounds} == set(peers)  # each leads once
+    # who runs right before jaxrnn, the previous round's last call included
+    calls = [p for o in rounds * 2 for p in o]
+    before = {calls[i - 1] for i in range(1, len(calls)) if calls[i] == "jaxrnn"}
+    assert before == {"flax", "torch"}
+    assert round_order([], 3) == []
+
+
 def test_full_runs_rewrite_the_readme_table_between_the_markers(tmp_path):
     from benchmarks import report
 
