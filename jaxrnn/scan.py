@@ -152,7 +152,9 @@ def rnn_scan(
     loop is :mod:`jaxrnn._fast`'s: the input product of all steps is one GEMM before the
     loop, and the reverse pass carries only the recurrent gradient, with the weight
     gradients as one GEMM each after it (the structure of cuDNN). With ``remat``, JAX
-    differentiates the scanned step directly.
+    differentiates the scanned step directly. On CPU, 16-bit float parameters run the
+    loop in float32 and round its results once (XLA's CPU backend widens 16-bit math
+    anyway, and would otherwise make gradients O(T^2)); other platforms keep the dtype.
 
     Returns:
         ``(s_T, ss, logits)``: the final state ``(..., d_h)`` (after the last valid
@@ -253,7 +255,9 @@ def lstm_scan(
     loop is :mod:`jaxrnn._fast`'s: the input product of all steps is one GEMM before the
     loop, and the reverse pass carries only the recurrent gradient, with the weight
     gradients as one GEMM each after it (the structure of cuDNN). With ``remat``, JAX
-    differentiates the scanned step directly.
+    differentiates the scanned step directly. On CPU, 16-bit float parameters run the
+    loop in float32 and round its results once (XLA's CPU backend widens 16-bit math
+    anyway, and would otherwise make gradients O(T^2)); other platforms keep the dtype.
 
     Returns:
         ``(state_T, hs)``: the final ``LSTMState`` (after the last valid step) and the
