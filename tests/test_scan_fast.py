@@ -7,6 +7,8 @@ hand-written tangent loop whose transpose is the backward pass.
 
 from __future__ import annotations
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -26,6 +28,7 @@ LENGTHS = [[8, 3, 0, 5], [1, 7, 6, 2]]
 def chunks_of_2(monkeypatch):
     """Run the forward loops with at most 3 steps per chunk (T=8: 4 chunks of 2)."""
     monkeypatch.setattr(jaxrnn._fast, "CHUNK_STEPS", 3)
+    monkeypatch.setattr(jaxrnn._fast, "RNN_CHUNK_MIN_STEP_BYTES", 0)
     for f in (jaxrnn.lstm_scan, jaxrnn.rnn_scan):
         f.clear_cache()
     yield
@@ -134,6 +137,28 @@ def test_chunked_forward_equals_the_step_loop_float64(kind, lengths, reverse):
     )
 
 
+def _scan_lengths(kind):
+    p, xs, state0 = _setup(kind, jnp.float32)
+    jaxpr = jax.make_jaxpr(lambda x: _fast(kind, p, x, state0, None, False))(xs)
+    return [int(n) for n in re.findall(r"length=(\d+)", str(jaxpr))]
+
+
+@pytest.mark.usefixtures("chunks_of_2")
+@pytest.mark.parametrize("kind", ["lstm", "rnn"])
+def test_the_fixture_really_chunks_the_forward_loop(kind):
+    assert sorted(_scan_lengths(kind)) == [2, T // 2]  # an outer scan over 4 chunks of 2
+
+
+def test_narrow_rnn_steps_run_as_one_chunk_and_lstm_steps_in_chunks(monkeypatch):
+    monkeypatch.setattr(jaxrnn._fast, "CHUNK_STEPS", 3)
+    for f in (jaxrnn.lstm_scan, jaxrnn.rnn_scan):
+        f.clear_cache()
+    assert _scan_lengths("rnn") == [T]  # 8 x 5 floats a step: far below the RNN's minimum
+    assert sorted(_scan_lengths("lstm")) == [2, T // 2]
+    for f in (jaxrnn.lstm_scan, jaxrnn.rnn_scan):
+        f.clear_cache()
+
+
 @pytest.mark.usefixtures("x64")
 @pytest.mark.parametrize("kind", ["lstm", "rnn"])
 def test_second_derivatives_equal_the_step_loop_float64(kind):
@@ -173,5 +198,6 @@ def test_remat_path_gives_the_same_values_and_gradients(kind):
         return _scalar(out)
 
     np.testing.assert_allclose(loss(p, xs, 3), loss(p, xs, None), rtol=F32_TOL)
-    assert jaxrnn._fast._chunk_len(8, 1) == 8 and jaxrnn._fast._chunk_len(7, 1 << 20) == 1
+    assert jaxrnn._fast._chunk_len(8, 1, 1 << 20) == 8
+    assert jaxrnn._fast._chunk_len(7, 1 << 20, 1 << 20) == 1
     _close(jax.grad(loss, (0, 1))(p, xs, 3), jax.grad(loss, (0, 1))(p, xs, None), F32_TOL)
