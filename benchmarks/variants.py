@@ -6,8 +6,8 @@ the sum of the outputs w.r.t. the parameters and the inputs), float32, on the sh
 
 - ``unroll=k``: ``lstm_scan(..., unroll=k)``.
 - ``remat=k``: ``lstm_scan(..., remat=k)`` with ``k ~ sqrt(T)``: the memory-saving path
-  (JAX's autodiff of the scanned step, segments recomputed in the backward pass), which
-  shows what the default's loops (:mod:`jaxrnn._fast`) gain over it.
+  (the same loops on segments of ``k`` steps, each recomputed in the backward pass), which
+  shows what the recomputation costs.
 - ``bfloat16``: parameters and inputs cast to bfloat16 (inside the timed function). On
   CPU the loops then run in float32 (:func:`jaxrnn._fast._cpu_float32`), so this shows
   the cost of the casts; its gradients are checked to ``BF16_TOL`` only.

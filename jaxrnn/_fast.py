@@ -31,6 +31,8 @@ What the profile of XLA's CPU backend showed, and what is done about it:
   by, so the tangent loop has no work that depends on the primal values only (JAX would
   move such work into an extra loop and store its results).
 - 16-bit floats on CPU run in float32 (results rounded back; see :func:`_cpu_float32`).
+- ``remat=k`` runs the same loops on segments of ``k`` steps, each under ``jax.checkpoint``
+  (:func:`_in_segments`).
 """
 
 from __future__ import annotations
@@ -100,6 +102,25 @@ CHUNK_STEPS = 50  # at most this many steps per chunk ...
 CHUNK_BYTES = 4 << 20  # ... and at most this much of projected input per chunk (LSTM)
 RNN_CHUNK_BYTES = 1 << 20  # the RNN's limit, for steps of at least ...
 RNN_CHUNK_MIN_STEP_BYTES = 64 << 10  # ... this much projected input; narrower: one chunk
+
+
+def _in_segments(run, carry, xs: Array, mask: Array | None, *, k: int, reverse: bool):
+    """``run(carry, xs, mask) -> (carry, ys)`` over segments of ``k`` steps, each under
+    ``jax.checkpoint``: the backward pass stores the carries at segment boundaries and
+    recomputes one segment at a time. Time is padded to whole segments with padding
+    steps at the end (a forward scan meets them last, a reverse one first: either way they
+    hold the carry).
+    """
+    T, n_batch = xs.shape[:2]
+    n = -(-T // k)
+    pad = [(0, n * k - T), (0, 0), (0, 0)]
+    mask = jnp.ones((T, n_batch, 1), bool) if mask is None else mask
+    seg = (
+        jnp.pad(xs, pad).reshape(n, k, *xs.shape[1:]),
+        jnp.pad(mask, pad).reshape(n, k, n_batch, 1),
+    )
+    carry, ys = jax.lax.scan(jax.checkpoint(lambda c, s: run(c, *s)), carry, seg, reverse=reverse)
+    return carry, ys.reshape(n * k, *ys.shape[2:])[:T]
 
 
 def _chunk_len(T: int, step_bytes: int, chunk_bytes: int) -> int:
@@ -215,7 +236,7 @@ def _lstm_jvp(reverse, unroll, primals, tangents):
     return (h_T, C_T, _zero_padding(hs, mask)), (dh_T, dC_T, _zero_padding(dhs, mask))
 
 
-def lstm_sequence(U_T, W_T, b, xs, h0, C0, mask, *, reverse: bool, unroll: int):
+def lstm_sequence(U_T, W_T, b, xs, h0, C0, mask, *, reverse: bool, unroll: int, remat=None):
     """``(h_T, C_T, hs)`` of the LSTM over time-major ``xs (T, n, d_in)``.
 
     ``U_T (d_in, 4 d_h)``, ``W_T (d_h, 4 d_h)`` and ``b (4 d_h,)`` stack the gates in the
@@ -227,7 +248,15 @@ def lstm_sequence(U_T, W_T, b, xs, h0, C0, mask, *, reverse: bool, unroll: int):
         scale = _gate_scale(W_T.shape[0], W_T.dtype)
         U_T, W_T, b = U_T * scale, W_T * scale, b * scale  # exact: halves the sigmoid gates
         U_T, U_rows, W_T, W_rows = _materialise(U_T, U_T.T, W_T, W_T.T)
-        return _lstm(U_T, U_rows, W_T, W_rows, b, xs, h0, C0, mask, reverse, unroll)
+        if remat is None:
+            return _lstm(U_T, U_rows, W_T, W_rows, b, xs, h0, C0, mask, reverse, unroll)
+
+        def segment(carry, x, m):
+            h_T, C_T, hs = _lstm(U_T, U_rows, W_T, W_rows, b, x, *carry, m, reverse, unroll)
+            return (h_T, C_T), hs
+
+        (h_T, C_T), hs = _in_segments(segment, (h0, C0), xs, mask, k=remat, reverse=reverse)
+        return h_T, C_T, hs
 
     return _cpu_float32(run, U_T, W_T, b, xs, h0, C0, mask)
 
@@ -284,7 +313,7 @@ def _rnn_jvp(reverse, unroll, primals, tangents):
     return (s_T, _zero_padding(ss, mask)), (ds_T, _zero_padding(dss, mask))
 
 
-def rnn_sequence(U_T, W_T, b, xs, s0, mask, *, reverse: bool, unroll: int):
+def rnn_sequence(U_T, W_T, b, xs, s0, mask, *, reverse: bool, unroll: int, remat=None):
     """``(s_T, ss)`` of the tanh RNN over time-major ``xs (T, n, d_in)``.
 
     Parameters as in :func:`lstm_sequence`, with ``d_h`` columns instead of ``4 d_h``.
@@ -292,6 +321,12 @@ def rnn_sequence(U_T, W_T, b, xs, s0, mask, *, reverse: bool, unroll: int):
 
     def run(U_T, W_T, b, xs, s0, mask):
         U_T, U_rows, W_T, W_rows = _materialise(U_T, U_T.T, W_T, W_T.T)
-        return _rnn(U_T, U_rows, W_T, W_rows, b, xs, s0, mask, reverse, unroll)
+        if remat is None:
+            return _rnn(U_T, U_rows, W_T, W_rows, b, xs, s0, mask, reverse, unroll)
+
+        def segment(s, x, m):
+            return _rnn(U_T, U_rows, W_T, W_rows, b, x, s, m, reverse, unroll)
+
+        return _in_segments(segment, s0, xs, mask, k=remat, reverse=reverse)
 
     return _cpu_float32(run, U_T, W_T, b, xs, s0, mask)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -24,7 +23,7 @@ import jax.numpy as jnp
 
 from jaxrnn import _checks, _fast
 from jaxrnn._typing import Array, Float, Int
-from jaxrnn.cells import LSTMState, _lstm_update, _rnn_readout, check_lstm_state
+from jaxrnn.cells import LSTMState, _rnn_readout, check_lstm_state
 from jaxrnn.params import LSTMParams, RNNParams
 
 
@@ -43,55 +42,6 @@ def _valid_mask(lengths: Array | None, T: int, batch: tuple[int, ...]) -> Array 
         return None
     t = jnp.arange(T, dtype=lengths.dtype).reshape((T,) + (1,) * len(batch))
     return (t < lengths[None])[..., None]
-
-
-def _scan(
-    cell: Callable[[Any, Array], Any],
-    carry0: Any,
-    xs_time: Array,
-    mask: Array | None,
-    *,
-    reverse: bool,
-    unroll: int,
-    emit: Callable[[Any], Any],
-    remat: int | None = None,
-) -> tuple[Any, Any]:
-    """Scan ``cell`` over time-major inputs, holding the carry on padding steps.
-
-    Returns the final carry and ``emit(carry_t)`` stacked over time (time-major), with
-    zeros at padding steps. With ``remat=k`` the time axis is cut into segments of ``k``
-    steps, each run under ``jax.checkpoint``: only the carries at segment boundaries are
-    stored for the backward pass, and each segment is recomputed during it.
-    """
-
-    def body(carry: Any, inp: tuple[Array, Array | None]) -> tuple[Any, Any]:
-        x_t, m_t = inp
-        new = cell(carry, x_t)
-        if m_t is not None:
-            new = jax.tree.map(lambda n, o: jnp.where(m_t, n, o), new, carry)
-        return new, emit(new)
-
-    def run(carry: Any, inp: tuple[Array, Array | None]) -> tuple[Any, Any]:
-        return jax.lax.scan(body, carry, inp, reverse=reverse, unroll=unroll)
-
-    if remat is None:
-        carry_T, outs = run(carry0, (xs_time, mask))
-    else:
-        T = xs_time.shape[0]
-        n = -(-T // remat)
-        # Pad time to n*remat with padding steps (held carry): at the end, so a forward
-        # scan meets them last and a reverse scan first, both leaving the result unchanged.
-        seg_mask = jnp.ones((T, *xs_time.shape[1:-1], 1), bool) if mask is None else mask
-        pad = [(0, n * remat - T)] + [(0, 0)] * (xs_time.ndim - 1)
-        xs_seg = jnp.pad(xs_time, pad).reshape(n, remat, *xs_time.shape[1:])
-        seg_mask = jnp.pad(seg_mask, pad[: seg_mask.ndim]).reshape(n, remat, *seg_mask.shape[1:])
-        carry_T, outs = jax.lax.scan(
-            jax.checkpoint(run), carry0, (xs_seg, seg_mask), reverse=reverse
-        )
-        outs = jax.tree.map(lambda y: y.reshape(n * remat, *y.shape[2:])[:T], outs)
-    if mask is not None:
-        outs = jax.tree.map(lambda y: jnp.where(mask, y, jnp.zeros_like(y)), outs)
-    return carry_T, outs
 
 
 def _time_last(y: Array) -> Array:
@@ -146,15 +96,16 @@ def rnn_scan(
         remat: None (default: store what the backward pass needs at every step), or a
             segment length ``k`` (static): store only every ``k``-th state and recompute
             the rest during the backward pass, e.g. ``k ~ sqrt(T)`` for long sequences.
-            Changes memory and time, never the values.
+            Changes memory and time; values and derivatives agree to rounding.
 
-    Derivatives of every order work in forward and reverse mode. Without ``remat``, the
-    loop is :mod:`jaxrnn._fast`'s: the input product of all steps is one GEMM before the
+    Derivatives of every order work in forward and reverse mode. The loop is
+    :mod:`jaxrnn._fast`'s: the input product of all steps is one GEMM before the
     loop, and the reverse pass carries only the recurrent gradient, with the weight
-    gradients as one GEMM each after it (the structure of cuDNN). With ``remat``, JAX
-    differentiates the scanned step directly. On CPU, 16-bit float parameters run the
-    loop in float32 and round its results once (XLA's CPU backend widens 16-bit math
-    anyway, and would otherwise make gradients O(T^2)); other platforms keep the dtype.
+    gradients as one GEMM each after it (the structure of cuDNN). ``remat`` runs the same
+    loops on segments of ``k`` steps, each under ``jax.checkpoint``. On CPU, 16-bit float
+    parameters run the loop in float32 and round its results once (XLA's CPU backend
+    widens 16-bit math anyway, and would otherwise make gradients O(T^2)); other
+    platforms keep the dtype.
 
     Returns:
         ``(s_T, ss, logits)``: the final state ``(..., d_h)`` (after the last valid
@@ -186,30 +137,18 @@ def rnn_scan(
         _check_dtype(s0, dtype, where)
         s0 = s0.astype(dtype)
     T, n = xs.shape[-2], math.prod(batch)
-    if remat is None and T > 0:
+    if T > 0:
         # The fast loop (jaxrnn._fast): leading batch axes flattened into one.
         xs_time = jnp.moveaxis(xs, -2, 0).reshape(T, n, d_in).astype(dtype)
         s_T, ss = _fast.rnn_sequence(
             params.U.T, params.W.T, params.b_s, xs_time, s0.reshape(n, d_h),
             None if mask is None else mask.reshape(T, n, 1), reverse=reverse, unroll=unroll,
+            remat=remat,
         )  # fmt: skip
         s_T, ss = s_T.reshape(*batch, d_h), ss.reshape(T, *batch, d_h)
-    else:
-
-        def autodiff_path(U_T: Array, W_T: Array, b_s: Array, s0: Array, xs_time: Array, mask):
-            def cell(s_prev: Array, x_t: Array) -> Array:
-                # s_t = tanh(U x_t + W s_{t-1} + b_s)
-                return jnp.tanh(x_t @ U_T + s_prev @ W_T + b_s)
-
-            emit = lambda s_t: s_t  # noqa: E731
-            return _scan(cell, s0, xs_time, mask, reverse=reverse, unroll=unroll, emit=emit,
-                         remat=remat)  # fmt: skip
-
-        # Matrices transposed once, outside the loop: XLA does not hoist a loop-invariant
-        # transpose out of the scanned body, and one inside it made the loop ~3x slower.
-        s_T, ss = _fast._cpu_float32(
-            autodiff_path, params.U.T, params.W.T, params.b_s, s0, jnp.moveaxis(xs, -2, 0), mask
-        )
+    else:  # no steps: the state passes through
+        ss = jnp.zeros((0, *batch, d_h), dtype)
+        s_T = s0
     # The readout does not feed back, so it is one matrix product over all steps.
     logits = _rnn_readout(params, ss)
     if mask is not None:
@@ -249,15 +188,16 @@ def lstm_scan(
         remat: None (default: store what the backward pass needs at every step), or a
             segment length ``k`` (static): store only every ``k``-th state and recompute
             the rest during the backward pass, e.g. ``k ~ sqrt(T)`` for long sequences.
-            Changes memory and time, never the values.
+            Changes memory and time; values and derivatives agree to rounding.
 
-    Derivatives of every order work in forward and reverse mode. Without ``remat``, the
-    loop is :mod:`jaxrnn._fast`'s: the input product of all steps is one GEMM before the
+    Derivatives of every order work in forward and reverse mode. The loop is
+    :mod:`jaxrnn._fast`'s: the input product of all steps is one GEMM before the
     loop, and the reverse pass carries only the recurrent gradient, with the weight
-    gradients as one GEMM each after it (the structure of cuDNN). With ``remat``, JAX
-    differentiates the scanned step directly. On CPU, 16-bit float parameters run the
-    loop in float32 and round its results once (XLA's CPU backend widens 16-bit math
-    anyway, and would otherwise make gradients O(T^2)); other platforms keep the dtype.
+    gradients as one GEMM each after it (the structure of cuDNN). ``remat`` runs the same
+    loops on segments of ``k`` steps, each under ``jax.checkpoint``. On CPU, 16-bit float
+    parameters run the loop in float32 and round its results once (XLA's CPU backend
+    widens 16-bit math anyway, and would otherwise make gradients O(T^2)); other
+    platforms keep the dtype.
 
     Returns:
         ``(state_T, hs)``: the final ``LSTMState`` (after the last valid step) and the
@@ -301,24 +241,13 @@ def lstm_scan(
     xs_time = jnp.moveaxis(xs, -2, 0).reshape(T, n, d_in)
     mask = None if mask is None else mask.reshape(T, n, 1)
     h0, C0 = (leaf.reshape(n, d_h) for leaf in state0)
-    if remat is None and T > 0:
+    if T > 0:
         h_T, C_T, hs = _fast.lstm_sequence(
-            U_T, W_T, b, xs_time.astype(dtype), h0, C0, mask, reverse=reverse, unroll=unroll
-        )
-    else:
-
-        def autodiff_path(U_T: Array, W_T: Array, b: Array, h0: Array, C0: Array, xs_time, mask):
-            def cell(state: LSTMState, x_t: Array) -> LSTMState:
-                z = x_t @ U_T + state.h @ W_T + b  # z_g = U_g x_t + W_g h_{t-1} + b_g
-                z_f, z_i, z_c, z_o = jnp.split(z, 4, axis=-1)
-                return _lstm_update(z_f, z_i, z_c, z_o, state.C)
-
-            emit = lambda state_t: state_t.h  # noqa: E731
-            (h_T, C_T), hs = _scan(cell, LSTMState(h=h0, C=C0), xs_time, mask, reverse=reverse,
-                                   unroll=unroll, emit=emit, remat=remat)  # fmt: skip
-            return h_T, C_T, hs
-
-        h_T, C_T, hs = _fast._cpu_float32(autodiff_path, U_T, W_T, b, h0, C0, xs_time, mask)
+            U_T, W_T, b, xs_time.astype(dtype), h0, C0, mask,
+            reverse=reverse, unroll=unroll, remat=remat,
+        )  # fmt: skip
+    else:  # no steps: the state passes through
+        h_T, C_T, hs = h0, C0, jnp.zeros((0, n, d_h), dtype)
     state_T = LSTMState(h=h_T.reshape(*batch, d_h), C=C_T.reshape(*batch, d_h))
     return state_T, _time_last(hs).reshape(*batch, T, d_h)
 

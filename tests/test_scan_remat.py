@@ -77,6 +77,21 @@ def test_remat_changes_neither_values_nor_gradients(kind, remat, reverse):
         np.testing.assert_allclose(a, b, atol=EXACT_TOL, rtol=EXACT_TOL)
 
 
+@pytest.mark.usefixtures("x64")
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_remat_forward_mode_matches(kind):
+    """``jax.checkpoint`` around the segments keeps forward mode (jvp) working."""
+    p, xs, h0 = _setup(kind)
+    kw = {"lengths": jnp.asarray(LENGTHS)}
+    tangent = jnp.cos(xs)
+
+    def jvp(remat):
+        return jax.jvp(lambda x: _loss(kind, p, x, h0, remat=remat, **kw), (xs,), (tangent,))
+
+    for a, b in zip(jvp(None), jvp(4), strict=True):
+        np.testing.assert_allclose(a, b, atol=EXACT_TOL, rtol=EXACT_TOL)
+
+
 @pytest.mark.parametrize("bad", [0, -2, 1.5, True])
 def test_bad_remat_raises(bad):
     p = jaxrnn.init_lstm_params(jax.random.key(0), 3, D_H)
