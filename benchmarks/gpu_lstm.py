@@ -1,135 +1,345 @@
-"""GPU LSTM: torch cuDNN vs ``jax.experimental.rnn.lstm`` (cuDNN) vs jaxrnn.
+"""GPU LSTM: jaxrnn against cuDNN (``torch.nn.LSTM``, ``jax.experimental.rnn.lstm``) and Flax.
 
-``python -m benchmarks.gpu_lstm`` (B=64, T=512, d_h=1024, float32 and bfloat16) on a
-CUDA machine; ``--dry-run`` runs the same code path on CPU at a tiny size (there
-``jax.experimental.rnn`` has no kernel, so its float64-free reference ``lstm_ref`` runs).
-Prints median ms for forward and forward+backward (gradient of the sum of outputs w.r.t.
-every weight); all three start from the same weights and their outputs are compared.
+``python -m benchmarks.gpu_lstm [--json PATH]`` on a CUDA machine; ``--dry-run`` runs the
+same code on CPU at a tiny size (there ``jax.experimental.rnn`` has no kernel, so its
+pure-JAX ``lstm_ref`` stands in for it). Single-layer LSTM, d_in = d_h, batch-first.
+
+Configurations (``CONFIGS``): the issue's large shape (B=64, T=512, d_h=1024) in float32 at
+each framework's default matmul precision (on NVIDIA GPUs since Ampere both JAX and
+cuDNN then use TF32 products), in float32 at the highest precision (true float32
+products: ``jax.default_matmul_precision("highest")``, ``torch.backends.cudnn.allow_tf32
+= False``) and in bfloat16; and the CPU benchmark's medium shape (32, 200, 256) in
+float32, where per-step launch overhead dominates.
+
+For every implementation and configuration it reports
+- the median ms per call of the forward pass and of forward+backward (gradient of the sum
+  of all outputs w.r.t. every weight), timed interleaved call by call with a rotating
+  order after a warm-up, each call ending in a device synchronisation;
+- ``out_rel_err``: ``||h - h_ref|| / ||h_ref||`` for the first ``N_REF`` sequences against
+  a float64 NumPy LSTM run on the same (rounded) weights and inputs;
+- ``dU_rel_vs_jaxrnn``: the same relative difference between its gradient of the input
+  weights (4 d_h x d_in, gate order i, f, g, o) and jaxrnn's, a cross-check of the
+  backward passes.
+
+Measured on an NVIDIA H200 (README, "On a GPU"): ``python -m benchmarks.gpu_lstm --unrolls
+4,8,16`` took 120-148 s. There ``jax.experimental.rnn.lstm`` does not lower in bfloat16, and
+``torch.nn.LSTM`` in bfloat16 compacts its weights on every call (``flatten_parameters``
+accepts only float16/32/64).
+
+Every implementation starts from the same weights. One that fails to build or run is
+reported with its error, not fatal. Results go to ``--json`` (default
+``benchmarks/results/gpu_lstm.json``) after each configuration, and a markdown table to the
+same name with ``.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
+import json
+import platform
 import statistics
 import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jaxrnn
+from benchmarks import peers
+from benchmarks.__main__ import _inputs, round_order
 
-ORDER = "ifco"  # cuDNN / torch gate order [i, f, g, o]; jaxrnn's candidate is "c"
-
-
-def _median_ms(fn, sync, reps: int) -> float:
-    sync(fn())
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        sync(fn())
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
-
-
-def _from_cudnn(w_ih, w_hh, b, d_h) -> jaxrnn.LSTMParams:
-    gates = {g: jaxrnn.Gate(U=w_ih[k * d_h:(k + 1) * d_h], W=w_hh[k * d_h:(k + 1) * d_h],
-                            b=b[k * d_h:(k + 1) * d_h]) for k, g in enumerate(ORDER)}
-    return jaxrnn.LSTMParams(**gates)
+SHAPES = {"large": (64, 512, 1024), "medium": (32, 200, 256)}
+CONFIGS = [("large", "float32"), ("large", "float32-highest"), ("large", "bfloat16"),
+           ("medium", "float32")]
+DRY_SHAPES = {"large": (3, 5, 8), "medium": (2, 4, 8)}
+N_REF = 2  # sequences checked against the float64 reference
+# Largest relative output error accepted against float64: float32 (TF32 products allowed)
+# and bfloat16. A failing implementation is still timed, and flagged in the table.
+TOL = {"float32": 1e-2, "float32-highest": 1e-4, "bfloat16": 5e-2}
 
 
-def run(B: int, T: int, d_h: int, dtype: str, reps: int, on_gpu: bool) -> list[dict]:
+@dataclass(frozen=True)
+class Impl:
+    """One implementation with weights and inputs bound."""
+
+    name: str
+    forward: Callable[[], Any]  # () -> hs (B, T, d_h)
+    grad: Callable[[], Any]  # () -> gradients of hs.sum() w.r.t. every weight
+    dU: Callable[[Any], np.ndarray]  # grad() result -> (4 d_h, d_in) float64, gates i,f,g,o
+    sync: Callable[[Any], Any] = jax.block_until_ready
+    host: Callable[[Any], np.ndarray] = lambda hs: _f64(hs)  # forward() result -> float64
+
+
+def _jax_impl(name: str, apply, weights, xs, dU) -> Impl:
+    fwd = jax.jit(apply)
+    grad = jax.jit(jax.grad(lambda w, x: apply(w, x).astype(jnp.float32).sum()))
+    return Impl(name, lambda: fwd(weights, xs), lambda: grad(weights, xs), dU)
+
+
+def _f64(a) -> np.ndarray:
+    return np.asarray(jnp.asarray(a, jnp.float32), np.float64)
+
+
+def jaxrnn_impl(p: jaxrnn.LSTMParams, xs, unroll: int = 1) -> Impl:
+    name = "jaxrnn" if unroll == 1 else f"jaxrnn unroll={unroll}"
+    return _jax_impl(name, lambda w, x: jaxrnn.lstm_scan(w, x, unroll=unroll)[1], p, xs,
+                     lambda g: _f64(peers.stack_gates(g, "ifco", "U")))
+
+
+def cudnn_weights(p: jaxrnn.LSTMParams):
+    """``p`` as the flat cuDNN weight vector of ``jax.experimental.rnn``: W_ih, W_hh, b_ih, b_hh."""
+    b = peers.stack_gates(p, "ifco", "b")
+    return jnp.concatenate([peers.stack_gates(p, "ifco", "U").ravel(),
+                            peers.stack_gates(p, "ifco", "W").ravel(), b, jnp.zeros_like(b)])
+
+
+def jax_cudnn_impl(p: jaxrnn.LSTMParams, xs, on_gpu: bool) -> Impl:
     from jax.experimental import rnn
 
-    jdt = jnp.dtype(dtype)
-    weights = rnn.init_lstm_weight(jax.random.key(0), d_h, d_h, 1, False)
-    W_ih, W_hh, b_ih, b_hh = rnn.unpack_lstm_weights(weights, d_h, d_h, 1, False)
-    b = b_ih[0] + b_hh[0]
-    params = jax.tree.map(lambda a: a.astype(jdt), _from_cudnn(W_ih[0], W_hh[0], b, d_h))
-    xs = jax.random.normal(jax.random.key(1), (B, T, d_h), jdt)
-    zeros = jnp.zeros((1, B, d_h), jdt)
-    lengths = jnp.full((B,), T, jnp.int32)
+    d_h, d_in = p.f.U.shape
+    B = xs.shape[0]
+    zeros = jnp.zeros((1, B, d_h), xs.dtype)
+    lengths = jnp.full((B,), xs.shape[1], jnp.int32)
 
-    def jax_rnn(w, x):
+    def apply(w, x):
         if on_gpu:
-            return rnn.lstm(x, zeros, zeros, w, lengths, d_h, d_h, 1, 0.0, False)[0]
-        return rnn.lstm_ref(x, zeros, zeros, {0: w[0]}, {0: w[1]}, {0: w[2]},
-                            {0: jnp.zeros_like(w[2])}, lengths, d_h, d_h, 1, 0.0, False)[0]
+            return rnn.lstm(x, zeros, zeros, w, lengths, d_in, d_h, 1, 0.0, False)[0]
+        W_ih, W_hh, b_ih, b_hh = rnn.unpack_lstm_weights(w, d_in, d_h, 1, False)
+        return rnn.lstm_ref(x, zeros, zeros, W_ih, W_hh, b_ih, b_hh, lengths, d_in, d_h, 1,
+                            0.0, False)[0]
 
-    jr_weights = weights.astype(jdt) if on_gpu else (W_ih[0], W_hh[0], b)
-    jax_impls = {
-        "jaxrnn": (lambda p, x: jaxrnn.lstm_scan(p, x)[1], params),
-        "jax.experimental.rnn": (jax_rnn, jr_weights),
-    }
-    rows, outs = [], {}
-    for name, (apply, w) in jax_impls.items():
-        fwd = jax.jit(apply)
-        grad = jax.jit(jax.grad(lambda w, x, apply=apply: apply(w, x).astype(jnp.float32).sum()))
-        outs[name] = np.asarray(fwd(w, xs), np.float32)
-        rows.append({"impl": name, "mode": "fwd", "ms": _median_ms(
-            lambda fwd=fwd, w=w: fwd(w, xs), jax.block_until_ready, reps)})
-        rows.append({"impl": name, "mode": "fwd+bwd", "ms": _median_ms(
-            lambda grad=grad, w=w: grad(w, xs), jax.block_until_ready, reps)})
+    def dU(g):
+        return _f64(rnn.unpack_lstm_weights(g, d_in, d_h, 1, False)[0][0])
+
+    return _jax_impl("jax.experimental.rnn", apply, cudnn_weights(p), xs, dU)
+
+
+def flax_impl(p: jaxrnn.LSTMParams, xs) -> Impl:
+    apply, weights = peers.flax_linen_lstm_parts(p)
+
+    def dU(g):
+        cell = g["params"]["cell"]
+        return np.concatenate([_f64(cell[f"i{s}"]["kernel"]).T for s in "ifgo"])
+
+    return _jax_impl("flax.linen", apply, weights, xs, dU)
+
+
+def torch_impl(p: jaxrnn.LSTMParams, xs, on_gpu: bool) -> Impl:
+    import torch
+
+    dev = "cuda" if on_gpu else "cpu"
+    tdt = {jnp.dtype("float32"): torch.float32, jnp.dtype("bfloat16"): torch.bfloat16}[xs.dtype]
+    d_h, d_in = p.f.U.shape
+
+    def t(a):
+        return torch.from_numpy(np.array(jnp.asarray(a, jnp.float32))).to(dev, tdt)
+
+    m = torch.nn.LSTM(d_in, d_h, batch_first=True).to(dev, tdt)
+    with torch.no_grad():
+        m.weight_ih_l0.copy_(t(peers.stack_gates(p, "ifco", "U")))
+        m.weight_hh_l0.copy_(t(peers.stack_gates(p, "ifco", "W")))
+        m.bias_ih_l0.copy_(t(peers.stack_gates(p, "ifco", "b")))
+        m.bias_hh_l0.zero_()
+    m.flatten_parameters()  # one cuDNN weight buffer; else every call compacts the weights
+    x = t(xs)
+
+    def forward():
+        with torch.no_grad():
+            return m(x)[0]
+
+    def grad():
+        m.zero_grad(set_to_none=True)
+        m(x)[0].float().sum().backward()
+        return m.weight_ih_l0.grad
+
+    def sync(out):
+        if on_gpu:
+            torch.cuda.synchronize()
+        return out
+
+    return Impl("torch", forward, grad, lambda g: g.double().cpu().numpy(), sync,
+                lambda hs: hs.double().cpu().numpy())
+
+
+def lstm_f64(p: jaxrnn.LSTMParams, xs) -> np.ndarray:
+    """The LSTM equations in float64 NumPy: hs (B, T, d_h) from zero initial states."""
+    g = {k: tuple(_f64(a) for a in getattr(p, k)) for k in "ifco"}  # (U, W, b)
+    x = _f64(xs)
+    B, T, _ = x.shape
+    h = c = np.zeros((B, g["f"][1].shape[0]))
+    hs = []
+    for t in range(T):
+        z = {k: x[:, t] @ U.T + h @ W.T + b for k, (U, W, b) in g.items()}
+        sig = {k: 1.0 / (1.0 + np.exp(-z[k])) for k in "ifo"}
+        c = sig["f"] * c + sig["i"] * np.tanh(z["c"])
+        h = sig["o"] * np.tanh(c)
+        hs.append(h)
+    return np.stack(hs, axis=1)
+
+
+def _rel(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+@contextlib.contextmanager
+def _precision(dtype: str):
+    """True float32 products everywhere for ``float32-highest``; framework defaults otherwise."""
+    if dtype != "float32-highest":
+        yield
+        return
     try:
         import torch
     except ImportError:
         torch = None
-    if torch is not None:
-        dev = "cuda" if on_gpu else "cpu"
-        tdt = {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype]
-        m = torch.nn.LSTM(d_h, d_h, batch_first=True).to(dev, tdt)
-        t = lambda a: torch.from_numpy(np.array(a, np.float32)).to(dev, tdt)  # noqa: E731
-        with torch.no_grad():
-            m.weight_ih_l0.copy_(t(W_ih[0]))
-            m.weight_hh_l0.copy_(t(W_hh[0]))
-            m.bias_ih_l0.copy_(t(b))
-            m.bias_hh_l0.zero_()
-        x = t(xs.astype(jnp.float32))
-        sync = torch.cuda.synchronize if on_gpu else (lambda: None)
+    saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32) if torch \
+        else None
+    if torch:
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        with jax.default_matmul_precision("highest"):
+            yield
+    finally:
+        if torch:
+            torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
-        def t_fwd():
-            with torch.no_grad():
-                return m(x)[0]
 
-        def t_grad():
-            m.zero_grad(set_to_none=True)
-            m(x)[0].float().sum().backward()
+def _time(impl: Impl, mode: str) -> float:
+    fn = impl.forward if mode == "fwd" else impl.grad
+    start = time.perf_counter()
+    impl.sync(fn())
+    return time.perf_counter() - start
 
-        outs["torch"] = t_fwd().float().cpu().numpy()
-        rows.append({"impl": "torch", "mode": "fwd", "ms": _median_ms(t_fwd, lambda _: sync(),
-                                                                      reps)})
-        rows.append({"impl": "torch", "mode": "fwd+bwd", "ms": _median_ms(
-            t_grad, lambda _: sync(), reps)})
-    tol = 1e-4 if dtype == "float32" else 5e-2
-    for name, out in outs.items():
-        err = float(np.max(np.abs(out - outs["jaxrnn"])))
-        for r in rows:
-            if r["impl"] == name:
-                r["max_abs_diff_vs_jaxrnn"] = err
-        if not err <= tol:
-            print(f"warning: {name} differs from jaxrnn by {err:.2e} (tolerance {tol})")
-    for r in rows:
-        r.update(B=B, T=T, d_h=d_h, dtype=dtype)
+
+def run_config(shape_name: str, dtype: str, on_gpu: bool, reps: int, budget_s: float,
+               shapes: dict, unrolls: tuple[int, ...] = (8,)) -> list[dict]:
+    """Build, check and time every implementation on one shape and dtype."""
+    B, T, d_h = shapes[shape_name]
+    p32, xs32 = _inputs("lstm", B, T, d_h)
+    jdt = jnp.bfloat16 if dtype == "bfloat16" else jnp.float32
+    p, xs = jax.tree.map(lambda a: a.astype(jdt), (p32, xs32))
+    ref = lstm_f64(p, xs[:N_REF])
+    builders = {
+        "jaxrnn": lambda: jaxrnn_impl(p, xs),
+        **{f"jaxrnn unroll={u}": functools.partial(jaxrnn_impl, p, xs, unroll=u) for u in unrolls},
+        "jax.experimental.rnn": lambda: jax_cudnn_impl(p, xs, on_gpu),
+        "flax.linen": lambda: flax_impl(p, xs),
+        "torch": lambda: torch_impl(p, xs, on_gpu),
+    }
+    meta = {"shape": shape_name, "B": B, "T": T, "d_h": d_h, "dtype": dtype}
+    rows, impls, dUs = [], [], {}
+    with _precision(dtype):
+        for name, build in builders.items():
+            try:
+                impl = build()
+                out = impl.host(impl.sync(impl.forward()))[:N_REF]
+                dUs[name] = impl.dU(impl.sync(impl.grad()))
+                _time(impl, "fwd"), _time(impl, "grad")  # warm-up after the compiling calls
+                err = _rel(out, ref)
+                rows.append(dict(meta, impl=name, out_rel_err=err, ok=bool(err <= TOL[dtype])))
+                impls.append(impl)
+            except Exception as e:  # reported, not fatal: the other rows still run
+                traceback.print_exc()
+                rows.append(dict(meta, impl=name, error=f"{type(e).__name__}: {e}"[:500]))
+        times: dict = {(i.name, m): [] for i in impls for m in ("fwd", "grad")}
+        start = time.perf_counter()
+        for r in range(reps):
+            for impl in round_order(impls, r):
+                for mode in ("fwd", "grad"):
+                    times[(impl.name, mode)].append(_time(impl, mode))
+            if r >= 2 and time.perf_counter() - start > budget_s:
+                break
+    base = dUs.get("jaxrnn")
+    for row in rows:
+        name = row["impl"]
+        if (name, "fwd") in times:
+            row["fwd_ms"] = 1e3 * statistics.median(times[(name, "fwd")])
+            row["fwd_bwd_ms"] = 1e3 * statistics.median(times[(name, "grad")])
+            row["calls"] = len(times[(name, "fwd")])
+        if base is not None and name in dUs:
+            row["dU_rel_vs_jaxrnn"] = _rel(dUs[name], base)
     return rows
 
 
+def markdown(rows: list[dict]) -> str:
+    lines = ["| shape (B, T, d_h), dtype | implementation | fwd ms | fwd+bwd ms | jaxrnn / it "
+             "(fwd, fwd+bwd) | out rel. err vs float64 | dU rel. diff vs jaxrnn |",
+             "|---|---|---|---|---|---|---|"]
+    for key in dict.fromkeys((r["shape"], r["dtype"]) for r in rows):
+        group = [r for r in rows if (r["shape"], r["dtype"]) == key]
+        me = next((r for r in group if r["impl"] == "jaxrnn" and "fwd_ms" in r), None)
+        for r in group:
+            label = f"{r['shape']} ({r['B']}, {r['T']}, {r['d_h']}), {r['dtype']}"
+            if "error" in r:
+                lines.append(f"| {label} | {r['impl']} | failed: {r['error'][:120]} | | | | |")
+                continue
+            ratio = (f"{me['fwd_ms'] / r['fwd_ms']:.2f} / {me['fwd_bwd_ms'] / r['fwd_bwd_ms']:.2f}"
+                     if me else "n/a")
+            flag = "" if r["ok"] else " (over tolerance)"
+            lines.append(f"| {label} | {r['impl']} | {r['fwd_ms']:.2f} | {r['fwd_bwd_ms']:.2f} | "
+                         f"{ratio} | {r['out_rel_err']:.1e}{flag} | "
+                         f"{r.get('dU_rel_vs_jaxrnn', float('nan')):.1e} |")
+    return "\n".join(lines) + "\n"
+
+
+def environment() -> dict:
+    env = {"device": jax.devices()[0].device_kind, "backend": jax.default_backend(),
+           "jax": jax.__version__, "python": platform.python_version()}
+    for mod in ("jaxlib", "flax", "torch"):
+        with contextlib.suppress(ImportError):
+            env[mod] = __import__(mod).__version__
+    with contextlib.suppress(Exception):
+        import torch
+
+        env["cudnn"] = torch.backends.cudnn.version()
+        env["torch_device"] = torch.cuda.get_device_name(0)
+    return env
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.gpu_lstm", description=__doc__)
-    ap.add_argument("--dry-run", action="store_true", help="tiny size on CPU")
-    ap.add_argument("--reps", type=int, default=20)
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.gpu_lstm", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dry-run", action="store_true", help="tiny sizes on CPU")
+    ap.add_argument("--reps", type=int, default=30, help="timed calls per implementation/mode")
+    ap.add_argument("--budget", type=float, default=15.0, help="seconds of timing per config")
+    ap.add_argument("--configs", default=",".join(f"{s}:{d}" for s, d in CONFIGS),
+                    help=f"comma list of shape:dtype (shapes: {', '.join(SHAPES)}; dtypes: "
+                    f"{', '.join(TOL)})")
+    ap.add_argument("--unrolls", default="8", help="comma list of extra jaxrnn unroll rows")
+    ap.add_argument("--json", default=str(Path(__file__).parent / "results" / "gpu_lstm.json"),
+                    help="where to write the rows (and, beside it, the .md table)")
     args = ap.parse_args(argv)
+    configs = [tuple(c.split(":")) for c in args.configs.split(",")]
+    for c in configs:
+        if len(c) != 2 or c[0] not in SHAPES or c[1] not in TOL:
+            ap.error(f"--configs: expected shape:dtype with a shape in {list(SHAPES)} and a "
+                     f"dtype in {list(TOL)}, got {':'.join(c)!r}")
     on_gpu = not args.dry_run and jax.default_backend() == "gpu"
     if not args.dry_run and not on_gpu:
         raise SystemExit("no GPU backend: run on a CUDA machine, or use --dry-run")
-    B, T, d_h = (2, 5, 8) if args.dry_run else (64, 512, 1024)
-    dtypes = ["float32"] if args.dry_run else ["float32", "bfloat16"]
-    print(f"device: {jax.devices()[0].device_kind}")
-    rows = []
-    for dtype in dtypes:
-        rows += run(B, T, d_h, dtype, 2 if args.dry_run else args.reps, on_gpu)
-    for r in rows:
-        print(f"{r['dtype']:9s} {r['impl']:22s} {r['mode']:8s} {r['ms']:9.2f} ms "
-              f"(max |diff| vs jaxrnn {r.get('max_abs_diff_vs_jaxrnn', float('nan')):.1e})")
+    shapes = DRY_SHAPES if args.dry_run else SHAPES
+    reps, budget = (2, 1.0) if args.dry_run else (args.reps, args.budget)
+    env = environment()
+    print(f"environment: {env}", flush=True)
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    t0 = time.perf_counter()
+    for shape_name, dtype in configs:
+        print(f"{shape_name} {shapes[shape_name]} {dtype} ...", flush=True)
+        rows += run_config(shape_name, dtype, on_gpu, reps, budget, shapes,
+                           tuple(int(u) for u in args.unrolls.split(",") if u))
+        env["wall_s"] = time.perf_counter() - t0
+        out.write_text(json.dumps({"environment": env, "rows": rows}, indent=1))
+        out.with_suffix(".md").write_text(markdown(rows))
+    print(markdown(rows))
+    print(f"wrote {out} and {out.with_suffix('.md')} in {env['wall_s']:.0f} s")
     return rows
 
 

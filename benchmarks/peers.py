@@ -44,20 +44,27 @@ def jaxrnn_lstm(p: jaxrnn.LSTMParams, xs, unroll: int = 1) -> Peer:
     return _jax_peer("jaxrnn", lambda w, x: jaxrnn.lstm_scan(w, x, unroll=unroll)[1], p, xs)
 
 
-def flax_linen_lstm(p: jaxrnn.LSTMParams, xs) -> Peer:
+FLAX_GATES = {"i": "i", "f": "f", "c": "g", "o": "o"}  # jaxrnn gate -> Flax suffix
+
+
+def flax_linen_lstm_parts(p: jaxrnn.LSTMParams) -> tuple[Callable[[Any, Any], Any], Any]:
+    """``(apply, weights)`` for ``nn.RNN(nn.OptimizedLSTMCell)`` holding ``p``'s weights."""
     import flax.linen as nn
 
-    names = {"i": "i", "f": "f", "c": "g", "o": "o"}  # jaxrnn gate -> Flax suffix
     cell: dict[str, Any] = {}
-    for g, s in names.items():
+    for g, s in FLAX_GATES.items():
         gate = getattr(p, g)
         cell[f"i{s}"] = {"kernel": gate.U.T}
         cell[f"h{s}"] = {"kernel": gate.W.T, "bias": gate.b}
     model = nn.RNN(nn.OptimizedLSTMCell(p.f.W.shape[0]))
-    return _jax_peer("flax.linen", lambda w, x: model.apply(w, x), {"params": {"cell": cell}}, xs)
+    return (lambda w, x: model.apply(w, x)), {"params": {"cell": cell}}
 
 
-def _stack(p: jaxrnn.LSTMParams, order: str, field: str) -> Any:
+def flax_linen_lstm(p: jaxrnn.LSTMParams, xs) -> Peer:
+    return _jax_peer("flax.linen", *flax_linen_lstm_parts(p), xs)
+
+
+def stack_gates(p: jaxrnn.LSTMParams, order: str, field: str) -> Any:
     return jnp.concatenate([getattr(getattr(p, g), field) for g in order], axis=0)
 
 
@@ -66,9 +73,9 @@ def flax_nnx_lstm(p: jaxrnn.LSTMParams, xs) -> Peer:
 
     d_h, d_in = p.f.U.shape
     model = nnx.RNN(nnx.OptimizedLSTMCell(d_in, d_h, rngs=nnx.Rngs(0)), rngs=False)
-    model.cell.dense_i.kernel.value = _stack(p, "ifco", "U").T
-    model.cell.dense_h.kernel.value = _stack(p, "ifco", "W").T
-    model.cell.dense_h.bias.value = _stack(p, "ifco", "b")
+    model.cell.dense_i.kernel.value = stack_gates(p, "ifco", "U").T
+    model.cell.dense_h.kernel.value = stack_gates(p, "ifco", "W").T
+    model.cell.dense_h.bias.value = stack_gates(p, "ifco", "b")
     graphdef, weights, rest = nnx.split(model, nnx.Param, ...)
 
     def apply(w, x):
@@ -84,7 +91,7 @@ def equinox_lstm(p: jaxrnn.LSTMParams, xs) -> Peer:
     d_h, d_in = p.f.U.shape
     cell = eqx.nn.LSTMCell(d_in, d_h, key=jax.random.key(0))
     cell = eqx.tree_at(lambda c: (c.weight_ih, c.weight_hh, c.bias), cell,
-                       (_stack(p, "ifco", "U"), _stack(p, "ifco", "W"), _stack(p, "ifco", "b")))
+                       tuple(stack_gates(p, "ifco", f) for f in "UWb"))
 
     def apply(cell, xs):
         def step(carry, x_t):
@@ -110,8 +117,8 @@ def haiku_lstm(p: jaxrnn.LSTMParams, xs) -> Peer:
 
     model = hk.without_apply_rng(hk.transform(fn))
     # Haiku: gates [i, g, f, o] from linear([x, h]), and it adds 1 to the forget gate.
-    w = jnp.concatenate([_stack(p, "icfo", "U").T, _stack(p, "icfo", "W").T], axis=0)
-    b = _stack(p, "icfo", "b").at[2 * d_h: 3 * d_h].add(-1.0)
+    w = jnp.concatenate([stack_gates(p, "icfo", "U").T, stack_gates(p, "icfo", "W").T], axis=0)
+    b = stack_gates(p, "icfo", "b").at[2 * d_h: 3 * d_h].add(-1.0)
     return _jax_peer("haiku", model.apply, {"lstm/linear": {"w": w, "b": b}}, xs)
 
 
@@ -139,9 +146,9 @@ def torch_lstm(p: jaxrnn.LSTMParams, xs) -> Peer:
     m = torch.nn.LSTM(d_in, d_h, batch_first=True)
     t = lambda a: torch.from_numpy(np.array(a))  # noqa: E731
     with torch.no_grad():
-        m.weight_ih_l0.copy_(t(_stack(p, "ifco", "U")))
-        m.weight_hh_l0.copy_(t(_stack(p, "ifco", "W")))
-        m.bias_ih_l0.copy_(t(_stack(p, "ifco", "b")))
+        m.weight_ih_l0.copy_(t(stack_gates(p, "ifco", "U")))
+        m.weight_hh_l0.copy_(t(stack_gates(p, "ifco", "W")))
+        m.bias_ih_l0.copy_(t(stack_gates(p, "ifco", "b")))
         m.bias_hh_l0.zero_()
     return _torch_peer("torch", m, xs)
 

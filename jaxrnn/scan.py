@@ -92,7 +92,9 @@ def rnn_scan(
             ``t >= lengths`` are padding (state held, outputs zero).
         reverse: read the (valid part of the) sequence last-to-first; outputs stay
             aligned with their inputs.
-        unroll: how many steps to unroll in the scanned loop body (static).
+        unroll: how many steps to unroll in the scanned loop body (static); results
+            agree to rounding. For the LSTM on a GPU, 8 ran 1.1-1.7x faster than 1 (an
+            H200); on a 2-core CPU it gained nothing.
         remat: None (default: store what the backward pass needs at every step), or a
             segment length ``k`` (static): store only every ``k``-th state and recompute
             the rest during the backward pass, e.g. ``k ~ sqrt(T)`` for long sequences.
@@ -184,7 +186,9 @@ def lstm_scan(
             ``t >= lengths`` are padding (state held, outputs zero).
         reverse: read the (valid part of the) sequence last-to-first; outputs stay
             aligned with their inputs.
-        unroll: how many steps to unroll in the scanned loop body (static).
+        unroll: how many steps to unroll in the scanned loop body (static); results
+            agree to rounding. On a GPU, 8 ran 1.1-1.7x faster than 1 (an H200,
+            forward+backward); on a 2-core CPU it gained nothing.
         remat: None (default: store what the backward pass needs at every step), or a
             segment length ``k`` (static): store only every ``k``-th state and recompute
             the rest during the backward pass, e.g. ``k ~ sqrt(T)`` for long sequences.

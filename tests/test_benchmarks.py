@@ -56,9 +56,47 @@ def test_full_runs_rewrite_the_readme_table_between_the_markers(tmp_path):
     assert not report.update_readme(bare, "x") and bare.read_text() == "no markers\n"
 
 
-def test_gpu_script_dry_run_on_cpu():
+def test_gpu_script_dry_run_on_cpu(tmp_path):
     from benchmarks import gpu_lstm
 
-    rows = gpu_lstm.main(["--dry-run"])
-    assert {r["impl"] for r in rows} >= {"jaxrnn", "jax.experimental.rnn", "torch"}
-    assert all(r["ms"] > 0 for r in rows)
+    out = tmp_path / "gpu.json"
+    configs = "large:float32-highest,medium:bfloat16"
+    rows = gpu_lstm.main(["--dry-run", "--configs", configs, "--json", str(out)])
+    want = {"jaxrnn", "jaxrnn unroll=8", "jax.experimental.rnn", "flax.linen", "torch"}
+    assert {(r["shape"], r["dtype"]) for r in rows} == {("large", "float32-highest"),
+                                                       ("medium", "bfloat16")}
+    for r in rows:
+        assert "error" not in r and r["impl"] in want, r
+        assert r["fwd_ms"] > 0 and r["fwd_bwd_ms"] > 0 and r["ok"], r
+        # every implementation computes the same LSTM: outputs against float64, and the
+        # gradient of the input weights against jaxrnn's
+        assert r["out_rel_err"] < (1e-6 if r["dtype"] == "float32-highest" else 2e-2), r
+        assert r["dU_rel_vs_jaxrnn"] < (1e-6 if r["dtype"] == "float32-highest" else 3e-2), r
+    assert {r["impl"] for r in rows} == want
+    data = json.loads(out.read_text())
+    assert data["rows"] == rows and data["environment"]["backend"] == "cpu"
+    table = out.with_suffix(".md").read_text()
+    assert table.count("\n") == 2 + len(rows) and "jax.experimental.rnn" in table
+
+
+def test_gpu_script_flags_a_wrong_implementation(monkeypatch):
+    from benchmarks import gpu_lstm
+
+    real = gpu_lstm.jaxrnn_impl
+
+    def broken(p, xs, unroll=1):  # the output gate's bias off by 0.5: a different LSTM
+        return real(p._replace(o=p.o._replace(b=p.o.b + 0.5)), xs, unroll)
+
+    monkeypatch.setattr(gpu_lstm, "jaxrnn_impl", broken)
+    rows = gpu_lstm.run_config("medium", "float32", False, 2, 1.0, gpu_lstm.DRY_SHAPES, ())
+    mine = next(r for r in rows if r["impl"] == "jaxrnn")
+    assert not mine["ok"] and mine["out_rel_err"] > 1e-2
+    assert all(r["ok"] for r in rows if r["impl"] != "jaxrnn")
+    assert "over tolerance" in gpu_lstm.markdown(rows)
+
+
+def test_gpu_script_rejects_unknown_configs():
+    from benchmarks import gpu_lstm
+
+    with pytest.raises(SystemExit):
+        gpu_lstm.main(["--dry-run", "--configs", "large:float64"])
