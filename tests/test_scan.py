@@ -251,8 +251,10 @@ def test_body_is_traced_once_and_program_size_does_not_grow_with_T(monkeypatch):
         assert len(traced) - before == 1, "a second call with the same shape must not retrace"
         eqns = list(_walk_eqns(jax.make_jaxpr(lambda x: jaxrnn.lstm_scan(p, x))(xs).jaxpr))
         scans = [e for e in eqns if e.primitive.name == "scan"]
-        # the forward loop runs in chunks: an outer scan over chunks around an inner one
-        assert math.prod(e.params["length"] for e in scans) == steps and len(scans) <= 2
+        # every platform's branch is staged out: on CPU the forward loop runs in chunks (an
+        # outer scan over chunks around an inner one), elsewhere as one scan over all steps
+        lengths = sorted(e.params["length"] for e in scans)
+        assert len(scans) == 3 and lengths[-1] == steps and math.prod(lengths[:-1]) == steps
         sizes[steps] = len(eqns)
     jaxrnn.lstm_scan.clear_cache()
     assert sizes[100] == sizes[1000]

@@ -137,24 +137,31 @@ def test_chunked_forward_equals_the_step_loop_float64(kind, lengths, reverse):
     )
 
 
-def _scan_lengths(kind):
+def _loops(kind):
+    """The forward pass's scan lengths (its jaxpr holds every platform's branch) and its
+    number of while loops when lowered for CPU and for CUDA (no GPU needed)."""
     p, xs, state0 = _setup(kind, jnp.float32)
-    jaxpr = jax.make_jaxpr(lambda x: _fast(kind, p, x, state0, None, False))(xs)
-    return [int(n) for n in re.findall(r"length=(\d+)", str(jaxpr))]
+    fn = jax.jit(lambda x: _fast(kind, p, x, state0, None, False))
+    lengths = sorted(int(n) for n in re.findall(r"length=(\d+)", str(jax.make_jaxpr(fn)(xs))))
+    whiles = {pl: jax.export.export(fn, platforms=[pl])(xs).mlir_module().count("stablehlo.while")
+              for pl in ("cpu", "cuda")}
+    return lengths, whiles
 
 
 @pytest.mark.usefixtures("chunks_of_2")
 @pytest.mark.parametrize("kind", ["lstm", "rnn"])
-def test_the_fixture_really_chunks_the_forward_loop(kind):
-    assert sorted(_scan_lengths(kind)) == [2, T // 2]  # an outer scan over 4 chunks of 2
+def test_the_fixture_really_chunks_the_forward_loop_on_cpu_only(kind):
+    # CPU: an outer loop over 4 chunks of 2 steps; other platforms: one loop of 8 steps
+    assert _loops(kind) == ([2, T // 2, T], {"cpu": 2, "cuda": 1})
 
 
 def test_narrow_rnn_steps_run_as_one_chunk_and_lstm_steps_in_chunks(monkeypatch):
     monkeypatch.setattr(jaxrnn._fast, "CHUNK_STEPS", 3)
     for f in (jaxrnn.lstm_scan, jaxrnn.rnn_scan):
         f.clear_cache()
-    assert _scan_lengths("rnn") == [T]  # 8 x 5 floats a step: far below the RNN's minimum
-    assert sorted(_scan_lengths("lstm")) == [2, T // 2]
+    # 8 x 5 floats a step: far below the RNN's minimum
+    assert _loops("rnn") == ([T], {"cpu": 1, "cuda": 1})
+    assert _loops("lstm") == ([2, T // 2, T], {"cpu": 2, "cuda": 1})
     for f in (jaxrnn.lstm_scan, jaxrnn.rnn_scan):
         f.clear_cache()
 
