@@ -74,10 +74,14 @@ def test_rnn_16_bit_on_cpu_is_float32_rounded(dtype, remat):
     _assert_rounded(grad(r, xs), grad(r32, xs32), dtype)
 
 
-def test_float32_is_not_widened_or_wrapped():
-    p, _, xs, _ = _inputs(jnp.float32)
+@pytest.mark.parametrize("shape", [(B, T), (32, 200)], ids=["one-chunk", "chunked"])
+def test_float32_is_not_widened_or_wrapped(shape):
+    p, _, _, _ = _inputs(jnp.float32)
+    xs = jnp.ones((*shape, D_IN), jnp.float32)
     jaxpr = str(jax.make_jaxpr(lambda p, xs: jaxrnn.lstm_scan(p, xs))(p, xs))
-    assert "platform_index" not in jaxpr
+    assert "convert_element_type" not in jaxpr
+    # a platform switch only where the CPU chunks the forward pass's input projection
+    assert ("platform_index" in jaxpr) == (shape != (B, T))
 
 
 @pytest.mark.parametrize("platform,dot_dtype", [("cpu", "f32"), ("cuda", "bf16"), ("tpu", "bf16")])
