@@ -62,6 +62,22 @@ def _call(peer: peers.Peer, mode: str) -> float:
     return time.perf_counter() - start
 
 
+def timed_rounds(built: list, reps: int, budget_s: float) -> dict:
+    """Seconds per call of each ``(name, mode)``: ``reps`` rounds of every peer's forward
+    and forward+backward call, in :func:`round_order`; stops early (after at least 3
+    rounds) once ``budget_s`` is spent. Peers need ``name``, ``forward``, ``grad``, ``sync``.
+    """
+    times: dict = {(peer.name, m): [] for peer in built for m in ("fwd", "grad")}
+    start = time.perf_counter()
+    for r in range(reps):
+        for peer in round_order(built, r):
+            for mode in ("fwd", "grad"):
+                times[(peer.name, mode)].append(_call(peer, mode))
+        if r >= 2 and time.perf_counter() - start > budget_s:
+            break
+    return times
+
+
 def bench_shape(kind: str, shape: tuple[int, int, int], reps: int, budget_s: float) -> dict:
     """Build, check and time every peer on one shape; returns ms medians per peer/mode."""
     p, xs = _inputs(kind, *shape)
@@ -84,14 +100,7 @@ def bench_shape(kind: str, shape: tuple[int, int, int], reps: int, budget_s: flo
         except Exception as e:  # a peer that cannot run is reported, not fatal
             errors[build.__name__] = f"{type(e).__name__}: {e}"
             print(f"  ! {kind} {build.__name__}: {errors[build.__name__]}")
-    times = {(peer.name, m): [] for peer in built for m in ("fwd", "grad")}
-    start = time.perf_counter()
-    for r in range(reps):
-        for peer in round_order(built, r):
-            for mode in ("fwd", "grad"):
-                times[(peer.name, mode)].append(_call(peer, mode))
-        if r >= 2 and time.perf_counter() - start > budget_s:
-            break
+    times = timed_rounds(built, reps, budget_s)
     ms = {name: {m: 1e3 * statistics.median(times[(name, m)]) for m in ("fwd", "grad")}
           for name in [peer.name for peer in built]}
     return {"kind": kind, "shape": shape, "ms": ms, "calls": len(times[(built[0].name, "fwd")]),

@@ -53,7 +53,7 @@ import numpy as np
 
 import jaxrnn
 from benchmarks import peers
-from benchmarks.__main__ import _inputs, round_order
+from benchmarks.__main__ import _inputs, timed_rounds
 
 SHAPES = {"large": (64, 512, 1024), "medium": (32, 200, 256)}
 CONFIGS = [("large", "float32"), ("large", "float32-highest"), ("large", "bfloat16"),
@@ -210,13 +210,6 @@ def _precision(dtype: str):
             torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
-def _time(impl: Impl, mode: str) -> float:
-    fn = impl.forward if mode == "fwd" else impl.grad
-    start = time.perf_counter()
-    impl.sync(fn())
-    return time.perf_counter() - start
-
-
 def run_config(shape_name: str, dtype: str, on_gpu: bool, reps: int, budget_s: float,
                shapes: dict, unrolls: tuple[int, ...] = (8,)) -> list[dict]:
     """Build, check and time every implementation on one shape and dtype."""
@@ -240,21 +233,14 @@ def run_config(shape_name: str, dtype: str, on_gpu: bool, reps: int, budget_s: f
                 impl = build()
                 out = impl.host(impl.sync(impl.forward()))[:N_REF]
                 dUs[name] = impl.dU(impl.sync(impl.grad()))
-                _time(impl, "fwd"), _time(impl, "grad")  # warm-up after the compiling calls
+                timed_rounds([impl], 1, 0.0)  # warm-up after the compiling calls
                 err = _rel(out, ref)
                 rows.append(dict(meta, impl=name, out_rel_err=err, ok=bool(err <= TOL[dtype])))
                 impls.append(impl)
             except Exception as e:  # reported, not fatal: the other rows still run
                 traceback.print_exc()
                 rows.append(dict(meta, impl=name, error=f"{type(e).__name__}: {e}"[:500]))
-        times: dict = {(i.name, m): [] for i in impls for m in ("fwd", "grad")}
-        start = time.perf_counter()
-        for r in range(reps):
-            for impl in round_order(impls, r):
-                for mode in ("fwd", "grad"):
-                    times[(impl.name, mode)].append(_time(impl, mode))
-            if r >= 2 and time.perf_counter() - start > budget_s:
-                break
+        times = timed_rounds(impls, reps, budget_s)
     base = dUs.get("jaxrnn")
     for row in rows:
         name = row["impl"]
