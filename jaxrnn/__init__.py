@@ -4,12 +4,26 @@ The core imports only ``jax``. Flax modules live in ``jaxrnn.linen`` and ``jaxrn
 and are imported only when asked for.
 """
 
-from jaxrnn.beam import beam_search
-from jaxrnn.cells import LSTMState, lstm_step, rnn_step
-from jaxrnn.decode import Decoded, StepFn, greedy_decode, sample_decode
-from jaxrnn.decode_steps import make_lstm_step_fn, make_rnn_step_fn
-from jaxrnn.layers import Bidirectional, init_stack, stack, without_readout
-from jaxrnn.params import Gate, LSTMParams, RNNParams, init_lstm_params, init_rnn_params
+from jaxrnn.cells import lstm_step, rnn_step
+from jaxrnn.decode import (
+    Decoded,
+    StepFn,
+    beam_search,
+    greedy_decode,
+    make_lstm_step_fn,
+    make_rnn_step_fn,
+    sample_decode,
+)
+from jaxrnn.layer_params import Bidirectional, init_stack, without_readout
+from jaxrnn.layers import stack
+from jaxrnn.params import (
+    Gate,
+    LSTMParams,
+    LSTMState,
+    RNNParams,
+    init_lstm_params,
+    init_rnn_params,
+)
 from jaxrnn.scan import lstm_scan, rnn_scan
 from jaxrnn.tbptt import detach, truncated_bptt
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import jax.numpy as jnp
 
-from jaxrnn.params import Gate, LSTMParams, RNNParams
+from jaxrnn._typing import Array
+from jaxrnn.params import Gate, LSTMParams, LSTMState, RNNParams
 
 _LSTM_GATES = ("f", "i", "c", "o")
 
@@ -149,3 +150,54 @@ def check_static_int(value: Any, name: str, where: str, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{where}: expected {name} to be an int >= {minimum}, got {value!r}")
     return value
+
+
+def check_lstm_state(state: object, shape: tuple[int, ...], where: str, *, name: str) -> LSTMState:
+    """Validate an ``LSTMState`` whose fields must each have ``shape``."""
+    if not isinstance(state, LSTMState):
+        raise TypeError(
+            f"{where}: expected {name} to be a jaxrnn.LSTMState(h, C), got {type(state).__name__}"
+        )
+    return LSTMState(
+        h=check_state(state.h, shape, where, name=f"{name}.h"),
+        C=check_state(state.C, shape, where, name=f"{name}.C"),
+    )
+
+
+def check_dtype(xs: Array, param_dtype: Any, where: str) -> None:
+    """Inputs may be of lower precision than the parameters, never higher."""
+    if jnp.result_type(xs.dtype, param_dtype) != param_dtype:
+        raise TypeError(
+            f"{where}: expected xs with dtype {param_dtype} (the parameters' dtype) or a "
+            f"lower-precision float, got {xs.dtype}; cast xs or the parameters"
+        )
+
+
+def check_resets(resets: Any, xs: Array, where: str) -> Array | None:
+    """Validate ``resets``: None, or a bool array of shape ``xs.shape[:-1]``."""
+    if resets is None:
+        return None
+    resets = as_array(resets, "resets", where)
+    if tuple(resets.shape) != tuple(xs.shape[:-1]):
+        raise ValueError(
+            f"{where}: expected resets to have shape xs.shape[:-1] = {tuple(xs.shape[:-1])} "
+            f"(batch axes, then T), got {tuple(resets.shape)}"
+        )
+    if resets.dtype != jnp.bool_:
+        raise TypeError(f"{where}: expected resets to have dtype bool, got {resets.dtype}")
+    return resets
+
+
+# --- derived from validated inputs -------------------------------------------------------
+
+
+def valid_mask(lengths: Array | None, T: int, batch: tuple[int, ...]) -> Array | None:
+    """The padding mask of every loop: ``mask[t, ...] = t < lengths[...]``.
+
+    Shape ``(T, *batch, 1)`` (time first, a trailing axis that broadcasts over ``d_h``), or
+    None when there are no ``lengths`` (every step valid).
+    """
+    if lengths is None:
+        return None
+    t = jnp.arange(T, dtype=lengths.dtype).reshape((T,) + (1,) * len(batch))
+    return (t < lengths[None])[..., None]

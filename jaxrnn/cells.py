@@ -6,27 +6,12 @@ leading batch axes (``(..., d_in)``); the state carries the same leading axes.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import jax
 import jax.numpy as jnp
 
 from jaxrnn import _checks
 from jaxrnn._typing import Array, Float
-from jaxrnn.params import Gate, LSTMParams, RNNParams
-
-
-class LSTMState(NamedTuple):
-    """The LSTM's carry. Use the field names, never the position.
-
-    Attributes:
-        h: hidden state ``h_t``, shape ``(..., d_h)``.
-        C: cell state ``C_t``, shape ``(..., d_h)``.
-    """
-
-    h: Float[Array, "... d_h"]
-    C: Float[Array, "... d_h"]
-
+from jaxrnn.params import Gate, LSTMParams, LSTMState, RNNParams
 
 # --- the equations, unchecked (used inside scanned loops) -------------------------------
 
@@ -154,21 +139,9 @@ def lstm_step(
     where = "lstm_step"
     d_in, d_h = _checks.check_lstm_params(params, where)
     x_t = _checks.check_inputs(x_t, d_in, where, name="x_t", min_rank=1)
-    state = check_lstm_state(state, (*x_t.shape[:-1], d_h), where, name="state")
+    state = _checks.check_lstm_state(state, (*x_t.shape[:-1], d_h), where, name="state")
     state_t = _lstm_state(params, state, x_t)
     return state_t, state_t.h
 
 
-def check_lstm_state(state: object, shape: tuple[int, ...], where: str, *, name: str) -> LSTMState:
-    """Validate an ``LSTMState`` whose fields must each have ``shape``."""
-    if not isinstance(state, LSTMState):
-        raise TypeError(
-            f"{where}: expected {name} to be a jaxrnn.LSTMState(h, C), got {type(state).__name__}"
-        )
-    return LSTMState(
-        h=_checks.check_state(state.h, shape, where, name=f"{name}.h"),
-        C=_checks.check_state(state.C, shape, where, name=f"{name}.C"),
-    )
-
-
-__all__ = ["LSTMState", "lstm_step", "rnn_step"]
+__all__ = ["lstm_step", "rnn_step"]

@@ -8,7 +8,7 @@ final states come back with the same structure: one state per layer, a
 
 For the vanilla RNN, a layer's output is its state sequence ``s_t``; the readout
 ``V s_t + b_o`` is applied by the top layer only (lower layers may carry a readout of
-size ``d_out = 0``: ``V`` of shape ``(0, d_h)``, see :func:`without_readout`). For a
+size ``d_out = 0``: ``V`` of shape ``(0, d_h)``, see :func:`jaxrnn.without_readout`). For a
 bidirectional top layer the logits of the two directions are summed, whatever ``merge``:
 one linear readout ``[V_fwd, V_bwd] [s_fwd; s_bwd] + b_o^fwd + b_o^bwd``.
 """
@@ -17,33 +17,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from jaxrnn import _checks
-from jaxrnn._reset_scan import check_resets, scan_with_resets
+from jaxrnn._loops.resets import scan_with_resets
 from jaxrnn._typing import Array, Bool, Float, Int, PRNGKey
-from jaxrnn.cells import LSTMState, _lstm_state, _rnn_readout, _rnn_state, check_lstm_state
-from jaxrnn.params import LSTMParams, RNNParams, init_lstm_params, init_rnn_params
+from jaxrnn.cells import _lstm_state, _rnn_readout, _rnn_state
+from jaxrnn.layer_params import MERGES, Bidirectional
+from jaxrnn.params import LSTMParams, LSTMState, RNNParams
 from jaxrnn.scan import lstm_scan, rnn_scan
-from jaxrnn.tbptt import detach, truncated_bptt
-
-MERGES = ("concat", "sum", "mean")
-
-
-class Bidirectional(NamedTuple):
-    """A forward/backward pair: the parameters or the states of a bidirectional layer.
-
-    Attributes:
-        fwd: reads the valid steps first-to-last.
-        bwd: reads the valid steps last-to-first (outputs stay aligned with inputs).
-    """
-
-    fwd: Any
-    bwd: Any
-
 
 # --- one direction ---------------------------------------------------------------------
 
@@ -87,7 +72,7 @@ def _direction(
     if state0 is None:
         state0 = _zeros_state(params, xs.shape[:-2])
     elif is_lstm:
-        state0 = check_lstm_state(state0, shape, where, name="initial_state")
+        state0 = _checks.check_lstm_state(state0, shape, where, name="initial_state")
     else:
         state0 = _checks.check_state(state0, shape, where, name="initial_state")
     cell = functools.partial(_lstm_state if is_lstm else _rnn_state, params)
@@ -195,7 +180,7 @@ def stack(
             f"({len(layers)}), got {len(initial_state)}"
         )
     xs = _checks.as_array(xs, "xs", where)
-    resets = check_resets(resets, xs, where)
+    resets = _checks.check_resets(resets, xs, where)
     if lengths is not None:
         lengths = _checks.check_lengths(lengths, tuple(xs.shape[:-2]), where)
     finals, carries = [], []
@@ -236,90 +221,8 @@ def _logits(params: RNNParams, ss: Array, lengths: Array | None) -> Array:
     logits = _rnn_readout(params, ss)
     if lengths is None:
         return logits
-    valid = jnp.arange(ss.shape[-2]) < jnp.asarray(lengths)[..., None]
-    return jnp.where(valid[..., None], logits, jnp.zeros_like(logits))
+    mask = _checks.valid_mask(jnp.asarray(lengths), ss.shape[-2], tuple(ss.shape[:-2]))
+    return jnp.where(jnp.moveaxis(mask, 0, -2), logits, jnp.zeros_like(logits))
 
 
-def init_stack(
-    key: PRNGKey,
-    cell: str,
-    d_in: int,
-    d_h: int,
-    *,
-    d_out: int = 0,
-    num_layers: int = 1,
-    bidirectional: bool = False,
-    merge: str = "concat",
-    forget_bias: float = 1.0,
-    dtype: Any = jnp.float32,
-) -> tuple[Any, ...]:
-    """Initialise a stack for :func:`stack` with the default initialisers.
-
-    Layer ``l > 0`` reads ``d_h`` inputs, or ``2 d_h`` for a bidirectional
-    ``merge="concat"`` stack. For ``cell="rnn"`` only the top layer has a readout of size
-    ``d_out``; lower layers have none (:func:`without_readout`).
-
-    Args:
-        key: PRNG key; layer ``l`` (direction ``j``) uses ``fold_in(fold_in(key, l), j)``.
-        cell: ``"lstm"`` or ``"rnn"``.
-        d_in, d_h: input and hidden sizes.
-        d_out: readout size of the top RNN layer (``cell="rnn"`` only).
-        num_layers, bidirectional, merge: the stack's shape.
-        forget_bias: added to every LSTM ``b_f``.
-        dtype: parameter dtype.
-
-    Returns:
-        A tuple of ``num_layers`` layers (``Bidirectional`` pairs when bidirectional).
-
-    Example:
-        >>> import jax
-        >>> from jaxrnn.layers import init_stack
-        >>> p = init_stack(jax.random.key(0), "lstm", 3, 4, num_layers=2, bidirectional=True)
-        >>> p[1].bwd.f.U.shape
-        (4, 8)
-    """
-    where = "init_stack"
-    if cell not in ("lstm", "rnn"):
-        raise ValueError(f"{where}: expected cell to be 'lstm' or 'rnn', got {cell!r}")
-    if merge not in MERGES:
-        raise ValueError(f"{where}: expected merge to be one of {MERGES}, got {merge!r}")
-    _checks.check_static_int(num_layers, "num_layers", where, minimum=1)
-    layers = []
-    for l in range(num_layers):
-        dirs = []
-        for j in range(2 if bidirectional else 1):
-            k = jax.random.fold_in(jax.random.fold_in(key, l), j)
-            if cell == "lstm":
-                dirs.append(init_lstm_params(k, d_in, d_h, forget_bias=forget_bias, dtype=dtype))
-            else:
-                p = init_rnn_params(k, d_in, d_h, max(d_out, 1), dtype=dtype)
-                dirs.append(p if (l == num_layers - 1 and d_out) else without_readout(p))
-        layers.append(Bidirectional(*dirs) if bidirectional else dirs[0])
-        d_in = 2 * d_h if (bidirectional and merge == "concat") else d_h
-    return tuple(layers)
-
-
-def without_readout(params: RNNParams) -> RNNParams:
-    """Drop the readout of a lower RNN layer: ``V`` becomes ``(0, d_h)``, ``b_o`` ``(0,)``.
-
-    Example:
-        >>> import jax, jaxrnn
-        >>> from jaxrnn.layers import without_readout
-        >>> p = without_readout(jaxrnn.init_rnn_params(jax.random.key(0), 3, 5, 2))
-        >>> p.V.shape, p.b_o.shape
-        ((0, 5), (0,))
-    """
-    if not isinstance(params, RNNParams):
-        raise TypeError(f"without_readout: expected RNNParams, got {type(params).__name__}")
-    return params._replace(V=params.V[:0], b_o=params.b_o[:0])
-
-
-__all__ = [
-    "MERGES",
-    "Bidirectional",
-    "detach",
-    "init_stack",
-    "stack",
-    "truncated_bptt",
-    "without_readout",
-]
+__all__ = ["Bidirectional", "stack"]

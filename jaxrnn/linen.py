@@ -14,7 +14,8 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxrnn._typing import Array
-from jaxrnn.layers import init_stack, stack
+from jaxrnn.layer_params import init_stack
+from jaxrnn.layers import stack
 
 
 class _Stack(nn.Module):

@@ -14,7 +14,8 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxrnn._typing import Array
-from jaxrnn.layers import init_stack, stack
+from jaxrnn.layer_params import init_stack
+from jaxrnn.layers import stack
 
 
 class _Stack(nnx.Module):

@@ -1,4 +1,4 @@
-"""Parameter pytrees and their initialisers.
+"""Parameter and state pytrees, and the parameters' initialisers.
 
 All parameters are ``typing.NamedTuple``s: pytrees with no registration, immutable
 (use ``._replace``), whose key paths read ``.f.W`` in gradients, logs and checkpoints.
@@ -91,6 +91,18 @@ class LSTMParams(NamedTuple):
     i: Gate
     c: Gate
     o: Gate
+
+
+class LSTMState(NamedTuple):
+    """The LSTM's carry. Use the field names, never the position.
+
+    Attributes:
+        h: hidden state ``h_t``, shape ``(..., d_h)``.
+        C: cell state ``C_t``, shape ``(..., d_h)``.
+    """
+
+    h: Float[Array, "... d_h"]
+    C: Float[Array, "... d_h"]
 
 
 def _check_size(name: str, value: object) -> None:
@@ -212,6 +224,7 @@ def init_lstm_params(
 __all__ = [
     "Gate",
     "LSTMParams",
+    "LSTMState",
     "RNNParams",
     "default_bias_init",
     "default_input_init",

@@ -10,6 +10,14 @@ the state after the last valid step. With ``reverse=True`` the scan runs from ``
 down to ``0``: the trailing padding is met first and skipped, then the valid steps are
 read last-to-first, and every output stays at the index of the input it came from, which
 is what the backward half of a bidirectional layer needs.
+
+Derivatives of every order work in forward and reverse mode. The loops are
+:mod:`jaxrnn._loops`': the input product of all steps is one GEMM before the loop, and
+the reverse pass carries only the recurrent gradient, with the weight gradients as one
+GEMM each after it (the structure of cuDNN). ``remat`` runs the same loops on segments of
+``k`` steps, each under ``jax.checkpoint``. On CPU, 16-bit float parameters run the loop
+in float32 and round its results once (XLA's CPU backend widens 16-bit math anyway, and
+would otherwise make gradients O(T^2)); other platforms keep the dtype.
 """
 
 from __future__ import annotations
@@ -21,27 +29,12 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxrnn import _checks, _fast
+from jaxrnn import _checks
+from jaxrnn._loops.lstm import lstm_sequence
+from jaxrnn._loops.rnn import rnn_sequence
 from jaxrnn._typing import Array, Float, Int
-from jaxrnn.cells import LSTMState, _rnn_readout, check_lstm_state
-from jaxrnn.params import LSTMParams, RNNParams
-
-
-def _check_dtype(xs: Array, param_dtype: Any, where: str) -> None:
-    """Inputs may be of lower precision than the parameters, never higher."""
-    if jnp.result_type(xs.dtype, param_dtype) != param_dtype:
-        raise TypeError(
-            f"{where}: expected xs with dtype {param_dtype} (the parameters' dtype) or a "
-            f"lower-precision float, got {xs.dtype}; cast xs or the parameters"
-        )
-
-
-def _valid_mask(lengths: Array | None, T: int, batch: tuple[int, ...]) -> Array | None:
-    """``mask[t, ...] = t < lengths[...]``, shape ``(T, *batch, 1)``, or None."""
-    if lengths is None:
-        return None
-    t = jnp.arange(T, dtype=lengths.dtype).reshape((T,) + (1,) * len(batch))
-    return (t < lengths[None])[..., None]
+from jaxrnn.cells import _rnn_readout
+from jaxrnn.params import LSTMParams, LSTMState, RNNParams
 
 
 def _time_last(y: Array) -> Array:
@@ -53,14 +46,14 @@ def _prepare(
     xs: Any, lengths: Any, d_in: int, param_dtype: Any, where: str, unroll: int, remat: Any = None
 ):
     xs = _checks.check_inputs(xs, d_in, where, name="xs", min_rank=2)
-    _check_dtype(xs, param_dtype, where)
+    _checks.check_dtype(xs, param_dtype, where)
     _checks.check_static_int(unroll, "unroll", where, minimum=1)
     if remat is not None:
         _checks.check_static_int(remat, "remat (None or a segment length)", where, minimum=1)
     batch = tuple(xs.shape[:-2])
     if lengths is not None:
         lengths = _checks.check_lengths(lengths, batch, where)
-    mask = _valid_mask(lengths, xs.shape[-2], batch)
+    mask = _checks.valid_mask(lengths, xs.shape[-2], batch)
     return xs, batch, mask
 
 
@@ -93,21 +86,13 @@ def rnn_scan(
         reverse: read the (valid part of the) sequence last-to-first; outputs stay
             aligned with their inputs.
         unroll: how many steps to unroll in the scanned loop body (static); results
-            agree to rounding. For the LSTM on a GPU, 8 ran 1.1-1.7x faster than 1 (an
-            H200); on a 2-core CPU it gained nothing.
+            agree to rounding. Larger values can be faster on a GPU.
         remat: None (default: store what the backward pass needs at every step), or a
             segment length ``k`` (static): store only every ``k``-th state and recompute
             the rest during the backward pass, e.g. ``k ~ sqrt(T)`` for long sequences.
             Changes memory and time; values and derivatives agree to rounding.
 
-    Derivatives of every order work in forward and reverse mode. The loop is
-    :mod:`jaxrnn._fast`'s: the input product of all steps is one GEMM before the
-    loop, and the reverse pass carries only the recurrent gradient, with the weight
-    gradients as one GEMM each after it (the structure of cuDNN). ``remat`` runs the same
-    loops on segments of ``k`` steps, each under ``jax.checkpoint``. On CPU, 16-bit float
-    parameters run the loop in float32 and round its results once (XLA's CPU backend
-    widens 16-bit math anyway, and would otherwise make gradients O(T^2)); other
-    platforms keep the dtype.
+    Derivatives of every order work in forward and reverse mode (:mod:`jaxrnn.scan`).
 
     Returns:
         ``(s_T, ss, logits)``: the final state ``(..., d_h)`` (after the last valid
@@ -136,14 +121,14 @@ def rnn_scan(
         s0 = jnp.zeros((*batch, d_h), dtype)
     else:
         s0 = _checks.check_state(s0, (*batch, d_h), where, name="s0")
-        _check_dtype(s0, dtype, where)
+        _checks.check_dtype(s0, dtype, where)
         s0 = s0.astype(dtype)
     T, n = xs.shape[-2], math.prod(batch)
     if T > 0:
-        # The fast loop (jaxrnn._fast): leading batch axes flattened into one.
+        # The fast loop (jaxrnn._loops): leading batch axes flattened into one.
         xs_time = jnp.moveaxis(xs, -2, 0).reshape(T, n, d_in).astype(dtype)
-        s_T, ss = _fast.rnn_sequence(
-            params.U.T, params.W.T, params.b_s, xs_time, s0.reshape(n, d_h),
+        s_T, ss = rnn_sequence(
+            params, xs_time, s0.reshape(n, d_h),
             None if mask is None else mask.reshape(T, n, 1), reverse=reverse, unroll=unroll,
             remat=remat,
         )  # fmt: skip
@@ -187,21 +172,13 @@ def lstm_scan(
         reverse: read the (valid part of the) sequence last-to-first; outputs stay
             aligned with their inputs.
         unroll: how many steps to unroll in the scanned loop body (static); results
-            agree to rounding. On a GPU, 8 ran 1.1-1.7x faster than 1 (an H200,
-            forward+backward); on a 2-core CPU it gained nothing.
+            agree to rounding. Larger values can be faster on a GPU.
         remat: None (default: store what the backward pass needs at every step), or a
             segment length ``k`` (static): store only every ``k``-th state and recompute
             the rest during the backward pass, e.g. ``k ~ sqrt(T)`` for long sequences.
             Changes memory and time; values and derivatives agree to rounding.
 
-    Derivatives of every order work in forward and reverse mode. The loop is
-    :mod:`jaxrnn._fast`'s: the input product of all steps is one GEMM before the
-    loop, and the reverse pass carries only the recurrent gradient, with the weight
-    gradients as one GEMM each after it (the structure of cuDNN). ``remat`` runs the same
-    loops on segments of ``k`` steps, each under ``jax.checkpoint``. On CPU, 16-bit float
-    parameters run the loop in float32 and round its results once (XLA's CPU backend
-    widens 16-bit math anyway, and would otherwise make gradients O(T^2)); other
-    platforms keep the dtype.
+    Derivatives of every order work in forward and reverse mode (:mod:`jaxrnn.scan`).
 
     Returns:
         ``(state_T, hs)``: the final ``LSTMState`` (after the last valid step) and the
@@ -228,16 +205,10 @@ def lstm_scan(
         zeros = jnp.zeros((*batch, d_h), dtype)
         state0 = LSTMState(h=zeros, C=zeros)
     else:
-        state0 = check_lstm_state(state0, (*batch, d_h), where, name="state0")
+        state0 = _checks.check_lstm_state(state0, (*batch, d_h), where, name="state0")
         for leaf in state0:
-            _check_dtype(leaf, dtype, where)
+            _checks.check_dtype(leaf, dtype, where)
         state0 = LSTMState(h=state0.h.astype(dtype), C=state0.C.astype(dtype))
-    # The gates' matrices stacked [f, i, c, o] and transposed once, outside the loop (one
-    # product per step instead of four, and no transpose left inside the scanned body,
-    # which XLA does not hoist); never stored stacked.
-    U_T = jnp.concatenate([g.U for g in params]).T  # (d_in, 4 d_h)
-    W_T = jnp.concatenate([g.W for g in params]).T  # (d_h, 4 d_h)
-    b = jnp.concatenate([g.b for g in params])  # (4 d_h,)
     # The leading batch axes are flattened into one for the loop: with two or more batch
     # axes, XLA's CPU backend (jax 0.10.2) returned wrong float64 gradients through the
     # outputs of this loop (test_scan.py::test_lstm_gradients_with_several_batch_axes).
@@ -246,8 +217,8 @@ def lstm_scan(
     mask = None if mask is None else mask.reshape(T, n, 1)
     h0, C0 = (leaf.reshape(n, d_h) for leaf in state0)
     if T > 0:
-        h_T, C_T, hs = _fast.lstm_sequence(
-            U_T, W_T, b, xs_time.astype(dtype), h0, C0, mask,
+        h_T, C_T, hs = lstm_sequence(
+            params, xs_time.astype(dtype), h0, C0, mask,
             reverse=reverse, unroll=unroll, remat=remat,
         )  # fmt: skip
     else:  # no steps: the state passes through

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import jaxrnn
-from jaxrnn.layers import Bidirectional, detach, stack, truncated_bptt, without_readout
+from jaxrnn import Bidirectional, detach, stack, truncated_bptt, without_readout
 
 ATOL = 1e-5  # float32, a few tiny matmuls deep
 B, T, D_IN, D_H, D_OUT = 3, 6, 2, 4, 3

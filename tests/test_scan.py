@@ -233,13 +233,13 @@ def _walk_eqns(jaxpr):
 def test_body_is_traced_once_and_program_size_does_not_grow_with_T(monkeypatch):
     p = jaxrnn.init_lstm_params(jax.random.key(0), 5, 7)
     traced = []
-    real = jaxrnn._fast._lstm_loop
+    real = jaxrnn._loops.lstm._lstm_loop
 
     def counting(*args, **kwargs):
         traced.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(jaxrnn._fast, "_lstm_loop", counting)
+    monkeypatch.setattr(jaxrnn._loops.lstm, "_lstm_loop", counting)
     jaxrnn.lstm_scan.clear_cache()
     sizes = {}
     for steps in (100, 1000):

@@ -1,4 +1,4 @@
-"""The fast loops (jaxrnn._fast): values and derivatives, both modes, against a step-by-step loop.
+"""The fast loops (jaxrnn._loops): values and derivatives, both modes, against a step-by-step loop.
 
 The reference runs ``lstm_step``/``rnn_step`` in a Python loop (padding steps hold the
 state and emit zeros) and is differentiated by JAX's own rules; the fast path has a
@@ -27,8 +27,8 @@ LENGTHS = [[8, 3, 0, 5], [1, 7, 6, 2]]
 @pytest.fixture
 def chunks_of_2(monkeypatch):
     """Run the forward loops with at most 3 steps per chunk (T=8: 4 chunks of 2)."""
-    monkeypatch.setattr(jaxrnn._fast, "CHUNK_STEPS", 3)
-    monkeypatch.setattr(jaxrnn._fast, "RNN_CHUNK_MIN_STEP_BYTES", 0)
+    monkeypatch.setattr(jaxrnn._loops._common, "CHUNK_STEPS", 3)
+    monkeypatch.setattr(jaxrnn._loops.rnn, "MIN_STEP_BYTES", 0)
     for f in (jaxrnn.lstm_scan, jaxrnn.rnn_scan):
         f.clear_cache()
     yield
@@ -156,7 +156,7 @@ def test_the_fixture_really_chunks_the_forward_loop_on_cpu_only(kind):
 
 
 def test_narrow_rnn_steps_run_as_one_chunk_and_lstm_steps_in_chunks(monkeypatch):
-    monkeypatch.setattr(jaxrnn._fast, "CHUNK_STEPS", 3)
+    monkeypatch.setattr(jaxrnn._loops._common, "CHUNK_STEPS", 3)
     for f in (jaxrnn.lstm_scan, jaxrnn.rnn_scan):
         f.clear_cache()
     # 8 x 5 floats a step: far below the RNN's minimum
@@ -205,6 +205,6 @@ def test_remat_path_gives_the_same_values_and_gradients(kind):
         return _scalar(out)
 
     np.testing.assert_allclose(loss(p, xs, 3), loss(p, xs, None), rtol=F32_TOL)
-    assert jaxrnn._fast._chunk_len(8, 1, 1 << 20) == 8
-    assert jaxrnn._fast._chunk_len(7, 1 << 20, 1 << 20) == 1
+    assert jaxrnn._loops._common.chunk_len(8, 1, 1 << 20) == 8
+    assert jaxrnn._loops._common.chunk_len(7, 1 << 20, 1 << 20) == 1
     _close(jax.grad(loss, (0, 1))(p, xs, 3), jax.grad(loss, (0, 1))(p, xs, None), F32_TOL)

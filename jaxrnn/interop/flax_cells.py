@@ -14,9 +14,8 @@ from typing import Any
 import jax.numpy as jnp
 
 from jaxrnn import _checks
-from jaxrnn.cells import LSTMState
 from jaxrnn.interop._fused import FIELD, to_jax
-from jaxrnn.params import Gate, LSTMParams, RNNParams
+from jaxrnn.params import Gate, LSTMParams, LSTMState, RNNParams
 
 
 def _unwrap(variables: Any, keys: tuple[str, ...], where: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from jaxrnn import _checks
 from jaxrnn.interop._fused import from_fused, to_fused, to_jax
-from jaxrnn.layers import Bidirectional
+from jaxrnn.layer_params import Bidirectional
 from jaxrnn.params import RNNParams
 
 
@@ -196,7 +196,7 @@ def to_torch_rnn(params: Any) -> tuple[Any, Any]:
             if k < len(params) - 1 and p.V.shape[0]:
                 raise ValueError(
                     f"{where}: expected lower layers without readout (V of shape (0, d_h), "
-                    f"see jaxrnn.layers.without_readout), got V {tuple(p.V.shape)} in layer {k}"
+                    f"see jaxrnn.without_readout), got V {tuple(p.V.shape)} in layer {k}"
                 )
             tensors |= {
                 f"weight_ih_l{k}{sfx}": np.asarray(p.U),

@@ -1,4 +1,4 @@
-"""Trace-time validation for the decoders (``jaxrnn.decode``, ``jaxrnn.beam``).
+"""Trace-time validation for the decoders and the step builders of ``jaxrnn.decode``.
 
 Runs once, in plain Python, while a decoder is traced: shapes, static ints, token ids,
 keys and temperatures, with errors that say what was expected and what came.
@@ -136,3 +136,16 @@ def check_temperature(temperature: Any, where: str) -> Any:
     except jax.errors.ConcretizationTypeError:  # traced under jit: checked by the caller
         return temperature
     return check_temperature(value, where)
+
+
+def check_matrix(
+    x: Any, shape: tuple[int | None, ...], name: str, layout: str, where: str
+) -> Array:
+    """A float array whose shape matches ``shape`` (``None`` entries match any size)."""
+    x = _checks.as_array(x, name, where)
+    ok = x.ndim == len(shape) and all(s is None or s == n for s, n in zip(shape, x.shape))
+    if not ok:
+        raise ValueError(f"{where}: expected {name} to have shape {layout}, got {tuple(x.shape)}")
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise TypeError(f"{where}: expected {name} to have a floating dtype, got {x.dtype}")
+    return x

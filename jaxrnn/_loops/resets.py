@@ -12,7 +12,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxrnn import _checks
+from jaxrnn._checks import valid_mask
+from jaxrnn._loops._common import hold, zero_padding
 from jaxrnn._typing import Array
 
 
@@ -33,11 +34,7 @@ def scan_with_resets(
     T = xs.shape[-2]
     batch = xs.shape[:-2]
     xs_time = jnp.moveaxis(xs, -2, 0)
-    if lengths is None:
-        mask = jnp.ones((T, *batch, 1), bool)
-    else:
-        t = jnp.arange(T, dtype=lengths.dtype).reshape((T,) + (1,) * len(batch))
-        mask = (t < lengths[None])[..., None]
+    mask = valid_mask(lengths, T, batch)
     if resets is None:
         resets_time = jnp.zeros((T, *batch, 1), bool)
     else:
@@ -46,25 +43,11 @@ def scan_with_resets(
             # Read backwards, an episode starting at t+1 ends at t: restart at step t.
             resets_time = jnp.concatenate([resets_time[1:], jnp.zeros_like(resets_time[:1])])
 
-    def body(carry: Any, inp: tuple[Array, Array, Array]) -> tuple[Any, Any]:
+    def body(carry: Any, inp: tuple[Array, Array | None, Array]) -> tuple[Any, Any]:
         x_t, m_t, r_t = inp
         start = jax.tree.map(lambda c0, c: jnp.where(r_t, c0, c), carry0, carry)
-        new = jax.tree.map(lambda n, c: jnp.where(m_t, n, c), cell(start, x_t), carry)
-        return new, jax.tree.map(lambda n: jnp.where(m_t, n, jnp.zeros_like(n)), new)
+        new = hold(m_t, cell(start, x_t), carry)
+        return new, zero_padding(new, m_t)
 
     carry_T, carries = jax.lax.scan(body, carry0, (xs_time, mask, resets_time), reverse=reverse)
     return carry_T, jax.tree.map(lambda y: jnp.moveaxis(y, 0, -2), carries)
-
-
-def check_resets(resets: Any, xs: Array, where: str) -> Array | None:
-    if resets is None:
-        return None
-    resets = _checks.as_array(resets, "resets", where)
-    if tuple(resets.shape) != tuple(xs.shape[:-1]):
-        raise ValueError(
-            f"{where}: expected resets to have shape xs.shape[:-1] = {tuple(xs.shape[:-1])} "
-            f"(batch axes, then T), got {tuple(resets.shape)}"
-        )
-    if resets.dtype != jnp.bool_:
-        raise TypeError(f"{where}: expected resets to have dtype bool, got {resets.dtype}")
-    return resets

@@ -9,24 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax.numpy as jnp
-
 from jaxrnn import _checks
 from jaxrnn._typing import Array, Float, Int
 from jaxrnn.cells import LSTMState, _lstm_state, _rnn_readout, _rnn_state
-from jaxrnn.decode import StepFn
-
-
-def _check_matrix(
-    x: Any, shape: tuple[int | None, ...], name: str, layout: str, where: str
-) -> Array:
-    x = _checks.as_array(x, name, where)
-    ok = x.ndim == len(shape) and all(s is None or s == n for s, n in zip(shape, x.shape))
-    if not ok:
-        raise ValueError(f"{where}: expected {name} to have shape {layout}, got {tuple(x.shape)}")
-    if not jnp.issubdtype(x.dtype, jnp.floating):
-        raise TypeError(f"{where}: expected {name} to have a floating dtype, got {x.dtype}")
-    return x
+from jaxrnn.decode._checks import check_matrix
+from jaxrnn.decode.greedy import StepFn
 
 
 def make_lstm_step_fn(
@@ -58,8 +45,7 @@ def make_lstm_step_fn(
 
     Example:
         >>> import jax, jax.numpy as jnp, jaxrnn
-        >>> from jaxrnn.decode import greedy_decode
-        >>> from jaxrnn.decode_steps import make_lstm_step_fn
+        >>> from jaxrnn.decode import greedy_decode, make_lstm_step_fn
         >>> k = jax.random.split(jax.random.key(0), 3)
         >>> p = jaxrnn.init_lstm_params(k[0], d_in=4, d_h=8)
         >>> E, V = jax.random.normal(k[1], (6, 4)), jax.random.normal(k[2], (6, 8))
@@ -71,9 +57,9 @@ def make_lstm_step_fn(
     """
     where = "make_lstm_step_fn"
     d_in, d_h = _checks.check_lstm_params(params, where)
-    E = _check_matrix(E, (None, d_in), "E", f"(n_vocab, d_in={d_in})", where)
-    V = _check_matrix(V, (None, d_h), "V", f"(d_out, d_h={d_h})", where)
-    b_o = _check_matrix(b_o, (V.shape[0],), "b_o", f"(d_out={V.shape[0]},)", where)
+    E = check_matrix(E, (None, d_in), "E", f"(n_vocab, d_in={d_in})", where)
+    V = check_matrix(V, (None, d_h), "V", f"(d_out, d_h={d_h})", where)
+    b_o = check_matrix(b_o, (V.shape[0],), "b_o", f"(d_out={V.shape[0]},)", where)
 
     def step_fn(state: LSTMState, y_prev: Int[Array, " B"]) -> tuple[LSTMState, Array]:
         state_t = _lstm_state(params, state, E[y_prev])
@@ -104,8 +90,7 @@ def make_rnn_step_fn(E: Float[Array, "n_vocab d_in"], params: Any) -> StepFn:
 
     Example:
         >>> import jax, jax.numpy as jnp, jaxrnn
-        >>> from jaxrnn.beam import beam_search
-        >>> from jaxrnn.decode_steps import make_rnn_step_fn
+        >>> from jaxrnn.decode import beam_search, make_rnn_step_fn
         >>> p = jaxrnn.init_rnn_params(jax.random.key(0), d_in=3, d_h=5, d_out=7)
         >>> step = make_rnn_step_fn(jnp.eye(7, 3), p)
         >>> out = beam_search(step, jnp.zeros((2, 5)), 0, beam_size=3,
@@ -115,7 +100,7 @@ def make_rnn_step_fn(E: Float[Array, "n_vocab d_in"], params: Any) -> StepFn:
     """
     where = "make_rnn_step_fn"
     d_in, _, _ = _checks.check_rnn_params(params, where)
-    E = _check_matrix(E, (None, d_in), "E", f"(n_vocab, d_in={d_in})", where)
+    E = check_matrix(E, (None, d_in), "E", f"(n_vocab, d_in={d_in})", where)
 
     def step_fn(s_prev: Array, y_prev: Int[Array, " B"]) -> tuple[Array, Array]:
         s_t = _rnn_state(params, s_prev, E[y_prev])

@@ -31,9 +31,9 @@ import jax
 import jax.numpy as jnp
 
 from jaxrnn import _checks
-from jaxrnn._decode_checks import check_end_and_pad, compute_dtype, prepare
 from jaxrnn._typing import Array, Int
-from jaxrnn.decode import Decoded, StepFn
+from jaxrnn.decode._checks import check_end_and_pad, compute_dtype, prepare
+from jaxrnn.decode.greedy import Decoded, StepFn
 
 LENGTH_NORMS = (None, "average", "gnmt")
 
@@ -99,8 +99,7 @@ def beam_search(
 
     Example:
         >>> import jax.numpy as jnp
-        >>> from jaxrnn.beam import beam_search
-        >>> from jaxrnn.decode import greedy_decode
+        >>> from jaxrnn.decode import beam_search, greedy_decode
         >>> # token 1 looks best first, but only 2 -> 0 (end) is likely afterwards
         >>> def step(c, y):
         ...     first = jnp.log(jnp.array([0.1, 0.5, 0.4]))

@@ -1,0 +1,41 @@
+r"""The sequence loops behind ``rnn_scan`` and ``lstm_scan``, built for speed on every backend.
+
+One module per network (``rnn.py``, ``lstm.py``), the pieces they share in
+``_common.py``, and the slower general loop with per-step resets in ``resets.py``.
+
+Each network's loop is a ``jax.custom_jvp`` whose tangent loop carries only the recurrent
+tangents (``ds``, or ``(dh, dC)``). Every other tangent enters through one large product
+over all steps, before the loop (the derivation is written above each JVP rule):
+
+.. math::
+
+    dz_{\mathrm{proj}} = X\,dU^\top + dX\,U^\top + H_{\mathrm{prev}}\,dW^\top + db
+
+Forward mode (``jax.jvp``, ``jax.jacfwd``) runs this directly. Reverse mode is JAX's
+transpose of it, which is the structure cuDNN uses: the reverse loop carries
+``(dh, dC)`` and does one small product per step, and the weight gradients
+``dW = \sum_t dz_t^\top h_{t-1}``, ``dU = \sum_t dz_t^\top x_t`` come out as single large
+products after it. JAX's autodiff of a plain scan instead adds two small products into
+the weight gradients at every step.
+
+What the profile of XLA's CPU backend showed, and what is done about it (the numbers and
+the commands are in ``docs/design_loops.md``):
+
+- The input projection ``x_t U^\top`` is one product over all steps, before the loop
+  (on CPU, for the forward pass, one product per chunk of steps: ``chunked_scan``).
+- A fused elementwise kernel that applies ``exp``/``tanh`` to slices of a row (the four
+  gates of ``z``) ran ~5x slower than one that applies them to the whole row. So the LSTM
+  applies a single ``tanh`` to the whole stacked pre-activation, using
+  ``sigma(x) = (1 + tanh(x/2)) / 2``; the halving is folded into the sigmoid gates' rows
+  of ``U``, ``W`` and ``b`` (multiplying by 0.5 is exact). Stacking and scaling are done
+  in one place, ``_common.fuse_gates``.
+- A product against the transpose of a matrix (``dz W`` with ``W^\top`` stored) ran
+  ~2x slower than against a matrix stored in that orientation, so both orientations of
+  ``U`` and ``W`` are materialised once, outside the loops (``_common.FusedWeights``).
+- The primal loop emits exactly the per-step coefficients the tangent loop multiplies
+  by, so the tangent loop has no work that depends on the primal values only (JAX would
+  move such work into an extra loop and store its results).
+- 16-bit floats on CPU run in float32 (results rounded back; ``_common.cpu_float32``).
+- ``remat=k`` runs the same loops on segments of ``k`` steps, each under ``jax.checkpoint``
+  (``_common.in_segments``).
+"""

@@ -1,0 +1,108 @@
+"""Parameters of layers and stacks: the ``Bidirectional`` pair, ``init_stack``, ``without_readout``.
+
+A *layer's* parameters are one ``RNNParams`` / ``LSTMParams`` or a ``Bidirectional(fwd,
+bwd)`` pair of them; a *stack* is a tuple of layers, bottom first (run by
+:func:`jaxrnn.layers.stack`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxrnn import _checks
+from jaxrnn._typing import PRNGKey
+from jaxrnn.params import RNNParams, init_lstm_params, init_rnn_params
+
+MERGES = ("concat", "sum", "mean")
+
+
+class Bidirectional(NamedTuple):
+    """A forward/backward pair: the parameters or the states of a bidirectional layer.
+
+    Attributes:
+        fwd: reads the valid steps first-to-last.
+        bwd: reads the valid steps last-to-first (outputs stay aligned with inputs).
+    """
+
+    fwd: Any
+    bwd: Any
+
+
+def init_stack(
+    key: PRNGKey,
+    cell: str,
+    d_in: int,
+    d_h: int,
+    *,
+    d_out: int = 0,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    merge: str = "concat",
+    forget_bias: float = 1.0,
+    dtype: Any = jnp.float32,
+) -> tuple[Any, ...]:
+    """Initialise a stack for :func:`stack` with the default initialisers.
+
+    Layer ``l > 0`` reads ``d_h`` inputs, or ``2 d_h`` for a bidirectional
+    ``merge="concat"`` stack. For ``cell="rnn"`` only the top layer has a readout of size
+    ``d_out``; lower layers have none (:func:`without_readout`).
+
+    Args:
+        key: PRNG key; layer ``l`` (direction ``j``) uses ``fold_in(fold_in(key, l), j)``.
+        cell: ``"lstm"`` or ``"rnn"``.
+        d_in, d_h: input and hidden sizes.
+        d_out: readout size of the top RNN layer (``cell="rnn"`` only).
+        num_layers, bidirectional, merge: the stack's shape.
+        forget_bias: added to every LSTM ``b_f``.
+        dtype: parameter dtype.
+
+    Returns:
+        A tuple of ``num_layers`` layers (``Bidirectional`` pairs when bidirectional).
+
+    Example:
+        >>> import jax
+        >>> from jaxrnn.layer_params import init_stack
+        >>> p = init_stack(jax.random.key(0), "lstm", 3, 4, num_layers=2, bidirectional=True)
+        >>> p[1].bwd.f.U.shape
+        (4, 8)
+    """
+    where = "init_stack"
+    if cell not in ("lstm", "rnn"):
+        raise ValueError(f"{where}: expected cell to be 'lstm' or 'rnn', got {cell!r}")
+    if merge not in MERGES:
+        raise ValueError(f"{where}: expected merge to be one of {MERGES}, got {merge!r}")
+    _checks.check_static_int(num_layers, "num_layers", where, minimum=1)
+    layers = []
+    for l in range(num_layers):
+        dirs = []
+        for j in range(2 if bidirectional else 1):
+            k = jax.random.fold_in(jax.random.fold_in(key, l), j)
+            if cell == "lstm":
+                dirs.append(init_lstm_params(k, d_in, d_h, forget_bias=forget_bias, dtype=dtype))
+            else:
+                p = init_rnn_params(k, d_in, d_h, max(d_out, 1), dtype=dtype)
+                dirs.append(p if (l == num_layers - 1 and d_out) else without_readout(p))
+        layers.append(Bidirectional(*dirs) if bidirectional else dirs[0])
+        d_in = 2 * d_h if (bidirectional and merge == "concat") else d_h
+    return tuple(layers)
+
+
+def without_readout(params: RNNParams) -> RNNParams:
+    """Drop the readout of a lower RNN layer: ``V`` becomes ``(0, d_h)``, ``b_o`` ``(0,)``.
+
+    Example:
+        >>> import jax, jaxrnn
+        >>> from jaxrnn.layer_params import without_readout
+        >>> p = without_readout(jaxrnn.init_rnn_params(jax.random.key(0), 3, 5, 2))
+        >>> p.V.shape, p.b_o.shape
+        ((0, 5), (0,))
+    """
+    if not isinstance(params, RNNParams):
+        raise TypeError(f"without_readout: expected RNNParams, got {type(params).__name__}")
+    return params._replace(V=params.V[:0], b_o=params.b_o[:0])
+
+
+__all__ = ["MERGES", "Bidirectional", "init_stack", "without_readout"]
