@@ -24,7 +24,7 @@ import jax
 import numpy as np
 
 import jaxrnn
-from benchmarks import extras, peers, report
+from benchmarks import extras, peers, peers_gru, report
 
 SHAPES = {  # name: (B, T, d_h), d_in = d_h, float32
     "small": (1, 1000, 128),
@@ -38,6 +38,8 @@ OUT_TOL = 1e-4  # every peer's forward output must match jaxrnn's to this (float
 
 def _inputs(kind: str, B: int, T: int, d_h: int):
     k_p, k_b, k_x = jax.random.split(jax.random.key(0), 3)
+    if kind == "gru":
+        return peers_gru.gru_inputs(B, T, d_h)
     if kind == "lstm":
         p = jaxrnn.init_lstm_params(k_p, d_h, d_h)
         kb = jax.random.split(k_b, 4)
@@ -81,8 +83,11 @@ def timed_rounds(built: list, reps: int, budget_s: float) -> dict:
 def bench_shape(kind: str, shape: tuple[int, int, int], reps: int, budget_s: float) -> dict:
     """Build, check and time every peer on one shape; returns ms medians per peer/mode."""
     p, xs = _inputs(kind, *shape)
-    builders = [peers.jaxrnn_lstm] + peers.LSTM_PEERS if kind == "lstm" else \
-        [peers.jaxrnn_rnn] + peers.RNN_PEERS
+    builders = {
+        "lstm": [peers.jaxrnn_lstm] + peers.LSTM_PEERS,
+        "gru": [peers_gru.jaxrnn_gru] + peers_gru.GRU_PEERS,
+        "rnn": [peers.jaxrnn_rnn] + peers.RNN_PEERS,
+    }[kind]
     built, errors = [], {}
     want = None
     for build in builders:
@@ -110,7 +115,7 @@ def bench_shape(kind: str, shape: tuple[int, int, int], reps: int, budget_s: flo
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="tiny shapes, few calls (smoke test)")
-    ap.add_argument("--kinds", default="lstm,rnn", help="comma list of lstm, rnn")
+    ap.add_argument("--kinds", default="lstm,gru,rnn", help="comma list of lstm, gru, rnn")
     ap.add_argument("--reps", type=int, default=None, help="timed calls per peer and mode")
     ap.add_argument("--budget", type=float, default=30.0, help="seconds of timing per shape")
     ap.add_argument("--no-extras", action="store_true", help="skip compile/loop/memory")

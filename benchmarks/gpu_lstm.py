@@ -217,7 +217,6 @@ def run_config(shape_name: str, dtype: str, on_gpu: bool, reps: int, budget_s: f
     p32, xs32 = _inputs("lstm", B, T, d_h)
     jdt = jnp.bfloat16 if dtype == "bfloat16" else jnp.float32
     p, xs = jax.tree.map(lambda a: a.astype(jdt), (p32, xs32))
-    ref = lstm_f64(p, xs[:N_REF])
     builders = {
         "jaxrnn": lambda: jaxrnn_impl(p, xs),
         **{f"jaxrnn unroll={u}": functools.partial(jaxrnn_impl, p, xs, unroll=u) for u in unrolls},
@@ -226,6 +225,14 @@ def run_config(shape_name: str, dtype: str, on_gpu: bool, reps: int, budget_s: f
         "torch": lambda: torch_impl(p, xs, on_gpu),
     }
     meta = {"shape": shape_name, "B": B, "T": T, "d_h": d_h, "dtype": dtype}
+    return time_impls(builders, lstm_f64(p, xs[:N_REF]), meta, reps, budget_s)
+
+
+def time_impls(builders: dict, ref: np.ndarray, meta: dict, reps: int,
+               budget_s: float) -> list[dict]:
+    """Build every implementation, check its first ``N_REF`` outputs against ``ref``
+    (float64), time them interleaved and compare their ``dU`` with jaxrnn's."""
+    dtype = meta["dtype"]
     rows, impls, dUs = [], [], {}
     with _precision(dtype):
         for name, build in builders.items():
@@ -288,8 +295,12 @@ def environment() -> dict:
     return env
 
 
-def main(argv: list[str] | None = None) -> list[dict]:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.gpu_lstm", description=__doc__,
+def main(argv: list[str] | None = None, *, run: Callable[..., list[dict]] | None = None,
+         name: str = "gpu_lstm", doc: str | None = __doc__) -> list[dict]:
+    """The command line; ``benchmarks.gpu_gru`` passes its own ``run`` (a
+    :func:`run_config`), ``name`` and ``doc``."""
+    run = run or run_config
+    ap = argparse.ArgumentParser(prog=f"python -m benchmarks.{name}", description=doc,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dry-run", action="store_true", help="tiny sizes on CPU")
     ap.add_argument("--reps", type=int, default=30, help="timed calls per implementation/mode")
@@ -298,7 +309,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                     help=f"comma list of shape:dtype (shapes: {', '.join(SHAPES)}; dtypes: "
                     f"{', '.join(TOL)})")
     ap.add_argument("--unrolls", default="8", help="comma list of extra jaxrnn unroll rows")
-    ap.add_argument("--json", default=str(Path(__file__).parent / "results" / "gpu_lstm.json"),
+    ap.add_argument("--json", default=str(Path(__file__).parent / "results" / f"{name}.json"),
                     help="where to write the rows (and, beside it, the .md table)")
     args = ap.parse_args(argv)
     configs = [tuple(c.split(":")) for c in args.configs.split(",")]
@@ -319,8 +330,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     t0 = time.perf_counter()
     for shape_name, dtype in configs:
         print(f"{shape_name} {shapes[shape_name]} {dtype} ...", flush=True)
-        rows += run_config(shape_name, dtype, on_gpu, reps, budget, shapes,
-                           tuple(int(u) for u in args.unrolls.split(",") if u))
+        rows += run(shape_name, dtype, on_gpu, reps, budget, shapes,
+                    tuple(int(u) for u in args.unrolls.split(",") if u))
         env["wall_s"] = time.perf_counter() - t0
         out.write_text(json.dumps({"environment": env, "rows": rows}, indent=1))
         out.with_suffix(".md").write_text(markdown(rows))

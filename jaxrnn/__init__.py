@@ -4,12 +4,13 @@ The core imports only ``jax``. Flax modules live in ``jaxrnn.linen`` and ``jaxrn
 and are imported only when asked for.
 """
 
-from jaxrnn.cells import lstm_step, rnn_step
+from jaxrnn.cells import gru_step, lstm_step, rnn_step
 from jaxrnn.decode import (
     Decoded,
     StepFn,
     beam_search,
     greedy_decode,
+    make_gru_step_fn,
     make_lstm_step_fn,
     make_rnn_step_fn,
     sample_decode,
@@ -18,13 +19,16 @@ from jaxrnn.layer_params import Bidirectional, init_stack, without_readout
 from jaxrnn.layers import stack
 from jaxrnn.params import (
     Gate,
+    GRUParams,
     LSTMParams,
     LSTMState,
     RNNParams,
+    init_gru_params,
     init_lstm_params,
     init_rnn_params,
 )
 from jaxrnn.scan import lstm_scan, rnn_scan
+from jaxrnn.scan_gru import gru_scan
 from jaxrnn.tbptt import detach, truncated_bptt
 
 __version__ = "0.1.0"
@@ -32,6 +36,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Bidirectional",
     "Decoded",
+    "GRUParams",
     "Gate",
     "LSTMParams",
     "LSTMState",
@@ -40,11 +45,15 @@ __all__ = [
     "beam_search",
     "detach",
     "greedy_decode",
+    "gru_scan",
+    "gru_step",
+    "init_gru_params",
     "init_lstm_params",
     "init_rnn_params",
     "init_stack",
     "lstm_scan",
     "lstm_step",
+    "make_gru_step_fn",
     "make_lstm_step_fn",
     "make_rnn_step_fn",
     "rnn_scan",

@@ -13,9 +13,10 @@ from typing import Any
 import jax.numpy as jnp
 
 from jaxrnn._typing import Array
-from jaxrnn.params import Gate, LSTMParams, LSTMState, RNNParams
+from jaxrnn.params import Gate, GRUParams, LSTMParams, LSTMState, RNNParams
 
 _LSTM_GATES = ("f", "i", "c", "o")
+_GRU_GATES = ("z", "r", "n")
 
 
 def as_array(x: Any, name: str, where: str) -> Any:
@@ -46,6 +47,10 @@ def _type_error(where: str, expected: str, params: Any) -> TypeError:
         hint = "; LSTM parameters go to jaxrnn.lstm_step / lstm_scan"
     elif isinstance(params, RNNParams) and expected == "LSTMParams":
         hint = "; RNN parameters go to jaxrnn.rnn_step / rnn_scan"
+    elif isinstance(params, GRUParams):
+        hint = "; GRU parameters go to jaxrnn.gru_step / gru_scan"
+    elif expected == "GRUParams" and isinstance(params, (LSTMParams, RNNParams)):
+        hint = "; GRUParams(z, r, n, b_hn) come from jaxrnn.init_gru_params"
     elif isinstance(params, dict):
         hint = f"; build one with jaxrnn.{expected}(...) or jaxrnn.init_*_params"
     return TypeError(f"{where}: expected params to be a jaxrnn.{expected}, got {got}{hint}")
@@ -73,27 +78,42 @@ def check_rnn_params(params: Any, where: str) -> tuple[int, int, int]:
     return d_in, d_h, d_out
 
 
-def check_lstm_params(params: Any, where: str) -> tuple[int, int]:
-    """Validate an ``LSTMParams``; return ``(d_in, d_h)``."""
-    if not isinstance(params, LSTMParams):
-        raise _type_error(where, "LSTMParams", params)
-    for g in _LSTM_GATES:
+def _check_gates(params: Any, gates: tuple[str, ...], where: str) -> tuple[int, int]:
+    """Validate the ``Gate`` fields ``gates`` of a gated cell's params; ``(d_in, d_h)``."""
+    for g in gates:
         gate = getattr(params, g)
         if not isinstance(gate, Gate):
             raise TypeError(
                 f"{where}: expected params.{g} to be a jaxrnn.Gate, got {type(gate).__name__}"
             )
-    U_f = params.f.U
-    if not hasattr(U_f, "shape") or len(U_f.shape) != 2:
-        got = getattr(U_f, "shape", type(U_f).__name__)
-        raise ValueError(f"{where}: expected params.f.U to have shape (d_h, d_in), got {got}")
-    d_h, d_in = U_f.shape
-    match = f"(d_h={d_h}, d_in={d_in} from params.f.U)"
-    for g in _LSTM_GATES:
+    first = gates[0]
+    U_0 = getattr(params, first).U
+    if not hasattr(U_0, "shape") or len(U_0.shape) != 2:
+        got = getattr(U_0, "shape", type(U_0).__name__)
+        raise ValueError(f"{where}: expected params.{first}.U to have shape (d_h, d_in), got {got}")
+    d_h, d_in = U_0.shape
+    match = f"(d_h={d_h}, d_in={d_in} from params.{first}.U)"
+    for g in gates:
         gate = getattr(params, g)
         _check_field(where, f"params.{g}.U", gate.U, (d_h, d_in), match)
         _check_field(where, f"params.{g}.W", gate.W, (d_h, d_h), match)
         _check_field(where, f"params.{g}.b", gate.b, (d_h,), match)
+    return d_in, d_h
+
+
+def check_lstm_params(params: Any, where: str) -> tuple[int, int]:
+    """Validate an ``LSTMParams``; return ``(d_in, d_h)``."""
+    if not isinstance(params, LSTMParams):
+        raise _type_error(where, "LSTMParams", params)
+    return _check_gates(params, _LSTM_GATES, where)
+
+
+def check_gru_params(params: Any, where: str) -> tuple[int, int]:
+    """Validate a ``GRUParams``; return ``(d_in, d_h)``."""
+    if not isinstance(params, GRUParams):
+        raise _type_error(where, "GRUParams", params)
+    d_in, d_h = _check_gates(params, _GRU_GATES, where)
+    _check_field(where, "params.b_hn", params.b_hn, (d_h,), f"(d_h={d_h} from params.z.U)")
     return d_in, d_h
 
 

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 
 from jaxrnn import _checks
 from jaxrnn._typing import Array, Float
-from jaxrnn.params import Gate, LSTMParams, LSTMState, RNNParams
+from jaxrnn.params import Gate, GRUParams, LSTMParams, LSTMState, RNNParams
 
 # --- the equations, unchecked (used inside scanned loops) -------------------------------
 
@@ -144,4 +144,69 @@ def lstm_step(
     return state_t, state_t.h
 
 
-__all__ = ["lstm_step", "rnn_step"]
+# --- GRU ---------------------------------------------------------------------------------
+
+
+def _gru_state(params: GRUParams, h_prev: Array, x_t: Array, reset_after: bool = True) -> Array:
+    """One GRU step, unchecked, batched over leading axes: ``h_t``."""
+    z, r, n = params.z, params.r, params.n
+    z_t = jax.nn.sigmoid(_pre(z, x_t, h_prev))
+    r_t = jax.nn.sigmoid(_pre(r, x_t, h_prev))
+    if reset_after:
+        n_t = jnp.tanh(x_t @ n.U.T + n.b + r_t * (h_prev @ n.W.T + params.b_hn))
+    else:
+        n_t = jnp.tanh(x_t @ n.U.T + (r_t * h_prev) @ n.W.T + n.b + params.b_hn)
+    return (1 - z_t) * n_t + z_t * h_prev
+
+
+def gru_step(
+    params: GRUParams,
+    h_prev: Float[Array, "... d_h"],
+    x_t: Float[Array, "... d_in"],
+    *,
+    reset_after: bool = True,
+) -> tuple[Float[Array, "... d_h"], Float[Array, "... d_h"]]:
+    r"""One step of the GRU.
+
+    .. math::
+
+        z_t &= \sigma(U_z x_t + W_z h_{t-1} + b_z) \\
+        r_t &= \sigma(U_r x_t + W_r h_{t-1} + b_r) \\
+        n_t &= \tanh(U_n x_t + b_n + r_t \odot (W_n h_{t-1} + b_{hn})) \\
+        h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+
+    This is the convention of PyTorch, cuDNN, Flax, Equinox and Keras
+    (``reset_after=True``). With ``reset_after=False`` (Cho et al. 2014, Haiku, Keras
+    ``reset_after=False``) the reset gate multiplies the state before ``W_n``:
+    :math:`n_t = \tanh(U_n x_t + W_n (r_t \odot h_{t-1}) + b_n + b_{hn})`.
+
+    Args:
+        params: ``GRUParams(z, r, n, b_hn)``; each ``Gate`` has ``U (d_h, d_in)``,
+            ``W (d_h, d_h)``, ``b (d_h,)``.
+        h_prev: previous state ``h_{t-1}``, shape ``(..., d_h)``.
+        x_t: input, shape ``(..., d_in)`` with the same leading axes as ``h_prev``.
+        reset_after: where the reset gate applies (see above).
+
+    Returns:
+        ``(h_t, h_t)``: the new state and the output, which are the same array.
+
+    Raises:
+        TypeError: ``params`` of the wrong type, or an input not floating.
+        ValueError: a shape does not match the parameters.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, jaxrnn
+        >>> p = jaxrnn.init_gru_params(jax.random.key(0), d_in=3, d_h=4)
+        >>> h_t, y_t = jaxrnn.gru_step(p, jnp.zeros((2, 4)), jnp.ones((2, 3)))
+        >>> h_t.shape, bool((h_t == y_t).all())
+        ((2, 4), True)
+    """
+    where = "gru_step"
+    d_in, d_h = _checks.check_gru_params(params, where)
+    x_t = _checks.check_inputs(x_t, d_in, where, name="x_t", min_rank=1)
+    h_prev = _checks.check_state(h_prev, (*x_t.shape[:-1], d_h), where, name="h_prev")
+    h_t = _gru_state(params, h_prev, x_t, bool(reset_after))
+    return h_t, h_t
+
+
+__all__ = ["gru_step", "lstm_step", "rnn_step"]

@@ -1,7 +1,7 @@
 """Parameters of layers and stacks: the ``Bidirectional`` pair, ``init_stack``, ``without_readout``.
 
-A *layer's* parameters are one ``RNNParams`` / ``LSTMParams`` or a ``Bidirectional(fwd,
-bwd)`` pair of them; a *stack* is a tuple of layers, bottom first (run by
+A *layer's* parameters are one ``RNNParams`` / ``LSTMParams`` / ``GRUParams`` or a
+``Bidirectional(fwd, bwd)`` pair of them; a *stack* is a tuple of layers, bottom first (run by
 :func:`jaxrnn.layers.stack`).
 """
 
@@ -14,7 +14,7 @@ import jax.numpy as jnp
 
 from jaxrnn import _checks
 from jaxrnn._typing import PRNGKey
-from jaxrnn.params import RNNParams, init_lstm_params, init_rnn_params
+from jaxrnn.params import RNNParams, init_gru_params, init_lstm_params, init_rnn_params
 
 MERGES = ("concat", "sum", "mean")
 
@@ -52,7 +52,7 @@ def init_stack(
 
     Args:
         key: PRNG key; layer ``l`` (direction ``j``) uses ``fold_in(fold_in(key, l), j)``.
-        cell: ``"lstm"`` or ``"rnn"``.
+        cell: ``"lstm"``, ``"gru"`` or ``"rnn"``.
         d_in, d_h: input and hidden sizes.
         d_out: readout size of the top RNN layer (``cell="rnn"`` only).
         num_layers, bidirectional, merge: the stack's shape.
@@ -70,8 +70,8 @@ def init_stack(
         (4, 8)
     """
     where = "init_stack"
-    if cell not in ("lstm", "rnn"):
-        raise ValueError(f"{where}: expected cell to be 'lstm' or 'rnn', got {cell!r}")
+    if cell not in ("lstm", "gru", "rnn"):
+        raise ValueError(f"{where}: expected cell to be 'lstm', 'gru' or 'rnn', got {cell!r}")
     if merge not in MERGES:
         raise ValueError(f"{where}: expected merge to be one of {MERGES}, got {merge!r}")
     _checks.check_static_int(num_layers, "num_layers", where, minimum=1)
@@ -82,6 +82,8 @@ def init_stack(
             k = jax.random.fold_in(jax.random.fold_in(key, l), j)
             if cell == "lstm":
                 dirs.append(init_lstm_params(k, d_in, d_h, forget_bias=forget_bias, dtype=dtype))
+            elif cell == "gru":
+                dirs.append(init_gru_params(k, d_in, d_h, dtype=dtype))
             else:
                 p = init_rnn_params(k, d_in, d_h, max(d_out, 1), dtype=dtype)
                 dirs.append(p if (l == num_layers - 1 and d_out) else without_readout(p))

@@ -1,9 +1,9 @@
 """Layers on top of the scans: stacks, bidirectional layers, resets, carries, dropout.
 
-A *layer's* parameters are either one ``RNNParams`` / ``LSTMParams`` (a unidirectional
-layer) or a :class:`Bidirectional` ``(fwd, bwd)`` pair of them. A *stack* is a tuple of
-layers, bottom first: layer ``l + 1`` reads the (merged) outputs of layer ``l``. The
-final states come back with the same structure: one state per layer, a
+A *layer's* parameters are either one ``RNNParams`` / ``LSTMParams`` / ``GRUParams`` (a
+unidirectional layer) or a :class:`Bidirectional` ``(fwd, bwd)`` pair of them. A *stack*
+is a tuple of layers, bottom first: layer ``l + 1`` reads the (merged) outputs of layer
+``l``. The final states come back with the same structure: one state per layer, a
 ``Bidirectional(fwd, bwd)`` pair for a bidirectional layer.
 
 For the vanilla RNN, a layer's output is its state sequence ``s_t``; the readout
@@ -25,10 +25,11 @@ import jax.numpy as jnp
 from jaxrnn import _checks
 from jaxrnn._loops.resets import scan_with_resets
 from jaxrnn._typing import Array, Bool, Float, Int, PRNGKey
-from jaxrnn.cells import _lstm_state, _rnn_readout, _rnn_state
+from jaxrnn.cells import _gru_state, _lstm_state, _rnn_readout, _rnn_state
 from jaxrnn.layer_params import MERGES, Bidirectional
-from jaxrnn.params import LSTMParams, LSTMState, RNNParams
+from jaxrnn.params import GRUParams, LSTMParams, LSTMState, RNNParams
 from jaxrnn.scan import lstm_scan, rnn_scan
+from jaxrnn.scan_gru import gru_scan
 
 # --- one direction ---------------------------------------------------------------------
 
@@ -37,6 +38,8 @@ def _zeros_state(params: Any, batch: tuple[int, ...]) -> Any:
     if isinstance(params, LSTMParams):
         zeros = jnp.zeros((*batch, params.f.W.shape[0]), params.f.W.dtype)
         return LSTMState(h=zeros, C=zeros)
+    if isinstance(params, GRUParams):
+        return jnp.zeros((*batch, params.z.W.shape[0]), params.z.W.dtype)
     return jnp.zeros((*batch, params.W.shape[0]), params.W.dtype)
 
 
@@ -53,18 +56,25 @@ def _direction(
     """One direction of one layer: ``(state_T, outputs, carries_or_None)``.
 
     The plain path (no resets, no carries asked) is :func:`jaxrnn.lstm_scan` /
-    :func:`jaxrnn.rnn_scan`; the others scan the same equations here.
+    :func:`jaxrnn.gru_scan` / :func:`jaxrnn.rnn_scan`; the others scan the same equations
+    here. GRU layers run with ``reset_after=True``.
     """
     is_lstm = isinstance(params, LSTMParams)
+    is_gru = isinstance(params, GRUParams)
     if resets is None and not return_carries:
         if is_lstm:
             state_T, hs = lstm_scan(params, xs, state0, lengths=lengths, reverse=reverse)
             return state_T, hs, None
+        if is_gru:
+            h_T, hs = gru_scan(params, xs, state0, lengths=lengths, reverse=reverse)
+            return h_T, hs, None
         s_T, ss, _ = rnn_scan(params, xs, state0, lengths=lengths, reverse=reverse)
         return s_T, ss, None
     where = "stack"
     if is_lstm:
         d_in, d_h = _checks.check_lstm_params(params, where)
+    elif is_gru:
+        d_in, d_h = _checks.check_gru_params(params, where)
     else:
         d_in, d_h, _ = _checks.check_rnn_params(params, where)
     xs = _checks.check_inputs(xs, d_in, where, name="xs", min_rank=2)
@@ -75,7 +85,8 @@ def _direction(
         state0 = _checks.check_lstm_state(state0, shape, where, name="initial_state")
     else:
         state0 = _checks.check_state(state0, shape, where, name="initial_state")
-    cell = functools.partial(_lstm_state if is_lstm else _rnn_state, params)
+    step = _lstm_state if is_lstm else _gru_state if is_gru else _rnn_state
+    cell = functools.partial(step, params)
     state_T, carries = scan_with_resets(cell, state0, xs, lengths, resets, reverse=reverse)
     outputs = carries.h if is_lstm else carries
     return state_T, outputs, carries
@@ -90,12 +101,12 @@ def _merge(a: Array, b: Array, merge: str) -> Array:
 
 
 def _check_stack(params: Any, where: str) -> tuple[Any, ...]:
-    if isinstance(params, (RNNParams, LSTMParams, Bidirectional)):
+    if isinstance(params, (RNNParams, LSTMParams, GRUParams, Bidirectional)):
         params = (params,)
     if not isinstance(params, (tuple, list)) or not params:
         raise TypeError(
             f"{where}: expected params to be a non-empty tuple of layers (RNNParams, "
-            f"LSTMParams or Bidirectional pairs), got {type(params).__name__}"
+            f"LSTMParams, GRUParams or Bidirectional pairs), got {type(params).__name__}"
         )
     return tuple(params)
 
@@ -117,21 +128,22 @@ def stack(
     key: PRNGKey | None = None,
     return_carries: bool = False,
 ) -> tuple[tuple[Any, ...], Array] | tuple[tuple[Any, ...], Array, tuple[Any, ...]]:
-    r"""Run a stack of RNN or LSTM layers, each uni- or bidirectional.
+    r"""Run a stack of RNN, LSTM or GRU layers, each uni- or bidirectional.
 
-    Layer ``l`` maps its input sequence to its outputs (``h_t`` for the LSTM, ``s_t`` for
-    the RNN); a bidirectional layer runs the forward and the backward direction over the
-    same ``lengths`` and merges them per step:
+    Layer ``l`` maps its input sequence to its outputs (``h_t`` for the LSTM and the GRU
+    (``reset_after=True``), ``s_t`` for the RNN); a bidirectional layer runs the forward
+    and the backward direction over the same ``lengths`` and merges them per step:
     ``concat`` gives ``[h^{fwd}_t; h^{bwd}_t]``, ``sum`` their sum, ``mean`` their mean.
     Between layers (never after the top one) inverted dropout with rate ``dropout`` is
     applied when a ``key`` is given (identity when ``key`` is None or ``dropout == 0``).
 
     Args:
-        params: tuple of layers, bottom first; each an ``RNNParams``, an ``LSTMParams``
-            or a ``Bidirectional(fwd, bwd)`` of them. A single layer is accepted too.
+        params: tuple of layers, bottom first; each an ``RNNParams``, an ``LSTMParams``,
+            a ``GRUParams`` or a ``Bidirectional(fwd, bwd)`` of them. A single layer is
+            accepted too.
         xs: inputs, shape ``(..., T, d_in)``.
         initial_state: one state per layer, structured like the returned final states
-            (``LSTMState``, an ``s_0`` array, or a ``Bidirectional`` pair); entries may be
+            (``LSTMState``, an ``s_0`` / ``h_0`` array, or a ``Bidirectional`` pair); entries may be
             None (zeros). Resets restart from this state.
         lengths: optional integer array ``xs.shape[:-2]``; steps ``t >= lengths`` are
             padding (state held, outputs zero).
@@ -142,7 +154,8 @@ def stack(
         dropout: dropout rate in ``[0, 1)`` between layers.
         key: PRNG key for the dropout masks.
         return_carries: also return every carry of every layer: ``LSTMState(h, C)`` with
-            fields ``(..., T, d_h)`` (the ``C_t`` sequence), or ``ss`` for the RNN.
+            fields ``(..., T, d_h)`` (the ``C_t`` sequence), ``hs`` for the GRU, or ``ss``
+            for the RNN.
 
     Returns:
         ``(final_states, outputs)``, plus ``carries`` (a tuple over layers) when

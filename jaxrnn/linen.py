@@ -1,7 +1,7 @@
 """Flax Linen modules over :func:`jaxrnn.layers.stack` (needs ``flax``).
 
 The variables hold jaxrnn's own NamedTuples: ``variables["params"]["layer_0"]`` is an
-``LSTMParams`` (or ``RNNParams``, or a ``Bidirectional`` pair of them), so
+``LSTMParams`` (or ``GRUParams``, ``RNNParams``, or a ``Bidirectional`` pair of them), so
 ``jaxrnn.lstm_scan(variables["params"]["layer_0"], xs)`` runs the module's first layer.
 Inputs are batch-major ``(B, T, d_in)`` (any leading batch axes work).
 """
@@ -19,7 +19,7 @@ from jaxrnn.layers import stack
 
 
 class _Stack(nn.Module):
-    """Shared body of :class:`LSTM` and :class:`SimpleRNN`."""
+    """Shared body of :class:`LSTM`, :class:`GRU` and :class:`SimpleRNN`."""
 
     features: int
     num_layers: int = 1
@@ -104,6 +104,31 @@ class LSTM(_Stack):
         return "lstm", {"forget_bias": self.forget_bias}
 
 
+class GRU(_Stack):
+    r"""A stack of GRU layers (``reset_after=True``; see :func:`jaxrnn.gru_step`).
+
+    Attributes:
+        features, num_layers, bidirectional, merge, dropout, param_dtype: as for
+            :class:`LSTM`.
+
+    Call like :class:`LSTM`; returns ``(final_states, hs)`` with one ``h_T`` array (or
+    ``Bidirectional`` pair) per layer.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxrnn.linen import GRU
+        >>> model = GRU(features=4, num_layers=2)
+        >>> xs = jnp.ones((2, 5, 3))
+        >>> variables = model.init(jax.random.key(0), xs)
+        >>> finals, hs = model.apply(variables, xs, jnp.array([5, 3]))
+        >>> hs.shape, type(variables["params"]["layer_1"]).__name__
+        ((2, 5, 4), 'GRUParams')
+    """
+
+    def _cell(self) -> tuple[str, dict[str, Any]]:
+        return "gru", {}
+
+
 class SimpleRNN(_Stack):
     r"""A stack of vanilla RNN layers with a softmax readout on the top layer.
 
@@ -134,4 +159,4 @@ class SimpleRNN(_Stack):
         return "rnn", {"d_out": self.d_out}
 
 
-__all__ = ["LSTM", "SimpleRNN"]
+__all__ = ["GRU", "LSTM", "SimpleRNN"]

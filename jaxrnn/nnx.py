@@ -1,7 +1,7 @@
 """Flax NNX modules over :func:`jaxrnn.layers.stack` (needs ``flax``).
 
 Each layer is one ``nnx.Param`` whose value is jaxrnn's own NamedTuple
-(``model.layers[0].get_value()`` is an ``LSTMParams``, ``RNNParams`` or a
+(``model.layers[0].get_value()`` is an ``LSTMParams``, ``GRUParams``, ``RNNParams`` or a
 ``Bidirectional`` pair), so ``jaxrnn.lstm_scan(model.layers[0].get_value(), xs)`` runs the
 module's first layer and gradients read ``layers/0/value/f/W``.
 """
@@ -19,7 +19,7 @@ from jaxrnn.layers import stack
 
 
 class _Stack(nnx.Module):
-    """Shared body of :class:`LSTM` and :class:`SimpleRNN`."""
+    """Shared body of :class:`LSTM`, :class:`GRU` and :class:`SimpleRNN`."""
 
     def __init__(
         self,
@@ -114,6 +114,26 @@ class LSTM(_Stack):
         super().__init__("lstm", d_in, d_h, rngs=rngs, forget_bias=forget_bias, **options)
 
 
+class GRU(_Stack):
+    r"""A stack of GRU layers (``reset_after=True``; see :func:`jaxrnn.gru_step`).
+
+    Arguments as for :class:`LSTM` (without ``forget_bias``); returns
+    ``(final_states, hs)`` with one ``h_T`` array (or ``Bidirectional`` pair) per layer.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from flax import nnx
+        >>> from jaxrnn.nnx import GRU
+        >>> model = GRU(3, 4, bidirectional=True, rngs=nnx.Rngs(0))
+        >>> finals, hs = model(jnp.ones((2, 5, 3)), jnp.array([5, 3]))
+        >>> hs.shape, finals[0].bwd.shape
+        ((2, 5, 8), (2, 4))
+    """
+
+    def __init__(self, d_in: int, d_h: int, *, rngs: nnx.Rngs, **options: Any) -> None:
+        super().__init__("gru", d_in, d_h, rngs=rngs, **options)
+
+
 class SimpleRNN(_Stack):
     r"""A stack of vanilla RNN layers with a softmax readout on the top layer.
 
@@ -136,4 +156,4 @@ class SimpleRNN(_Stack):
         super().__init__("rnn", d_in, d_h, rngs=rngs, d_out=d_out, **options)
 
 
-__all__ = ["LSTM", "SimpleRNN"]
+__all__ = ["GRU", "LSTM", "SimpleRNN"]

@@ -221,7 +221,76 @@ def init_lstm_params(
     )
 
 
+class GRUParams(NamedTuple):
+    """Parameters of the GRU: one :class:`Gate` per gate, and the candidate's second bias.
+
+    Attributes:
+        z: update gate, ``z_t = sigmoid(U_z x_t + W_z h_{t-1} + b_z)``.
+        r: reset gate, ``r_t = sigmoid(U_r x_t + W_r h_{t-1} + b_r)``.
+        n: candidate, ``n_t = tanh(U_n x_t + b_n + r_t * (W_n h_{t-1} + b_hn))``.
+        b_hn: the bias inside the reset product, shape ``(d_h,)`` (PyTorch's
+            ``b_hn``); with ``reset_after=False`` it simply adds to ``b_n``.
+    """
+
+    z: Gate
+    r: Gate
+    n: Gate
+    b_hn: Float[Array, " d_h"]
+
+
+def init_gru_params(
+    key: PRNGKey,
+    d_in: int,
+    d_h: int,
+    *,
+    dtype: DType = jnp.float32,
+    U_init: Initializer = default_input_init,
+    W_init: Initializer = default_recurrent_init,
+    b_init: Initializer = default_bias_init,
+) -> GRUParams:
+    """Initialise :class:`GRUParams`.
+
+    Defaults: every ``U_g`` Glorot uniform, every ``W_g`` orthogonal, every bias (``b_z``,
+    ``b_r``, ``b_n``, ``b_hn``) zero.
+
+    Args:
+        key: PRNG key.
+        d_in: input size.
+        d_h: hidden size.
+        dtype: floating dtype of every parameter.
+        U_init, W_init, b_init: initialisers, called once per gate (``b_init`` also for
+            ``b_hn``).
+
+    Returns:
+        ``GRUParams(z, r, n, b_hn)``; each ``Gate`` has ``U (d_h, d_in)``,
+        ``W (d_h, d_h)`` and ``b (d_h,)``; ``b_hn`` is ``(d_h,)``.
+
+    Raises:
+        ValueError: if a size is not a positive int.
+
+    Example:
+        >>> import jax, jaxrnn
+        >>> p = jaxrnn.init_gru_params(jax.random.key(0), d_in=3, d_h=4)
+        >>> p.z.U.shape, p.n.W.shape, p.b_hn.shape
+        ((4, 3), (4, 4), (4,))
+    """
+    _check_size("d_in", d_in)
+    _check_size("d_h", d_h)
+    k_z, k_r, k_n, k_hn = jax.random.split(key, 4)
+
+    def gate(k: PRNGKey) -> Gate:
+        k_U, k_W, k_b = jax.random.split(k, 3)
+        return Gate(
+            U=U_init(k_U, (d_h, d_in), dtype),
+            W=W_init(k_W, (d_h, d_h), dtype),
+            b=b_init(k_b, (d_h,), dtype),
+        )
+
+    return GRUParams(z=gate(k_z), r=gate(k_r), n=gate(k_n), b_hn=b_init(k_hn, (d_h,), dtype))
+
+
 __all__ = [
+    "GRUParams",
     "Gate",
     "LSTMParams",
     "LSTMState",
@@ -229,6 +298,7 @@ __all__ = [
     "default_bias_init",
     "default_input_init",
     "default_recurrent_init",
+    "init_gru_params",
     "init_lstm_params",
     "init_rnn_params",
 ]

@@ -81,6 +81,35 @@ def lstm_forward(params, xs, h0=None, C0=None, length=None, reverse=False):
     return h, C, hs, Cs
 
 
+def gru_forward(params, xs, h0=None, length=None, reverse=False, reset_after=True):
+    """GRU on one sequence, gate by gate (both placements of the reset gate).
+
+    reset_after=True:  n_t = tanh(U_n x_t + b_n + r_t * (W_n h_{t-1} + b_hn))
+    reset_after=False: n_t = tanh(U_n x_t + W_n (r_t * h_{t-1}) + b_n + b_hn)
+    h_t = (1 - z_t) * n_t + z_t * h_{t-1}.
+
+    Returns (h_T, hs (T, d_h)), float64.
+    """
+    p = _f64(params)
+    z, r, n, b_hn = p["z"], p["r"], p["n"], p["b_hn"]
+    xs = np.asarray(xs, np.float64)
+    T = xs.shape[0]
+    d_h = z["W"].shape[0]
+    h = np.zeros(d_h) if h0 is None else np.asarray(h0, np.float64).copy()
+    hs = np.zeros((T, d_h))
+    for t in _order(T, length, reverse):
+        x_t = xs[t]
+        z_t = sigmoid(z["U"] @ x_t + z["W"] @ h + z["b"])
+        r_t = sigmoid(r["U"] @ x_t + r["W"] @ h + r["b"])
+        if reset_after:
+            n_t = np.tanh(n["U"] @ x_t + n["b"] + r_t * (n["W"] @ h + b_hn))
+        else:
+            n_t = np.tanh(n["U"] @ x_t + n["W"] @ (r_t * h) + n["b"] + b_hn)
+        h = (1 - z_t) * n_t + z_t * h
+        hs[t] = h
+    return h, hs
+
+
 def numerical_grad(f, x, eps=1e-6):
     """Central finite differences of a scalar float64 function f at array x."""
     x = np.array(x, np.float64)

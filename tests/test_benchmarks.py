@@ -21,6 +21,7 @@ def test_quick_benchmark_checks_every_peer_and_writes_results(tmp_path, monkeypa
     assert set(by_kind["lstm"]["ms"]) == {"jaxrnn", "flax.linen", "flax.nnx", "equinox", "haiku",
                                           "torch"}
     assert set(by_kind["rnn"]["ms"]) == {"jaxrnn", "flax.linen", "torch"}
+    assert set(by_kind["gru"]["ms"]) == {"jaxrnn", "flax.linen", "flax.nnx", "equinox", "torch"}
     assert all(not r["errors"] for r in data["results"])
     assert all(t > 0 for r in data["results"] for m in r["ms"].values() for t in m.values())
     assert "ratio jaxrnn / peer" in (tmp_path / "table.md").read_text()
@@ -100,3 +101,17 @@ def test_gpu_script_rejects_unknown_configs():
 
     with pytest.raises(SystemExit):
         gpu_lstm.main(["--dry-run", "--configs", "large:float64"])
+
+
+def test_gpu_gru_script_dry_run_on_cpu(tmp_path):
+    from benchmarks import gpu_gru
+
+    out = tmp_path / "gpu_gru.json"
+    configs = "large:float32-highest,medium:bfloat16"
+    rows = gpu_gru.main(["--dry-run", "--configs", configs, "--json", str(out)])
+    assert {r["impl"] for r in rows} == {"jaxrnn", "jaxrnn unroll=8", "flax.linen", "torch"}
+    for r in rows:  # every implementation computes the same GRU
+        assert "error" not in r and r["ok"], r
+        assert r["out_rel_err"] < (1e-6 if r["dtype"] == "float32-highest" else 2e-2), r
+        assert r["dU_rel_vs_jaxrnn"] < (1e-6 if r["dtype"] == "float32-highest" else 3e-2), r
+    assert json.loads(out.read_text())["rows"] == rows

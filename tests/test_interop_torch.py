@@ -156,7 +156,7 @@ def _leaves(tree):
 def test_refusals():
     with pytest.raises(ValueError, match="proj_size=0, got proj_size=2"):
         from_torch_lstm(torch.nn.LSTM(D_IN, D_H, proj_size=2))
-    with pytest.raises(TypeError, match="GRU has no jaxrnn equivalent"):
+    with pytest.raises(TypeError, match="got GRU; convert a GRU with from_torch_gru"):
         from_torch_lstm(torch.nn.GRU(D_IN, D_H))
     with pytest.raises(ValueError, match="nonlinearity='tanh', got 'relu'"):
         from_torch_rnn(torch.nn.RNN(D_IN, D_H, nonlinearity="relu"))

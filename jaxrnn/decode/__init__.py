@@ -11,10 +11,10 @@ with ``y_{-1}`` the start token. ``step_fn(carry, y_prev)`` takes the carry (any
 whose leaves all have the batch axis ``B`` first, e.g. an ``LSTMState`` from an encoder)
 and the previous tokens ``y_prev`` of shape ``(B,)`` (int32), and returns the new carry
 (same structure, shapes and dtypes) and ``logits`` of shape ``(B, n_vocab)``. Embedding,
-cell(s), attention and readout are the user's; ``make_lstm_step_fn`` and
-``make_rnn_step_fn`` build the common case. Anything per example that ``step_fn`` reads
-(e.g. encoder outputs for attention) belongs in the carry, not in a closure: beam search
-tiles the carry to ``B * beam_size`` rows.
+cell(s), attention and readout are the user's; ``make_lstm_step_fn``,
+``make_gru_step_fn`` and ``make_rnn_step_fn`` build the common case. Anything per
+example that ``step_fn`` reads (e.g. encoder outputs for attention) belongs in the carry,
+not in a closure: beam search tiles the carry to ``B * beam_size`` rows.
 
 The decoders are pure and jit-compatible but not jitted themselves (one jit at the top):
 wrap your own ``decode(params, inputs, key)`` in ``jax.jit``. ``max_len``, ``end_token``,
@@ -28,13 +28,14 @@ counted in ``lengths``; every position after it holds ``pad_id`` and has log-pro
 
 from jaxrnn.decode.beam import beam_search
 from jaxrnn.decode.greedy import Decoded, StepFn, greedy_decode, sample_decode
-from jaxrnn.decode.steps import make_lstm_step_fn, make_rnn_step_fn
+from jaxrnn.decode.steps import make_gru_step_fn, make_lstm_step_fn, make_rnn_step_fn
 
 __all__ = [
     "Decoded",
     "StepFn",
     "beam_search",
     "greedy_decode",
+    "make_gru_step_fn",
     "make_lstm_step_fn",
     "make_rnn_step_fn",
     "sample_decode",

@@ -1,6 +1,6 @@
 """Step functions for the decoders, built from jaxrnn parameters (no glue needed).
 
-``make_lstm_step_fn`` and ``make_rnn_step_fn`` return
+``make_lstm_step_fn``, ``make_gru_step_fn`` and ``make_rnn_step_fn`` return
 ``step_fn(carry, y_prev) -> (carry, logits)`` for ``greedy_decode``, ``sample_decode``
 and ``beam_search``: embed the previous token, take one cell step, read out logits.
 """
@@ -11,7 +11,7 @@ from typing import Any
 
 from jaxrnn import _checks
 from jaxrnn._typing import Array, Float, Int
-from jaxrnn.cells import LSTMState, _lstm_state, _rnn_readout, _rnn_state
+from jaxrnn.cells import LSTMState, _gru_state, _lstm_state, _rnn_readout, _rnn_state
 from jaxrnn.decode._checks import check_matrix
 from jaxrnn.decode.greedy import StepFn
 
@@ -68,6 +68,60 @@ def make_lstm_step_fn(
     return step_fn
 
 
+def make_gru_step_fn(
+    E: Float[Array, "n_vocab d_in"],
+    params: Any,
+    V: Float[Array, "d_out d_h"],
+    b_o: Float[Array, " d_out"],
+    *,
+    reset_after: bool = True,
+) -> StepFn:
+    r"""A GRU decoder step: embedding, one ``gru_step``, linear readout.
+
+    .. math::
+
+        x_t = E[y_{t-1}], \quad h_t = \mathrm{GRU}(x_t, h_{t-1}), \quad
+        \mathrm{logits}_t = V h_t + b_o
+
+    Args:
+        E: embedding matrix, shape ``(n_vocab, d_in)``.
+        params: ``GRUParams`` with input size ``d_in`` and hidden size ``d_h``.
+        V: readout matrix, shape ``(d_out, d_h)``.
+        b_o: readout bias, shape ``(d_out,)``.
+        reset_after: the GRU variant (see :func:`jaxrnn.gru_step`).
+
+    Returns:
+        ``step_fn(h: (B, d_h), y_prev: (B,) ints) -> (h, logits (B, d_out))``.
+
+    Raises:
+        TypeError: ``params`` is not a ``GRUParams``, or an array is not floating.
+        ValueError: a shape does not match ``params``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, jaxrnn
+        >>> from jaxrnn.decode import greedy_decode
+        >>> k = jax.random.split(jax.random.key(0), 3)
+        >>> p = jaxrnn.init_gru_params(k[0], d_in=4, d_h=8)
+        >>> E, V = jax.random.normal(k[1], (6, 4)), jax.random.normal(k[2], (6, 8))
+        >>> step = jaxrnn.make_gru_step_fn(E, p, V, jnp.zeros(6))
+        >>> out = greedy_decode(step, jnp.zeros((2, 8)), 1, max_len=5, end_token=0)
+        >>> out.tokens.shape
+        (2, 5)
+    """
+    where = "make_gru_step_fn"
+    d_in, d_h = _checks.check_gru_params(params, where)
+    E = check_matrix(E, (None, d_in), "E", f"(n_vocab, d_in={d_in})", where)
+    V = check_matrix(V, (None, d_h), "V", f"(d_out, d_h={d_h})", where)
+    b_o = check_matrix(b_o, (V.shape[0],), "b_o", f"(d_out={V.shape[0]},)", where)
+    reset_after = bool(reset_after)
+
+    def step_fn(h_prev: Array, y_prev: Int[Array, " B"]) -> tuple[Array, Array]:
+        h_t = _gru_state(params, h_prev, E[y_prev], reset_after)
+        return h_t, h_t @ V.T + b_o
+
+    return step_fn
+
+
 def make_rnn_step_fn(E: Float[Array, "n_vocab d_in"], params: Any) -> StepFn:
     r"""A vanilla-RNN decoder step: embedding, then ``rnn_step`` with its own readout.
 
@@ -109,4 +163,4 @@ def make_rnn_step_fn(E: Float[Array, "n_vocab d_in"], params: Any) -> StepFn:
     return step_fn
 
 
-__all__ = ["make_lstm_step_fn", "make_rnn_step_fn"]
+__all__ = ["make_gru_step_fn", "make_lstm_step_fn", "make_rnn_step_fn"]

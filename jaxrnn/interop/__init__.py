@@ -3,7 +3,7 @@
 Importing this package imports none of those libraries: each converter reads plain
 attributes and arrays, and only an export that must build a foreign object (a
 ``torch.nn.LSTM``, an ``equinox.nn.LSTMCell``) imports that library, when called.
-Whatever cannot be represented (PyTorch ``proj_size > 0``, a GRU, other activations)
+Whatever cannot be represented (PyTorch ``proj_size > 0``, other activations)
 is refused with an error, never converted approximately.
 
 - PyTorch ``nn.LSTM`` / ``nn.RNN`` (+ ``nn.Linear``): :func:`from_torch_lstm`,
@@ -15,42 +15,66 @@ is refused with an error, never converted approximately.
 - Haiku ``LSTM``: :func:`from_haiku_lstm`, :func:`to_haiku_lstm` (the fixed ``+1`` forget
   bias folded into ``f.b``).
 - Keras 3 ``LSTM``: :func:`from_keras_lstm`, :func:`to_keras_lstm`.
+- GRU: PyTorch ``nn.GRU`` :func:`from_torch_gru`, :func:`to_torch_gru` (whole stacks);
+  Flax ``GRUCell`` :func:`from_flax_gru_cell`, :func:`to_flax_gru_cell`; Equinox
+  ``nn.GRUCell`` :func:`from_equinox_gru_cell`, :func:`to_equinox_gru_cell`; Keras ``GRU``
+  :func:`from_keras_gru`, :func:`to_keras_gru` (both ``reset_after``); these use
+  ``reset_after=True`` but Keras' ``reset_after=False``. Haiku ``GRU``
+  (``reset_after=False``, update gate negated): :func:`from_haiku_gru`,
+  :func:`to_haiku_gru`.
 """
 
 from jaxrnn.interop.equinox_haiku import (
     HAIKU_FORGET_BIAS,
+    from_equinox_gru_cell,
     from_equinox_lstm_cell,
+    from_haiku_gru,
     from_haiku_lstm,
+    to_equinox_gru_cell,
     to_equinox_lstm_cell,
+    to_haiku_gru,
     to_haiku_lstm,
 )
 from jaxrnn.interop.flax_cells import (
     from_flax_carry,
+    from_flax_gru_cell,
     from_flax_lstm_cell,
     from_flax_simple_cell,
     to_flax_carry,
+    to_flax_gru_cell,
     to_flax_lstm_cell,
     to_flax_simple_cell,
 )
-from jaxrnn.interop.keras_lstm import from_keras_lstm, to_keras_lstm
+from jaxrnn.interop.keras import from_keras_gru, from_keras_lstm, to_keras_gru, to_keras_lstm
 from jaxrnn.interop.pytorch import from_torch_lstm, from_torch_rnn, to_torch_lstm, to_torch_rnn
+from jaxrnn.interop.pytorch_gru import from_torch_gru, to_torch_gru
 
 __all__ = [
     "HAIKU_FORGET_BIAS",
+    "from_equinox_gru_cell",
     "from_equinox_lstm_cell",
     "from_flax_carry",
+    "from_flax_gru_cell",
     "from_flax_lstm_cell",
     "from_flax_simple_cell",
+    "from_haiku_gru",
     "from_haiku_lstm",
+    "from_keras_gru",
     "from_keras_lstm",
+    "from_torch_gru",
     "from_torch_lstm",
     "from_torch_rnn",
+    "to_equinox_gru_cell",
     "to_equinox_lstm_cell",
     "to_flax_carry",
+    "to_flax_gru_cell",
     "to_flax_lstm_cell",
     "to_flax_simple_cell",
+    "to_haiku_gru",
     "to_haiku_lstm",
+    "to_keras_gru",
     "to_keras_lstm",
+    "to_torch_gru",
     "to_torch_lstm",
     "to_torch_rnn",
 ]

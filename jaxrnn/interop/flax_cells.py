@@ -1,10 +1,13 @@
-"""Flax Linen cells: ``LSTMCell``, ``OptimizedLSTMCell`` and ``SimpleCell``.
+"""Flax Linen cells: ``LSTMCell``, ``OptimizedLSTMCell``, ``GRUCell`` and ``SimpleCell``.
 
 Flax stores ``Dense`` kernels ``(in, out)``; jaxrnn stores ``(out, in)``, so every matrix is
 transposed. The LSTM cells keep one ``Dense`` per gate, named ``i{g}`` (input, no bias)
 and ``h{g}`` (recurrent, with bias) for ``g`` in ``i, f, g, o``; ``OptimizedLSTMCell``
-uses the same names. Flax's LSTM carry is ``(c, h)``: see :func:`to_flax_carry`. No
-Flax import is needed: the converters read and write plain dicts of arrays.
+uses the same names. ``GRUCell`` has ``i{g}`` (input, with bias) and ``h{g}`` (recurrent,
+no bias except ``hn``) for ``g`` in ``r, z, n``: its equations are jaxrnn's with
+``reset_after=True``, ``b_hn = hn.bias``. Flax's LSTM carry is ``(c, h)``: see
+:func:`to_flax_carry`. No Flax import is needed: the converters read and write plain dicts
+of arrays.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import jax.numpy as jnp
 
 from jaxrnn import _checks
 from jaxrnn.interop._fused import FIELD, to_jax
-from jaxrnn.params import Gate, LSTMParams, LSTMState, RNNParams
+from jaxrnn.params import Gate, GRUParams, LSTMParams, LSTMState, RNNParams
 
 
 def _unwrap(variables: Any, keys: tuple[str, ...], where: str) -> dict[str, Any]:
@@ -73,6 +76,51 @@ def to_flax_lstm_cell(params: LSTMParams) -> dict[str, Any]:
     return {"params": p}
 
 
+def from_flax_gru_cell(variables: Any) -> GRUParams:
+    """Convert the variables of a ``flax.linen.GRUCell`` (default activations).
+
+    Args:
+        variables: ``cell.init(...)`` output, or its ``"params"`` entry.
+
+    Returns:
+        ``GRUParams`` with ``U_g = i{g}.kernel^T``, ``W_g = h{g}.kernel^T``,
+        ``b_g = i{g}.bias`` and ``b_hn = hn.bias``; run it with ``reset_after=True``.
+    """
+    p = _unwrap(variables, tuple(f"{s}{g}" for s in "ih" for g in "rzn"), "from_flax_gru_cell")
+    gates = {
+        g: Gate(
+            U=to_jax(p[f"i{g}"]["kernel"]).T,
+            W=to_jax(p[f"h{g}"]["kernel"]).T,
+            b=to_jax(p[f"i{g}"]["bias"]),
+        )
+        for g in "rzn"
+    }
+    return GRUParams(**gates, b_hn=to_jax(p["hn"]["bias"]))
+
+
+def to_flax_gru_cell(params: GRUParams) -> dict[str, Any]:
+    """Variables ``{"params": ...}`` for ``flax.linen.GRUCell(d_h)`` (``reset_after=True``).
+
+    Example:
+        >>> import jax, jaxrnn
+        >>> from jaxrnn.interop import from_flax_gru_cell, to_flax_gru_cell
+        >>> p = jaxrnn.init_gru_params(jax.random.key(0), d_in=3, d_h=4)
+        >>> v = to_flax_gru_cell(p)
+        >>> v["params"]["iz"]["kernel"].shape, sorted(v["params"]["hn"])
+        ((3, 4), ['bias', 'kernel'])
+        >>> bool((from_flax_gru_cell(v).n.W == p.n.W).all())
+        True
+    """
+    _checks.check_gru_params(params, "to_flax_gru_cell")
+    p = {}
+    for g in "rzn":
+        gate = getattr(params, g)
+        p[f"i{g}"] = {"kernel": gate.U.T, "bias": gate.b}
+        p[f"h{g}"] = {"kernel": gate.W.T}
+    p["hn"]["bias"] = params.b_hn
+    return {"params": p}
+
+
 def to_flax_carry(state: LSTMState) -> tuple[Any, Any]:
     """``LSTMState(h, C)`` -> Flax's carry ``(c, h)``."""
     return state.C, state.h
@@ -122,9 +170,11 @@ def to_flax_simple_cell(params: RNNParams) -> tuple[dict[str, Any], dict[str, An
 
 __all__ = [
     "from_flax_carry",
+    "from_flax_gru_cell",
     "from_flax_lstm_cell",
     "from_flax_simple_cell",
     "to_flax_carry",
+    "to_flax_gru_cell",
     "to_flax_lstm_cell",
     "to_flax_simple_cell",
 ]

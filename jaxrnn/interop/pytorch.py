@@ -35,7 +35,7 @@ def _bias(module: Any, name: str, rows: int) -> np.ndarray:
 
 def _check_module(module: Any, kind: str, where: str) -> None:
     if type(module).__name__ != kind or not hasattr(module, "num_layers"):
-        hint = " (GRU has no jaxrnn equivalent)" if type(module).__name__ == "GRU" else ""
+        hint = "; convert a GRU with from_torch_gru" if type(module).__name__ == "GRU" else ""
         raise TypeError(f"{where}: expected a torch.nn.{kind}, got {type(module).__name__}{hint}")
     if getattr(module, "proj_size", 0) > 0:
         raise ValueError(
@@ -56,7 +56,7 @@ def from_torch_lstm(module: Any) -> tuple[Any, ...]:
         when ``module.bidirectional``; run it with ``stack(params, xs, merge="concat")``.
 
     Raises:
-        TypeError: not an ``nn.LSTM`` (an ``nn.GRU`` is refused).
+        TypeError: not an ``nn.LSTM`` (an ``nn.GRU`` goes to :func:`from_torch_gru`).
         ValueError: ``proj_size > 0``.
     """
     where = "from_torch_lstm"

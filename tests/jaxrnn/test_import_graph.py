@@ -21,7 +21,7 @@ LAYERS = [
     {"_checks"},
     {"cells"},
     {"_loops"},
-    {"scan"},
+    {"scan", "scan_gru"},
     {"parallel"},
     {"tbptt", "layer_params", "layers"},
     {"decode"},

@@ -1,0 +1,125 @@
+"""GPU GRU: jaxrnn against cuDNN's GRU (``torch.nn.GRU`` on CUDA) and Flax ``GRUCell``.
+
+``python -m benchmarks.gpu_gru [--json PATH]`` on a CUDA machine; ``--dry-run`` runs the
+same code on CPU at a tiny size. The configurations, flags, timing, checks and tables are
+those of :mod:`benchmarks.gpu_lstm` (single layer, d_in = d_h, batch-first; float32 at
+default and highest matmul precision, bfloat16); ``jax.experimental.rnn`` has no GRU, so
+cuDNN's GRU is reached through PyTorch. ``out_rel_err`` is against a float64 NumPy GRU,
+and ``dU_rel_vs_jaxrnn`` compares the gradients of the input weights (``3 d_h x d_in``,
+gates ``r, z, n``). Not run yet: no GPU was available when it was written.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import jaxrnn
+from benchmarks import gpu_lstm, peers_gru
+from benchmarks.gpu_lstm import N_REF, Impl, _f64, _jax_impl, time_impls
+
+
+def _dU(p: jaxrnn.GRUParams) -> np.ndarray:
+    return np.concatenate([_f64(g.U) for g in (p.r, p.z, p.n)])  # r, z, n as PyTorch
+
+
+def jaxrnn_impl(p: jaxrnn.GRUParams, xs, unroll: int = 1) -> Impl:
+    name = "jaxrnn" if unroll == 1 else f"jaxrnn unroll={unroll}"
+    return _jax_impl(name, lambda w, x: jaxrnn.gru_scan(w, x, unroll=unroll)[1], p, xs, _dU)
+
+
+def flax_impl(p: jaxrnn.GRUParams, xs) -> Impl:
+    import flax.linen as nn
+
+    from jaxrnn.interop import from_flax_gru_cell, to_flax_gru_cell
+
+    model = nn.RNN(nn.GRUCell(p.z.W.shape[0]))
+    weights = {"params": {"cell": to_flax_gru_cell(p)["params"]}}
+
+    def dU(g):
+        return _dU(from_flax_gru_cell(g["params"]["cell"]))
+
+    return _jax_impl("flax.linen", lambda w, x: model.apply(w, x), weights, xs, dU)
+
+
+def torch_impl(p: jaxrnn.GRUParams, xs, on_gpu: bool) -> Impl:
+    import torch
+
+    dev = "cuda" if on_gpu else "cpu"
+    tdt = {jnp.dtype("float32"): torch.float32, jnp.dtype("bfloat16"): torch.bfloat16}[xs.dtype]
+    d_h, d_in = p.z.U.shape
+
+    def t(a):
+        return torch.from_numpy(np.array(jnp.asarray(a, jnp.float32))).to(dev, tdt)
+
+    m = torch.nn.GRU(d_in, d_h, batch_first=True).to(dev, tdt)
+    with torch.no_grad():
+        m.weight_ih_l0.copy_(t(peers_gru._stacked(p, "U")))
+        m.weight_hh_l0.copy_(t(peers_gru._stacked(p, "W")))
+        m.bias_ih_l0.copy_(t(peers_gru._stacked(p, "b")))
+        m.bias_hh_l0.zero_()
+        m.bias_hh_l0[2 * d_h :].copy_(t(p.b_hn))
+    m.flatten_parameters()  # one cuDNN weight buffer
+    x = t(xs)
+
+    def forward():
+        with torch.no_grad():
+            return m(x)[0]
+
+    def grad():
+        m.zero_grad(set_to_none=True)
+        m(x)[0].float().sum().backward()
+        return m.weight_ih_l0.grad
+
+    def sync(out):
+        if on_gpu:
+            torch.cuda.synchronize()
+        return out
+
+    return Impl("torch", forward, grad, lambda g: g.double().cpu().numpy(), sync,
+                lambda hs: hs.double().cpu().numpy())
+
+
+def gru_f64(p: jaxrnn.GRUParams, xs) -> np.ndarray:
+    """The GRU equations (``reset_after=True``) in float64 NumPy, from zero states."""
+    g = {k: tuple(_f64(a) for a in getattr(p, k)) for k in "zrn"}  # (U, W, b)
+    b_hn, x = _f64(p.b_hn), _f64(xs)
+    h = np.zeros((x.shape[0], g["z"][1].shape[0]))
+    hs = []
+    for t in range(x.shape[1]):
+        z, r = (1.0 / (1.0 + np.exp(-(x[:, t] @ U.T + h @ W.T + b)))
+                for U, W, b in (g["z"], g["r"]))
+        U_n, W_n, b_n = g["n"]
+        n = np.tanh(x[:, t] @ U_n.T + b_n + r * (h @ W_n.T + b_hn))
+        h = (1 - z) * n + z * h
+        hs.append(h)
+    return np.stack(hs, axis=1)
+
+
+def run_config(shape_name: str, dtype: str, on_gpu: bool, reps: int, budget_s: float,
+               shapes: dict, unrolls: tuple[int, ...] = (8,)) -> list[dict]:
+    """Build, check and time every GRU implementation on one shape and dtype."""
+    B, T, d_h = shapes[shape_name]
+    p32, xs32 = peers_gru.gru_inputs(B, T, d_h)
+    p32 = p32._replace(b_hn=0.1 * jax.random.normal(jax.random.key(1), p32.b_hn.shape))
+    jdt = jnp.bfloat16 if dtype == "bfloat16" else jnp.float32
+    p, xs = jax.tree.map(lambda a: a.astype(jdt), (p32, xs32))
+    builders = {
+        "jaxrnn": lambda: jaxrnn_impl(p, xs),
+        **{f"jaxrnn unroll={u}": functools.partial(jaxrnn_impl, p, xs, unroll=u) for u in unrolls},
+        "flax.linen": lambda: flax_impl(p, xs),
+        "torch": lambda: torch_impl(p, xs, on_gpu),
+    }
+    meta = {"shape": shape_name, "B": B, "T": T, "d_h": d_h, "dtype": dtype}
+    return time_impls(builders, gru_f64(p, xs[:N_REF]), meta, reps, budget_s)
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    return gpu_lstm.main(argv, run=run_config, name="gpu_gru", doc=__doc__)
+
+
+if __name__ == "__main__":
+    main()
