@@ -53,7 +53,8 @@ import numpy as np
 
 import jaxrnn
 from benchmarks import peers
-from benchmarks.__main__ import _inputs, timed_rounds
+from benchmarks.harness import inputs, timed_rounds
+from jaxrnn import interop
 
 SHAPES = {"large": (64, 512, 1024), "medium": (32, 200, 256)}
 CONFIGS = [("large", "float32"), ("large", "float32-highest"), ("large", "bfloat16"),
@@ -90,14 +91,13 @@ def _f64(a) -> np.ndarray:
 def jaxrnn_impl(p: jaxrnn.LSTMParams, xs, unroll: int = 1) -> Impl:
     name = "jaxrnn" if unroll == 1 else f"jaxrnn unroll={unroll}"
     return _jax_impl(name, lambda w, x: jaxrnn.lstm_scan(w, x, unroll=unroll)[1], p, xs,
-                     lambda g: _f64(peers.stack_gates(g, "ifco", "U")))
+                     lambda g: _f64(peers.fused(g)[0]))
 
 
 def cudnn_weights(p: jaxrnn.LSTMParams):
     """``p`` as the flat cuDNN weight vector of ``jax.experimental.rnn``: W_ih, W_hh, b_ih, b_hh."""
-    b = peers.stack_gates(p, "ifco", "b")
-    return jnp.concatenate([peers.stack_gates(p, "ifco", "U").ravel(),
-                            peers.stack_gates(p, "ifco", "W").ravel(), b, jnp.zeros_like(b)])
+    Wx, Wh, b = (jnp.asarray(a) for a in peers.fused(p))
+    return jnp.concatenate([Wx.ravel(), Wh.ravel(), b, jnp.zeros_like(b)])
 
 
 def jax_cudnn_impl(p: jaxrnn.LSTMParams, xs, on_gpu: bool) -> Impl:
@@ -136,19 +136,9 @@ def torch_impl(p: jaxrnn.LSTMParams, xs, on_gpu: bool) -> Impl:
 
     dev = "cuda" if on_gpu else "cpu"
     tdt = {jnp.dtype("float32"): torch.float32, jnp.dtype("bfloat16"): torch.bfloat16}[xs.dtype]
-    d_h, d_in = p.f.U.shape
-
-    def t(a):
-        return torch.from_numpy(np.array(jnp.asarray(a, jnp.float32))).to(dev, tdt)
-
-    m = torch.nn.LSTM(d_in, d_h, batch_first=True).to(dev, tdt)
-    with torch.no_grad():
-        m.weight_ih_l0.copy_(t(peers.stack_gates(p, "ifco", "U")))
-        m.weight_hh_l0.copy_(t(peers.stack_gates(p, "ifco", "W")))
-        m.bias_ih_l0.copy_(t(peers.stack_gates(p, "ifco", "b")))
-        m.bias_hh_l0.zero_()
+    m = interop.to_torch_lstm(p).to(dev, tdt)  # bias_ih = b, bias_hh = 0
     m.flatten_parameters()  # one cuDNN weight buffer; else every call compacts the weights
-    x = t(xs)
+    x = torch.from_numpy(np.array(jnp.asarray(xs, jnp.float32))).to(dev, tdt)
 
     def forward():
         with torch.no_grad():
@@ -214,7 +204,7 @@ def run_config(shape_name: str, dtype: str, on_gpu: bool, reps: int, budget_s: f
                shapes: dict, unrolls: tuple[int, ...] = (8,)) -> list[dict]:
     """Build, check and time every implementation on one shape and dtype."""
     B, T, d_h = shapes[shape_name]
-    p32, xs32 = _inputs("lstm", B, T, d_h)
+    p32, xs32 = inputs("lstm", B, T, d_h)
     jdt = jnp.bfloat16 if dtype == "bfloat16" else jnp.float32
     p, xs = jax.tree.map(lambda a: a.astype(jdt), (p32, xs32))
     builders = {

@@ -3,8 +3,9 @@
 Each builder takes ``(params, xs)`` (jaxrnn parameters, batch-first float32 inputs) and
 returns a :class:`Peer`: a forward function ``xs -> hs`` of shape ``(B, T, d_h)`` and a
 forward+backward function computing the gradient of ``hs.sum()`` with respect to every
-parameter. Weights are converted once, outside the timed functions, so every peer
-computes the same function (``benchmarks.__main__`` checks the outputs before timing).
+parameter. Weights are converted once, outside the timed functions, by the converters of
+:mod:`jaxrnn.interop` (tested against each library there), so every peer computes the same
+function (``python -m benchmarks`` also checks the outputs before timing).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxrnn
+from jaxrnn import interop
+from jaxrnn.interop._fused import to_fused
 
 
 @dataclass(frozen=True)
@@ -44,19 +47,18 @@ def jaxrnn_lstm(p: jaxrnn.LSTMParams, xs, unroll: int = 1) -> Peer:
     return _jax_peer("jaxrnn", lambda w, x: jaxrnn.lstm_scan(w, x, unroll=unroll)[1], p, xs)
 
 
-FLAX_GATES = {"i": "i", "f": "f", "c": "g", "o": "o"}  # jaxrnn gate -> Flax suffix
+def fused(p: jaxrnn.LSTMParams, order: str = "ifgo") -> tuple[np.ndarray, ...]:
+    """``(Wx, Wh, b)``: the gates stacked in ``order`` (``g`` is the candidate ``c``), with
+    ``jaxrnn.interop``'s converter (the layout of PyTorch, Equinox and cuDNN for ``ifgo``)."""
+    return to_fused(p, order, "benchmarks")
 
 
 def flax_linen_lstm_parts(p: jaxrnn.LSTMParams) -> tuple[Callable[[Any, Any], Any], Any]:
     """``(apply, weights)`` for ``nn.RNN(nn.OptimizedLSTMCell)`` holding ``p``'s weights."""
     import flax.linen as nn
 
-    cell: dict[str, Any] = {}
-    for g, s in FLAX_GATES.items():
-        gate = getattr(p, g)
-        cell[f"i{s}"] = {"kernel": gate.U.T}
-        cell[f"h{s}"] = {"kernel": gate.W.T, "bias": gate.b}
     model = nn.RNN(nn.OptimizedLSTMCell(p.f.W.shape[0]))
+    cell = interop.to_flax_lstm_cell(p)["params"]
     return (lambda w, x: model.apply(w, x)), {"params": {"cell": cell}}
 
 
@@ -64,18 +66,15 @@ def flax_linen_lstm(p: jaxrnn.LSTMParams, xs) -> Peer:
     return _jax_peer("flax.linen", *flax_linen_lstm_parts(p), xs)
 
 
-def stack_gates(p: jaxrnn.LSTMParams, order: str, field: str) -> Any:
-    return jnp.concatenate([getattr(getattr(p, g), field) for g in order], axis=0)
-
-
 def flax_nnx_lstm(p: jaxrnn.LSTMParams, xs) -> Peer:
     from flax import nnx
 
     d_h, d_in = p.f.U.shape
     model = nnx.RNN(nnx.OptimizedLSTMCell(d_in, d_h, rngs=nnx.Rngs(0)), rngs=False)
-    model.cell.dense_i.kernel.value = stack_gates(p, "ifco", "U").T
-    model.cell.dense_h.kernel.value = stack_gates(p, "ifco", "W").T
-    model.cell.dense_h.bias.value = stack_gates(p, "ifco", "b")
+    Wx, Wh, b = fused(p)  # nnx's fused kernels are (in, 4 d_h), gates i, f, g, o
+    model.cell.dense_i.kernel[...] = jnp.asarray(Wx.T)
+    model.cell.dense_h.kernel[...] = jnp.asarray(Wh.T)
+    model.cell.dense_h.bias[...] = jnp.asarray(b)
     graphdef, weights, rest = nnx.split(model, nnx.Param, ...)
 
     def apply(w, x):
@@ -86,12 +85,8 @@ def flax_nnx_lstm(p: jaxrnn.LSTMParams, xs) -> Peer:
 
 
 def equinox_lstm(p: jaxrnn.LSTMParams, xs) -> Peer:
-    import equinox as eqx
-
-    d_h, d_in = p.f.U.shape
-    cell = eqx.nn.LSTMCell(d_in, d_h, key=jax.random.key(0))
-    cell = eqx.tree_at(lambda c: (c.weight_ih, c.weight_hh, c.bias), cell,
-                       tuple(stack_gates(p, "ifco", f) for f in "UWb"))
+    d_h = p.f.W.shape[0]
+    cell = interop.to_equinox_lstm_cell(p)
 
     def apply(cell, xs):
         def step(carry, x_t):
@@ -116,10 +111,7 @@ def haiku_lstm(p: jaxrnn.LSTMParams, xs) -> Peer:
         return jnp.swapaxes(hs, 0, 1)
 
     model = hk.without_apply_rng(hk.transform(fn))
-    # Haiku: gates [i, g, f, o] from linear([x, h]), and it adds 1 to the forget gate.
-    w = jnp.concatenate([stack_gates(p, "icfo", "U").T, stack_gates(p, "icfo", "W").T], axis=0)
-    b = stack_gates(p, "icfo", "b").at[2 * d_h: 3 * d_h].add(-1.0)
-    return _jax_peer("haiku", model.apply, {"lstm/linear": {"w": w, "b": b}}, xs)
+    return _jax_peer("haiku", model.apply, interop.to_haiku_lstm(p), xs)
 
 
 def _torch_peer(name: str, module: Any, xs) -> Peer:
@@ -140,17 +132,7 @@ def _torch_peer(name: str, module: Any, xs) -> Peer:
 
 
 def torch_lstm(p: jaxrnn.LSTMParams, xs) -> Peer:
-    import torch
-
-    d_h, d_in = p.f.U.shape
-    m = torch.nn.LSTM(d_in, d_h, batch_first=True)
-    t = lambda a: torch.from_numpy(np.array(a))  # noqa: E731
-    with torch.no_grad():
-        m.weight_ih_l0.copy_(t(stack_gates(p, "ifco", "U")))
-        m.weight_hh_l0.copy_(t(stack_gates(p, "ifco", "W")))
-        m.bias_ih_l0.copy_(t(stack_gates(p, "ifco", "b")))
-        m.bias_hh_l0.zero_()
-    return _torch_peer("torch", m, xs)
+    return _torch_peer("torch", interop.to_torch_lstm(p), xs)
 
 
 # --- vanilla RNN ------------------------------------------------------------------------
@@ -166,21 +148,14 @@ def flax_linen_rnn(p: jaxrnn.RNNParams, xs) -> Peer:
     import flax.linen as nn
 
     model = nn.RNN(nn.SimpleCell(p.W.shape[0]))
-    cell = {"i": {"kernel": p.U.T, "bias": p.b_s}, "h": {"kernel": p.W.T}}
-    return _jax_peer("flax.linen", lambda w, x: model.apply(w, x), {"params": {"cell": cell}}, xs)
+    cell, _ = interop.to_flax_simple_cell(p)  # peers have no readout
+    weights = {"params": {"cell": cell["params"]}}
+    return _jax_peer("flax.linen", lambda w, x: model.apply(w, x), weights, xs)
 
 
 def torch_rnn(p: jaxrnn.RNNParams, xs) -> Peer:
-    import torch
-
-    d_h, d_in = p.U.shape
-    m = torch.nn.RNN(d_in, d_h, nonlinearity="tanh", batch_first=True)
-    with torch.no_grad():
-        m.weight_ih_l0.copy_(torch.from_numpy(np.array(p.U)))
-        m.weight_hh_l0.copy_(torch.from_numpy(np.array(p.W)))
-        m.bias_ih_l0.copy_(torch.from_numpy(np.array(p.b_s)))
-        m.bias_hh_l0.zero_()
-    return _torch_peer("torch", m, xs)
+    rnn, _ = interop.to_torch_rnn(p)  # peers have no readout
+    return _torch_peer("torch", rnn, xs)
 
 
 LSTM_PEERS = [flax_linen_lstm, flax_nnx_lstm, equinox_lstm, haiku_lstm, torch_lstm]

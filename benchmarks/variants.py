@@ -2,14 +2,14 @@
 
 An A/B harness, timed interleaved call by call in one process, forward+backward (gradient of
 the sum of the outputs w.r.t. the parameters and the inputs), float32, on the shapes of
-:mod:`benchmarks.__main__`, against the default ``lstm_scan`` (``unroll=1``):
+:mod:`benchmarks.harness`, against the default ``lstm_scan`` (``unroll=1``):
 
 - ``unroll=k``: ``lstm_scan(..., unroll=k)``.
 - ``remat=k``: ``lstm_scan(..., remat=k)`` with ``k ~ sqrt(T)``: the memory-saving path
   (the same loops on segments of ``k`` steps, each recomputed in the backward pass), which
   shows what the recomputation costs.
 - ``bfloat16``: parameters and inputs cast to bfloat16 (inside the timed function). On
-  CPU the loops then run in float32 (:func:`jaxrnn._fast._cpu_float32`), so this shows
+  CPU the loops then run in float32 (:func:`jaxrnn._loops._common.cpu_float32`), so this shows
   the cost of the casts; its gradients are checked to ``BF16_TOL`` only.
 
 XLA's CPU options change every variant alike; compare them by running this script under
@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import functools
 import sys
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jaxrnn
-from benchmarks.__main__ import SHAPES
+from benchmarks.harness import SHAPES, timed_rounds
+from benchmarks.peers import Peer
 
 CHECK_TOL = 1e-4  # float32 gradients of a variant vs lstm_scan's, relative to the largest entry
 BF16_TOL = 5e-2  # the same for the bfloat16 variant (8 bits of mantissa)
@@ -65,14 +65,10 @@ def bench(shape: tuple[int, int, int], budget_s: float = 10.0) -> dict[str, floa
         tol = BF16_TOL if name == "bfloat16" else CHECK_TOL
         if err > tol:
             raise ValueError(f"{name}: expected gradients within {tol} (relative), got {err}")
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    end = time.perf_counter() + budget_s
-    while time.perf_counter() < end or len(times["unroll=1"]) < 3:
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            jax.block_until_ready(fn(p, xs))
-            times[name].append(time.perf_counter() - start)
-    return {name: 1e3 * float(np.median(t)) for name, t in times.items()}
+    impls = [Peer(name, functools.partial(fn, p, xs), functools.partial(fn, p, xs))
+             for name, fn in fns.items()]
+    times = timed_rounds(impls, sys.maxsize, budget_s, modes=("grad",))
+    return {name: 1e3 * float(np.median(times[(name, "grad")])) for name in fns}
 
 
 def main(argv: list[str]) -> int:
