@@ -2,7 +2,7 @@
 
 Each ``compare_*`` returns the max absolute error between the other library's own forward
 pass and jaxrnn on the converted weights (non-zero biases everywhere);
-``python -m tests.test_interop`` prints them. PyTorch lives in test_interop_torch.py.
+``python -m tests.jaxrnn.test_interop`` prints them. PyTorch lives in test_interop_torch.py.
 """
 
 from __future__ import annotations

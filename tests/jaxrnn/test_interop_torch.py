@@ -1,7 +1,7 @@
 """jaxrnn.interop.pytorch against the real torch.nn.LSTM / nn.RNN / nn.Linear.
 
 Every ``compare_*`` function returns the max absolute error of one comparison, so that
-``python -m tests.test_interop_torch`` prints the table quoted in the README.
+``python -m tests.jaxrnn.test_interop_torch`` prints the table quoted in the README.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import jaxrnn
-from tests.test_cells import _nonzero_biases
+from tests.jaxrnn.test_cells import _nonzero_biases
 
 torch = pytest.importorskip("torch")
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import time
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,7 +12,7 @@ from jax.test_util import check_grads
 
 import jaxrnn
 from tests import reference as ref
-from tests.test_cells import _nonzero_biases
+from tests.jaxrnn.test_cells import _nonzero_biases
 
 pytestmark = pytest.mark.usefixtures("strict_promotion")
 
@@ -218,68 +215,6 @@ def test_check_grads_float64(kind):
         return _run(kind, p, xs, h0, LENGTHS, True)
 
     check_grads(f, (p, xs), order=2, modes=("fwd", "rev"), atol=1e-5, rtol=1e-5)
-
-
-def _walk_eqns(jaxpr):
-    for eqn in jaxpr.eqns:
-        yield eqn
-        for v in eqn.params.values():
-            for sub in v if isinstance(v, (tuple, list)) else (v,):
-                inner = getattr(sub, "jaxpr", sub)
-                if hasattr(inner, "eqns"):
-                    yield from _walk_eqns(inner)
-
-
-def test_body_is_traced_once_and_program_size_does_not_grow_with_T(monkeypatch):
-    p = jaxrnn.init_lstm_params(jax.random.key(0), 5, 7)
-    traced = []
-    real = jaxrnn._loops.lstm._lstm_loop
-
-    def counting(*args, **kwargs):
-        traced.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(jaxrnn._loops.lstm, "_lstm_loop", counting)
-    jaxrnn.lstm_scan.clear_cache()
-    sizes = {}
-    for steps in (100, 1000):
-        before = len(traced)
-        xs = jnp.ones((steps, 5))
-        jaxrnn.lstm_scan(p, xs)[1].block_until_ready()
-        assert len(traced) - before == 1, "the step body must be traced once per shape"
-        jaxrnn.lstm_scan(p, xs)[1].block_until_ready()
-        assert len(traced) - before == 1, "a second call with the same shape must not retrace"
-        eqns = list(_walk_eqns(jax.make_jaxpr(lambda x: jaxrnn.lstm_scan(p, x))(xs).jaxpr))
-        scans = [e for e in eqns if e.primitive.name == "scan"]
-        # every platform's branch is staged out: on CPU the forward loop runs in chunks (an
-        # outer scan over chunks around an inner one), elsewhere as one scan over all steps
-        lengths = sorted(e.params["length"] for e in scans)
-        assert len(scans) == 3 and lengths[-1] == steps and math.prod(lengths[:-1]) == steps
-        sizes[steps] = len(eqns)
-    jaxrnn.lstm_scan.clear_cache()
-    assert sizes[100] == sizes[1000]
-
-
-def test_compile_time_does_not_grow_with_T():
-    p = jaxrnn.init_lstm_params(jax.random.key(0), 8, 16)
-
-    def loss(p, xs):
-        return jaxrnn.lstm_scan(p, xs)[1].sum()
-
-    def compile_seconds(steps):
-        xs = jnp.ones((2, steps, 8))
-        start = time.perf_counter()
-        jax.jit(jax.grad(loss)).lower(p, xs).compile()
-        return time.perf_counter() - start
-
-    compile_seconds(50)  # warm up JAX's own one-time initialisation
-    # Alternate the two lengths and keep each one's fastest compile, so that load from
-    # other processes (CI runs tests in parallel) does not decide the ratio.
-    short, long = float("inf"), float("inf")
-    for _ in range(3):
-        short = min(short, compile_seconds(100))
-        long = min(long, compile_seconds(5000))
-    assert long < 3 * short + 0.5, f"compile T=100: {short:.2f}s, T=5000: {long:.2f}s"
 
 
 @settings(max_examples=25, deadline=None)

@@ -7,8 +7,6 @@ hand-written tangent loop whose transpose is the backward pass.
 
 from __future__ import annotations
 
-import re
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -22,18 +20,6 @@ F64_TOL = 1e-11
 F32_TOL = 2e-5
 D_IN, D_H, T = 3, 5, 8
 LENGTHS = [[8, 3, 0, 5], [1, 7, 6, 2]]
-
-
-@pytest.fixture
-def chunks_of_2(monkeypatch):
-    """Run the forward loops with at most 3 steps per chunk (T=8: 4 chunks of 2)."""
-    monkeypatch.setattr(jaxrnn._loops._common, "CHUNK_STEPS", 3)
-    monkeypatch.setattr(jaxrnn._loops.rnn, "MIN_STEP_BYTES", 0)
-    for f in (jaxrnn.lstm_scan, jaxrnn.rnn_scan):
-        f.clear_cache()
-    yield
-    for f in (jaxrnn.lstm_scan, jaxrnn.rnn_scan):
-        f.clear_cache()
 
 
 def _setup(kind, dtype):
@@ -123,49 +109,6 @@ def test_values_and_both_modes_equal_the_step_loop_float64(kind, lengths, revers
         assert not np.any(np.asarray(grads[1])[pad])
 
 
-@pytest.mark.usefixtures("x64", "chunks_of_2")
-@pytest.mark.parametrize("kind", ["lstm", "rnn"])
-@pytest.mark.parametrize("lengths", [None, LENGTHS], ids=["full", "lengths"])
-@pytest.mark.parametrize("reverse", [False, True], ids=["fwd", "rev"])
-def test_chunked_forward_equals_the_step_loop_float64(kind, lengths, reverse):
-    p, xs, state0 = _setup(kind, jnp.float64)
-    lengths = None if lengths is None else jnp.array(lengths)
-    _close(
-        _fast(kind, p, xs, state0, lengths, reverse, unroll=2),
-        _reference(kind, p, xs, state0, lengths, reverse),
-        F64_TOL,
-    )
-
-
-def _loops(kind):
-    """The forward pass's scan lengths (its jaxpr holds every platform's branch) and its
-    number of while loops when lowered for CPU and for CUDA (no GPU needed)."""
-    p, xs, state0 = _setup(kind, jnp.float32)
-    fn = jax.jit(lambda x: _fast(kind, p, x, state0, None, False))
-    lengths = sorted(int(n) for n in re.findall(r"length=(\d+)", str(jax.make_jaxpr(fn)(xs))))
-    whiles = {pl: jax.export.export(fn, platforms=[pl])(xs).mlir_module().count("stablehlo.while")
-              for pl in ("cpu", "cuda")}
-    return lengths, whiles
-
-
-@pytest.mark.usefixtures("chunks_of_2")
-@pytest.mark.parametrize("kind", ["lstm", "rnn"])
-def test_the_fixture_really_chunks_the_forward_loop_on_cpu_only(kind):
-    # CPU: an outer loop over 4 chunks of 2 steps; other platforms: one loop of 8 steps
-    assert _loops(kind) == ([2, T // 2, T], {"cpu": 2, "cuda": 1})
-
-
-def test_narrow_rnn_steps_run_as_one_chunk_and_lstm_steps_in_chunks(monkeypatch):
-    monkeypatch.setattr(jaxrnn._loops._common, "CHUNK_STEPS", 3)
-    for f in (jaxrnn.lstm_scan, jaxrnn.rnn_scan):
-        f.clear_cache()
-    # 8 x 5 floats a step: far below the RNN's minimum
-    assert _loops("rnn") == ([T], {"cpu": 1, "cuda": 1})
-    assert _loops("lstm") == ([2, T // 2, T], {"cpu": 2, "cuda": 1})
-    for f in (jaxrnn.lstm_scan, jaxrnn.rnn_scan):
-        f.clear_cache()
-
-
 @pytest.mark.usefixtures("x64")
 @pytest.mark.parametrize("kind", ["lstm", "rnn"])
 def test_second_derivatives_equal_the_step_loop_float64(kind):
@@ -205,6 +148,4 @@ def test_remat_path_gives_the_same_values_and_gradients(kind):
         return _scalar(out)
 
     np.testing.assert_allclose(loss(p, xs, 3), loss(p, xs, None), rtol=F32_TOL)
-    assert jaxrnn._loops._common.chunk_len(8, 1, 1 << 20) == 8
-    assert jaxrnn._loops._common.chunk_len(7, 1 << 20, 1 << 20) == 1
     _close(jax.grad(loss, (0, 1))(p, xs, 3), jax.grad(loss, (0, 1))(p, xs, None), F32_TOL)

@@ -8,8 +8,6 @@ the fix to its definition: the 16-bit result is exactly the float32 result round
 
 from __future__ import annotations
 
-import re
-
 import jax
 import jax.numpy as jnp
 import pytest
@@ -72,23 +70,3 @@ def test_rnn_16_bit_on_cpu_is_float32_rounded(dtype, remat):
 
     _assert_rounded(states(r, xs), states(r32, xs32), dtype)
     _assert_rounded(grad(r, xs), grad(r32, xs32), dtype)
-
-
-@pytest.mark.parametrize("shape", [(B, T), (32, 200)], ids=["one-chunk", "chunked"])
-def test_float32_is_not_widened_or_wrapped(shape):
-    p, _, _, _ = _inputs(jnp.float32)
-    xs = jnp.ones((*shape, D_IN), jnp.float32)
-    jaxpr = str(jax.make_jaxpr(lambda p, xs: jaxrnn.lstm_scan(p, xs))(p, xs))
-    assert "convert_element_type" not in jaxpr
-    # a platform switch only where the CPU chunks the forward pass's input projection
-    assert ("platform_index" in jaxpr) == (shape != (B, T))
-
-
-@pytest.mark.parametrize("platform,dot_dtype", [("cpu", "f32"), ("cuda", "bf16"), ("tpu", "bf16")])
-def test_only_cpu_lowering_widens_bfloat16(platform, dot_dtype):
-    """Lowered for each platform without its hardware (``jax.export``): the loop's products."""
-    p, _, xs, _ = _inputs(jnp.bfloat16)
-    fn = jax.jit(lambda p, xs: jaxrnn.lstm_scan(p, xs)[1])
-    text = jax.export.export(fn, platforms=[platform])(p, xs).mlir_module()
-    results = re.findall(r"stablehlo\.dot_general.*-> tensor<[0-9x]*x(\w+)>", text)
-    assert results and set(results) == {dot_dtype}

@@ -9,7 +9,7 @@ import pytest
 
 import jaxrnn
 from tests import reference as ref
-from tests.test_scan import D_H, LENGTHS, B, T, _setup
+from tests.jaxrnn.test_scan import D_H, LENGTHS, B, T, _setup
 
 pytestmark = pytest.mark.usefixtures("strict_promotion")
 

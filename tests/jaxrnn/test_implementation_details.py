@@ -1,0 +1,168 @@
+"""Tests that pin implementation details of the loops, not behaviour.
+
+Everything here looks inside: loop counts and scan lengths in a jaxpr, the lowered
+StableHLO per platform, private constants monkeypatched (``jaxrnn._loops._common.CHUNK_STEPS``)
+or private functions counted (``jaxrnn._loops.lstm._lstm_loop``). A refactor of
+``jaxrnn/_loops/`` or ``jaxrnn/scan.py`` that keeps every behaviour may break them: then
+update or delete them here, deliberately. Behaviour is tested in the other files.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+import jaxrnn
+from tests.jaxrnn import test_scan_fast as fast
+from tests.jaxrnn import test_scan_lowp as lowp
+
+pytestmark = pytest.mark.usefixtures("strict_promotion")
+
+
+# --- the body is traced once; the program does not grow with T -----------------------------
+
+
+def _walk_eqns(jaxpr):
+    for eqn in jaxpr.eqns:
+        yield eqn
+        for v in eqn.params.values():
+            for sub in v if isinstance(v, (tuple, list)) else (v,):
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns"):
+                    yield from _walk_eqns(inner)
+
+
+def test_body_is_traced_once_and_program_size_does_not_grow_with_T(monkeypatch):
+    p = jaxrnn.init_lstm_params(jax.random.key(0), 5, 7)
+    traced = []
+    real = jaxrnn._loops.lstm._lstm_loop
+
+    def counting(*args, **kwargs):
+        traced.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(jaxrnn._loops.lstm, "_lstm_loop", counting)
+    jaxrnn.lstm_scan.clear_cache()
+    sizes = {}
+    for steps in (100, 1000):
+        before = len(traced)
+        xs = jnp.ones((steps, 5))
+        jaxrnn.lstm_scan(p, xs)[1].block_until_ready()
+        assert len(traced) - before == 1, "the step body must be traced once per shape"
+        jaxrnn.lstm_scan(p, xs)[1].block_until_ready()
+        assert len(traced) - before == 1, "a second call with the same shape must not retrace"
+        eqns = list(_walk_eqns(jax.make_jaxpr(lambda x: jaxrnn.lstm_scan(p, x))(xs).jaxpr))
+        scans = [e for e in eqns if e.primitive.name == "scan"]
+        # every platform's branch is staged out: on CPU the forward loop runs in chunks (an
+        # outer scan over chunks around an inner one), elsewhere as one scan over all steps
+        lengths = sorted(e.params["length"] for e in scans)
+        assert len(scans) == 3 and lengths[-1] == steps and math.prod(lengths[:-1]) == steps
+        sizes[steps] = len(eqns)
+    jaxrnn.lstm_scan.clear_cache()
+    assert sizes[100] == sizes[1000]
+
+
+def test_the_compiled_program_does_not_grow_with_T():
+    """Forward+backward lowers to the same program, up to sizes, at T=100 and T=5000."""
+    p = jaxrnn.init_lstm_params(jax.random.key(0), 8, 16)
+
+    def loss(p, xs):
+        return jaxrnn.lstm_scan(p, xs)[1].sum()
+
+    def program(steps):
+        text = jax.jit(jax.grad(loss)).lower(p, jnp.ones((2, steps, 8))).as_text()
+        return re.sub(r"\d+", "N", text)
+
+    assert program(100) == program(5000)
+
+
+# --- the forward loop in chunks on CPU (monkeypatched chunk limits) --------------------------
+
+
+@pytest.fixture
+def chunks_of_2(monkeypatch):
+    """Run the forward loops with at most 3 steps per chunk (T=8: 4 chunks of 2)."""
+    monkeypatch.setattr(jaxrnn._loops._common, "CHUNK_STEPS", 3)
+    monkeypatch.setattr(jaxrnn._loops.rnn, "MIN_STEP_BYTES", 0)
+    for f in (jaxrnn.lstm_scan, jaxrnn.rnn_scan):
+        f.clear_cache()
+    yield
+    for f in (jaxrnn.lstm_scan, jaxrnn.rnn_scan):
+        f.clear_cache()
+
+
+@pytest.mark.usefixtures("x64", "chunks_of_2")
+@pytest.mark.parametrize("kind", ["lstm", "rnn"])
+@pytest.mark.parametrize("lengths", [None, fast.LENGTHS], ids=["full", "lengths"])
+@pytest.mark.parametrize("reverse", [False, True], ids=["fwd", "rev"])
+def test_chunked_forward_equals_the_step_loop_float64(kind, lengths, reverse):
+    p, xs, state0 = fast._setup(kind, jnp.float64)
+    lengths = None if lengths is None else jnp.array(lengths)
+    fast._close(
+        fast._fast(kind, p, xs, state0, lengths, reverse, unroll=2),
+        fast._reference(kind, p, xs, state0, lengths, reverse),
+        fast.F64_TOL,
+    )
+
+
+def _loops(kind):
+    """The forward pass's scan lengths (its jaxpr holds every platform's branch) and its
+    number of while loops when lowered for CPU and for CUDA (no GPU needed)."""
+    p, xs, state0 = fast._setup(kind, jnp.float32)
+    fn = jax.jit(lambda x: fast._fast(kind, p, x, state0, None, False))
+    lengths = sorted(int(n) for n in re.findall(r"length=(\d+)", str(jax.make_jaxpr(fn)(xs))))
+    whiles = {
+        pl: jax.export.export(fn, platforms=[pl])(xs).mlir_module().count("stablehlo.while")
+        for pl in ("cpu", "cuda")
+    }
+    return lengths, whiles
+
+
+@pytest.mark.usefixtures("chunks_of_2")
+@pytest.mark.parametrize("kind", ["lstm", "rnn"])
+def test_the_fixture_really_chunks_the_forward_loop_on_cpu_only(kind):
+    # CPU: an outer loop over 4 chunks of 2 steps; other platforms: one loop of 8 steps
+    assert _loops(kind) == ([2, fast.T // 2, fast.T], {"cpu": 2, "cuda": 1})
+
+
+def test_narrow_rnn_steps_run_as_one_chunk_and_lstm_steps_in_chunks(monkeypatch):
+    monkeypatch.setattr(jaxrnn._loops._common, "CHUNK_STEPS", 3)
+    for f in (jaxrnn.lstm_scan, jaxrnn.rnn_scan):
+        f.clear_cache()
+    # 8 x 5 floats a step: far below the RNN's minimum
+    assert _loops("rnn") == ([fast.T], {"cpu": 1, "cuda": 1})
+    assert _loops("lstm") == ([2, fast.T // 2, fast.T], {"cpu": 2, "cuda": 1})
+    for f in (jaxrnn.lstm_scan, jaxrnn.rnn_scan):
+        f.clear_cache()
+
+
+def test_chunk_len_is_the_largest_divisor_within_both_limits():
+    assert jaxrnn._loops._common.chunk_len(8, 1, 1 << 20) == 8
+    assert jaxrnn._loops._common.chunk_len(7, 1 << 20, 1 << 20) == 1
+
+
+# --- 16-bit floats: what each platform's lowering computes in -------------------------------
+
+
+@pytest.mark.parametrize("shape", [(lowp.B, lowp.T), (32, 200)], ids=["one-chunk", "chunked"])
+def test_float32_is_not_widened_or_wrapped(shape):
+    p, _, _, _ = lowp._inputs(jnp.float32)
+    xs = jnp.ones((*shape, lowp.D_IN), jnp.float32)
+    jaxpr = str(jax.make_jaxpr(lambda p, xs: jaxrnn.lstm_scan(p, xs))(p, xs))
+    assert "convert_element_type" not in jaxpr
+    # a platform switch only where the CPU chunks the forward pass's input projection
+    assert ("platform_index" in jaxpr) == (shape != (lowp.B, lowp.T))
+
+
+@pytest.mark.parametrize("platform,dot_dtype", [("cpu", "f32"), ("cuda", "bf16"), ("tpu", "bf16")])
+def test_only_cpu_lowering_widens_bfloat16(platform, dot_dtype):
+    """Lowered for each platform without its hardware (``jax.export``): the loop's products."""
+    p, _, xs, _ = lowp._inputs(jnp.bfloat16)
+    fn = jax.jit(lambda p, xs: jaxrnn.lstm_scan(p, xs)[1])
+    text = jax.export.export(fn, platforms=[platform])(p, xs).mlir_module()
+    results = re.findall(r"stablehlo\.dot_general.*-> tensor<[0-9x]*x(\w+)>", text)
+    assert results and set(results) == {dot_dtype}
