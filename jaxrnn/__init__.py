@@ -12,6 +12,8 @@ from jaxrnn.decode import (
     greedy_decode,
     make_gru_step_fn,
     make_lstm_step_fn,
+    make_mingru_step_fn,
+    make_minlstm_step_fn,
     make_rnn_step_fn,
     sample_decode,
 )
@@ -64,6 +66,8 @@ __all__ = [
     "lstm_step",
     "make_gru_step_fn",
     "make_lstm_step_fn",
+    "make_mingru_step_fn",
+    "make_minlstm_step_fn",
     "make_rnn_step_fn",
     "mingru_scan",
     "mingru_step",
