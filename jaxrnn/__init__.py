@@ -4,7 +4,7 @@ The core imports only ``jax``. Flax modules live in ``jaxrnn.linen`` and ``jaxrn
 and are imported only when asked for.
 """
 
-from jaxrnn.cells import gru_step, lstm_step, rnn_step
+from jaxrnn.cells import gru_step, lstm_step, mingru_step, minlstm_step, rnn_step
 from jaxrnn.decode import (
     Decoded,
     StepFn,
@@ -12,19 +12,26 @@ from jaxrnn.decode import (
     greedy_decode,
     make_gru_step_fn,
     make_lstm_step_fn,
+    make_mingru_step_fn,
+    make_minlstm_step_fn,
     make_rnn_step_fn,
     sample_decode,
 )
 from jaxrnn.layer_params import Bidirectional, init_stack, without_readout
 from jaxrnn.layers import stack
+from jaxrnn.parallel.minrnn import mingru_scan, minlstm_scan
 from jaxrnn.params import (
     Gate,
     GRUParams,
     LSTMParams,
     LSTMState,
+    MinGRUParams,
+    MinLSTMParams,
     RNNParams,
     init_gru_params,
     init_lstm_params,
+    init_mingru_params,
+    init_minlstm_params,
     init_rnn_params,
 )
 from jaxrnn.scan import lstm_scan, rnn_scan
@@ -40,6 +47,8 @@ __all__ = [
     "Gate",
     "LSTMParams",
     "LSTMState",
+    "MinGRUParams",
+    "MinLSTMParams",
     "RNNParams",
     "StepFn",
     "beam_search",
@@ -49,13 +58,21 @@ __all__ = [
     "gru_step",
     "init_gru_params",
     "init_lstm_params",
+    "init_mingru_params",
+    "init_minlstm_params",
     "init_rnn_params",
     "init_stack",
     "lstm_scan",
     "lstm_step",
     "make_gru_step_fn",
     "make_lstm_step_fn",
+    "make_mingru_step_fn",
+    "make_minlstm_step_fn",
     "make_rnn_step_fn",
+    "mingru_scan",
+    "mingru_step",
+    "minlstm_scan",
+    "minlstm_step",
     "rnn_scan",
     "rnn_step",
     "sample_decode",

@@ -221,3 +221,31 @@ def valid_mask(lengths: Array | None, T: int, batch: tuple[int, ...]) -> Array |
         return None
     t = jnp.arange(T, dtype=lengths.dtype).reshape((T,) + (1,) * len(batch))
     return (t < lengths[None])[..., None]
+
+
+# --- minGRU / minLSTM (flat parameter tuples: U_* (d_h, d_in), b_* (d_h,)) ---------------
+
+_MIN_CELLS = {"MinGRUParams": "mingru", "MinLSTMParams": "minlstm"}
+
+
+def check_min_params(params: Any, cls: type, where: str) -> tuple[int, int]:
+    """Validate a ``MinGRUParams`` or ``MinLSTMParams`` (``cls``); return ``(d_in, d_h)``."""
+    if not isinstance(params, cls):
+        got = type(params).__name__
+        hint = ""
+        if got in _MIN_CELLS:
+            hint = f"; {got} go to jaxrnn.{_MIN_CELLS[got]}_step / {_MIN_CELLS[got]}_scan"
+        elif isinstance(params, dict):
+            hint = f"; build one with jaxrnn.{cls.__name__}(...) or jaxrnn.init_*_params"
+        raise TypeError(f"{where}: expected params to be a jaxrnn.{cls.__name__}, got {got}{hint}")
+    first = cls._fields[0]
+    U = getattr(params, first)
+    if not hasattr(U, "shape") or len(U.shape) != 2:
+        got = getattr(U, "shape", type(U).__name__)
+        raise ValueError(f"{where}: expected params.{first} to have shape (d_h, d_in), got {got}")
+    d_h, d_in = U.shape
+    match = f"(d_h={d_h}, d_in={d_in} from params.{first})"
+    for name in cls._fields:
+        shape = (d_h, d_in) if name.startswith("U") else (d_h,)
+        _check_field(where, f"params.{name}", getattr(params, name), shape, match)
+    return d_in, d_h

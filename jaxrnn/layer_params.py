@@ -14,9 +14,17 @@ import jax.numpy as jnp
 
 from jaxrnn import _checks
 from jaxrnn._typing import PRNGKey
-from jaxrnn.params import RNNParams, init_gru_params, init_lstm_params, init_rnn_params
+from jaxrnn.params import (
+    RNNParams,
+    init_gru_params,
+    init_lstm_params,
+    init_mingru_params,
+    init_minlstm_params,
+    init_rnn_params,
+)
 
 MERGES = ("concat", "sum", "mean")
+CELLS = ("lstm", "gru", "rnn", "mingru", "minlstm")
 
 
 class Bidirectional(NamedTuple):
@@ -52,7 +60,7 @@ def init_stack(
 
     Args:
         key: PRNG key; layer ``l`` (direction ``j``) uses ``fold_in(fold_in(key, l), j)``.
-        cell: ``"lstm"``, ``"gru"`` or ``"rnn"``.
+        cell: ``"lstm"``, ``"gru"``, ``"rnn"``, ``"mingru"`` or ``"minlstm"``.
         d_in, d_h: input and hidden sizes.
         d_out: readout size of the top RNN layer (``cell="rnn"`` only).
         num_layers, bidirectional, merge: the stack's shape.
@@ -70,8 +78,8 @@ def init_stack(
         (4, 8)
     """
     where = "init_stack"
-    if cell not in ("lstm", "gru", "rnn"):
-        raise ValueError(f"{where}: expected cell to be 'lstm', 'gru' or 'rnn', got {cell!r}")
+    if cell not in CELLS:
+        raise ValueError(f"{where}: expected cell to be one of {CELLS}, got {cell!r}")
     if merge not in MERGES:
         raise ValueError(f"{where}: expected merge to be one of {MERGES}, got {merge!r}")
     _checks.check_static_int(num_layers, "num_layers", where, minimum=1)
@@ -84,6 +92,9 @@ def init_stack(
                 dirs.append(init_lstm_params(k, d_in, d_h, forget_bias=forget_bias, dtype=dtype))
             elif cell == "gru":
                 dirs.append(init_gru_params(k, d_in, d_h, dtype=dtype))
+            elif cell in ("mingru", "minlstm"):
+                init = init_mingru_params if cell == "mingru" else init_minlstm_params
+                dirs.append(init(k, d_in, d_h, dtype=dtype))
             else:
                 p = init_rnn_params(k, d_in, d_h, max(d_out, 1), dtype=dtype)
                 dirs.append(p if (l == num_layers - 1 and d_out) else without_readout(p))

@@ -25,11 +25,25 @@ import jax.numpy as jnp
 from jaxrnn import _checks
 from jaxrnn._loops.resets import scan_with_resets
 from jaxrnn._typing import Array, Bool, Float, Int, PRNGKey
-from jaxrnn.cells import _gru_state, _lstm_state, _rnn_readout, _rnn_state
+from jaxrnn.cells import (
+    _gru_state,
+    _lstm_state,
+    _mingru_state,
+    _minlstm_state,
+    _rnn_readout,
+    _rnn_state,
+)
 from jaxrnn.layer_params import MERGES, Bidirectional
-from jaxrnn.params import GRUParams, LSTMParams, LSTMState, RNNParams
+from jaxrnn.parallel.minrnn import mingru_scan, minlstm_scan
+from jaxrnn.params import GRUParams, LSTMParams, LSTMState, MinGRUParams, MinLSTMParams, RNNParams
 from jaxrnn.scan import lstm_scan, rnn_scan
 from jaxrnn.scan_gru import gru_scan
+
+# minGRU / minLSTM layers: their scan (run in parallel over time) and their step.
+_MIN_CELLS = {
+    MinGRUParams: (mingru_scan, _mingru_state),
+    MinLSTMParams: (minlstm_scan, _minlstm_state),
+}
 
 # --- one direction ---------------------------------------------------------------------
 
@@ -40,6 +54,8 @@ def _zeros_state(params: Any, batch: tuple[int, ...]) -> Any:
         return LSTMState(h=zeros, C=zeros)
     if isinstance(params, GRUParams):
         return jnp.zeros((*batch, params.z.W.shape[0]), params.z.W.dtype)
+    if type(params) in _MIN_CELLS:
+        return jnp.zeros((*batch, params[0].shape[0]), params[0].dtype)
     return jnp.zeros((*batch, params.W.shape[0]), params.W.dtype)
 
 
@@ -61,7 +77,11 @@ def _direction(
     """
     is_lstm = isinstance(params, LSTMParams)
     is_gru = isinstance(params, GRUParams)
+    mini = _MIN_CELLS.get(type(params))
     if resets is None and not return_carries:
+        if mini is not None:
+            h_T, hs = mini[0](params, xs, state0, lengths=lengths, reverse=reverse)
+            return h_T, hs, None
         if is_lstm:
             state_T, hs = lstm_scan(params, xs, state0, lengths=lengths, reverse=reverse)
             return state_T, hs, None
@@ -75,6 +95,8 @@ def _direction(
         d_in, d_h = _checks.check_lstm_params(params, where)
     elif is_gru:
         d_in, d_h = _checks.check_gru_params(params, where)
+    elif mini is not None:
+        d_in, d_h = _checks.check_min_params(params, type(params), where)
     else:
         d_in, d_h, _ = _checks.check_rnn_params(params, where)
     xs = _checks.check_inputs(xs, d_in, where, name="xs", min_rank=2)
@@ -86,6 +108,7 @@ def _direction(
     else:
         state0 = _checks.check_state(state0, shape, where, name="initial_state")
     step = _lstm_state if is_lstm else _gru_state if is_gru else _rnn_state
+    step = mini[1] if mini is not None else step
     cell = functools.partial(step, params)
     state_T, carries = scan_with_resets(cell, state0, xs, lengths, resets, reverse=reverse)
     outputs = carries.h if is_lstm else carries
@@ -101,12 +124,15 @@ def _merge(a: Array, b: Array, merge: str) -> Array:
 
 
 def _check_stack(params: Any, where: str) -> tuple[Any, ...]:
-    if isinstance(params, (RNNParams, LSTMParams, GRUParams, Bidirectional)):
+    if isinstance(
+        params, (RNNParams, LSTMParams, GRUParams, MinGRUParams, MinLSTMParams, Bidirectional)
+    ):
         params = (params,)
     if not isinstance(params, (tuple, list)) or not params:
         raise TypeError(
             f"{where}: expected params to be a non-empty tuple of layers (RNNParams, "
-            f"LSTMParams, GRUParams or Bidirectional pairs), got {type(params).__name__}"
+            f"LSTMParams, GRUParams, MinGRUParams, MinLSTMParams or Bidirectional pairs), "
+            f"got {type(params).__name__}"
         )
     return tuple(params)
 

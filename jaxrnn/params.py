@@ -289,16 +289,131 @@ def init_gru_params(
     return GRUParams(z=gate(k_z), r=gate(k_r), n=gate(k_n), b_hn=b_init(k_hn, (d_h,), dtype))
 
 
+# --- minGRU and minLSTM (Feng et al. 2024): gates read x_t only ---------------------------
+
+
+class MinGRUParams(NamedTuple):
+    """Parameters of the minGRU: no recurrent matrix, the gate sees only ``x_t``.
+
+    ``z_t = sigmoid(U_z x_t + b_z)``, ``h~_t = U_h x_t + b_h``,
+    ``h_t = (1 - z_t) * h_{t-1} + z_t * h~_t``.
+
+    Attributes:
+        U_z: update-gate matrix, shape ``(d_h, d_in)``.
+        b_z: update-gate bias, shape ``(d_h,)``.
+        U_h: candidate matrix, shape ``(d_h, d_in)``.
+        b_h: candidate bias, shape ``(d_h,)``.
+    """
+
+    U_z: Float[Array, "d_h d_in"]
+    b_z: Float[Array, " d_h"]
+    U_h: Float[Array, "d_h d_in"]
+    b_h: Float[Array, " d_h"]
+
+
+class MinLSTMParams(NamedTuple):
+    """Parameters of the minLSTM: forget and input gates of ``x_t`` only, normalised.
+
+    ``f_t = sigmoid(U_f x_t + b_f)``, ``i_t = sigmoid(U_i x_t + b_i)``,
+    ``h~_t = U_h x_t + b_h``, ``h_t = f_t/(f_t + i_t) * h_{t-1} + i_t/(f_t + i_t) * h~_t``.
+
+    Attributes:
+        U_f: forget-gate matrix, shape ``(d_h, d_in)``.
+        b_f: forget-gate bias, shape ``(d_h,)``.
+        U_i: input-gate matrix, shape ``(d_h, d_in)``.
+        b_i: input-gate bias, shape ``(d_h,)``.
+        U_h: candidate matrix, shape ``(d_h, d_in)``.
+        b_h: candidate bias, shape ``(d_h,)``.
+    """
+
+    U_f: Float[Array, "d_h d_in"]
+    b_f: Float[Array, " d_h"]
+    U_i: Float[Array, "d_h d_in"]
+    b_i: Float[Array, " d_h"]
+    U_h: Float[Array, "d_h d_in"]
+    b_h: Float[Array, " d_h"]
+
+
+def _init_min_params(cls, key: PRNGKey, d_in: int, d_h: int, dtype: DType):
+    """Every ``U_*`` Glorot uniform on the ``(out, in)`` layout, every ``b_*`` zero."""
+    _check_size("d_in", d_in)
+    _check_size("d_h", d_h)
+    names = cls._fields
+    keys = jax.random.split(key, len(names))
+    return cls(**{
+        name: default_input_init(k, (d_h, d_in), dtype) if name.startswith("U")
+        else default_bias_init(k, (d_h,), dtype)
+        for name, k in zip(names, keys)
+    })  # fmt: skip
+
+
+def init_mingru_params(
+    key: PRNGKey, d_in: int, d_h: int, *, dtype: DType = jnp.float32
+) -> MinGRUParams:
+    """Initialise :class:`MinGRUParams`: ``U_z``, ``U_h`` Glorot uniform, biases zero.
+
+    Args:
+        key: PRNG key.
+        d_in: input size.
+        d_h: hidden size.
+        dtype: floating dtype of every parameter.
+
+    Returns:
+        ``MinGRUParams(U_z, b_z, U_h, b_h)`` with ``U_* (d_h, d_in)`` and ``b_* (d_h,)``.
+
+    Raises:
+        ValueError: if a size is not a positive int.
+
+    Example:
+        >>> import jax, jaxrnn
+        >>> p = jaxrnn.init_mingru_params(jax.random.key(0), d_in=3, d_h=4)
+        >>> p.U_z.shape, p.b_z.shape, p.U_h.shape, p.b_h.shape
+        ((4, 3), (4,), (4, 3), (4,))
+    """
+    return _init_min_params(MinGRUParams, key, d_in, d_h, dtype)
+
+
+def init_minlstm_params(
+    key: PRNGKey, d_in: int, d_h: int, *, dtype: DType = jnp.float32
+) -> MinLSTMParams:
+    """Initialise :class:`MinLSTMParams`: every ``U_*`` Glorot uniform, biases zero.
+
+    Args:
+        key: PRNG key.
+        d_in: input size.
+        d_h: hidden size.
+        dtype: floating dtype of every parameter.
+
+    Returns:
+        ``MinLSTMParams(U_f, b_f, U_i, b_i, U_h, b_h)`` with ``U_* (d_h, d_in)`` and
+        ``b_* (d_h,)``.
+
+    Raises:
+        ValueError: if a size is not a positive int.
+
+    Example:
+        >>> import jax, jaxrnn
+        >>> p = jaxrnn.init_minlstm_params(jax.random.key(0), d_in=3, d_h=4)
+        >>> p.U_f.shape, p.U_i.shape, p.U_h.shape, p.b_f.shape
+        ((4, 3), (4, 3), (4, 3), (4,))
+    """
+    return _init_min_params(MinLSTMParams, key, d_in, d_h, dtype)
+
+
 __all__ = [
     "GRUParams",
     "Gate",
     "LSTMParams",
     "LSTMState",
+    "MinGRUParams",
+    "MinLSTMParams",
     "RNNParams",
     "default_bias_init",
     "default_input_init",
     "default_recurrent_init",
     "init_gru_params",
     "init_lstm_params",
+    "init_mingru_params",
+    "init_minlstm_params",
     "init_rnn_params",
 ]

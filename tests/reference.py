@@ -124,3 +124,46 @@ def numerical_grad(f, x, eps=1e-6):
         flat[k] = old
         gflat[k] = (up - down) / (2 * eps)
     return g
+
+
+def mingru_forward(params, xs, h0=None, length=None, reverse=False):
+    """minGRU on one sequence (Feng et al. 2024).
+
+    z_t = sigmoid(U_z x_t + b_z);  h~_t = U_h x_t + b_h;  h_t = (1 - z_t) h_{t-1} + z_t h~_t.
+    Padding steps (t >= length) keep h and emit zeros.
+
+    Returns (h_T, hs (T, d_h)), float64.
+    """
+    p = _f64(params)
+    xs = np.asarray(xs, np.float64)
+    T, d_h = xs.shape[0], p["U_z"].shape[0]
+    h = np.zeros(d_h) if h0 is None else np.asarray(h0, np.float64).copy()
+    hs = np.zeros((T, d_h))
+    for t in _order(T, length, reverse):
+        z_t = sigmoid(p["U_z"] @ xs[t] + p["b_z"])
+        h_tilde_t = p["U_h"] @ xs[t] + p["b_h"]
+        h = (1 - z_t) * h + z_t * h_tilde_t
+        hs[t] = h
+    return h, hs
+
+
+def minlstm_forward(params, xs, h0=None, length=None, reverse=False):
+    """minLSTM on one sequence (Feng et al. 2024).
+
+    f_t = sigmoid(U_f x_t + b_f);  i_t = sigmoid(U_i x_t + b_i);  h~_t = U_h x_t + b_h;
+    h_t = f_t / (f_t + i_t) h_{t-1} + i_t / (f_t + i_t) h~_t.
+
+    Returns (h_T, hs (T, d_h)), float64.
+    """
+    p = _f64(params)
+    xs = np.asarray(xs, np.float64)
+    T, d_h = xs.shape[0], p["U_f"].shape[0]
+    h = np.zeros(d_h) if h0 is None else np.asarray(h0, np.float64).copy()
+    hs = np.zeros((T, d_h))
+    for t in _order(T, length, reverse):
+        f_t = sigmoid(p["U_f"] @ xs[t] + p["b_f"])
+        i_t = sigmoid(p["U_i"] @ xs[t] + p["b_i"])
+        h_tilde_t = p["U_h"] @ xs[t] + p["b_h"]
+        h = f_t / (f_t + i_t) * h + i_t / (f_t + i_t) * h_tilde_t
+        hs[t] = h
+    return h, hs

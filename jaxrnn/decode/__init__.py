@@ -29,6 +29,7 @@ counted in ``lengths``; every position after it holds ``pad_id`` and has log-pro
 from jaxrnn.decode.beam import beam_search
 from jaxrnn.decode.greedy import Decoded, StepFn, greedy_decode, sample_decode
 from jaxrnn.decode.steps import make_gru_step_fn, make_lstm_step_fn, make_rnn_step_fn
+from jaxrnn.decode.steps_minrnn import make_mingru_step_fn, make_minlstm_step_fn
 
 __all__ = [
     "Decoded",
@@ -37,6 +38,8 @@ __all__ = [
     "greedy_decode",
     "make_gru_step_fn",
     "make_lstm_step_fn",
+    "make_mingru_step_fn",
+    "make_minlstm_step_fn",
     "make_rnn_step_fn",
     "sample_decode",
 ]
