@@ -11,8 +11,8 @@ import optax
 import pytest
 
 import jaxrnn
-from jaxrnn.equinox import LSTM, SimpleRNN
-from jaxrnn.interop import to_equinox_lstm_cell
+from jaxrnn.equinox import GRU, LSTM, SimpleRNN
+from jaxrnn.interop import to_equinox_gru_cell, to_equinox_lstm_cell
 from jaxrnn.layers import stack
 
 ATOL = 2e-6  # float32, same equations in another order
@@ -39,6 +39,20 @@ def test_lstm_equals_equinox_lstm_cell_and_lstm_scan():
     chex.assert_trees_all_close((finals[0].h, finals[0].C), (h, c), atol=ATOL)
     state_T, hs_scan = jaxrnn.lstm_scan(model.layers[0], XS)
     chex.assert_trees_all_close((finals[0], hs), (state_T, hs_scan), atol=ATOL)
+
+
+def test_gru_equals_equinox_gru_cell():
+    model = GRU(D_IN, D_H, key=KEY)
+    cell = to_equinox_gru_cell(model.layers[0])
+
+    def peer(xs):
+        return jax.lax.scan(lambda h, x_t: (cell(x_t, h),) * 2, jnp.zeros(D_H), xs)
+
+    (h_T,), hs = jax.vmap(model)(XS)
+    chex.assert_trees_all_close((h_T, hs), jax.vmap(peer)(XS), atol=ATOL)
+    chex.assert_trees_all_close(
+        jax.vmap(model)(XS)[1], jaxrnn.gru_scan(model.layers[0], XS)[1], atol=ATOL
+    )
 
 
 def test_vmap_with_per_example_lengths_equals_the_batched_stack():

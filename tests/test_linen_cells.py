@@ -11,9 +11,9 @@ import optax
 from flax import traverse_util
 
 import jaxrnn
-from jaxrnn.interop import to_flax_lstm_cell, to_flax_simple_cell
+from jaxrnn.interop import to_flax_gru_cell, to_flax_lstm_cell, to_flax_simple_cell
 from jaxrnn.layers import Bidirectional, stack
-from jaxrnn.linen import LSTMCell, RNNCell, layer_params
+from jaxrnn.linen import GRUCell, LSTMCell, RNNCell, layer_params
 
 ATOL = 2e-6  # float32, same equations in another order
 B, T, D_IN, D_H = 2, 5, 3, 4
@@ -52,6 +52,20 @@ def test_rnn_cell_equals_flax_simple_cell():
     np.testing.assert_allclose(layer.apply(variables, XS), ref, atol=ATOL)
     _, ss, _ = jaxrnn.rnn_scan(params, XS)
     np.testing.assert_allclose(layer.apply(variables, XS), ss, atol=ATOL)
+
+
+def test_gru_cell_equals_flax_gru_cell_and_gru_scan():
+    layer = nn.RNN(GRUCell(D_H), return_carry=True)
+    variables = _init(layer)
+    params = layer_params(variables["params"]["cell"])
+    assert isinstance(params, jaxrnn.GRUParams)
+    h, hs = layer.apply(variables, XS, seq_lengths=LENGTHS)
+    peer = nn.RNN(nn.GRUCell(D_H), return_carry=True)
+    ref_h, ref = peer.apply({"params": {"cell": to_flax_gru_cell(params)["params"]}}, XS,
+                            seq_lengths=LENGTHS)  # fmt: skip
+    chex.assert_trees_all_close((h, hs), (ref_h, ref), atol=ATOL)
+    h_T, hs_scan = jaxrnn.gru_scan(params, XS, lengths=LENGTHS)
+    chex.assert_trees_all_close((h, jnp.where(VALID, hs, 0)), (h_T, hs_scan), atol=ATOL)
 
 
 def test_bidirectional_equals_a_bidirectional_stack():

@@ -57,12 +57,29 @@ def _equinox_run():
     return lambda x: jax.vmap(model)(x)[1]
 
 
-def _stack_run():
-    params = init_stack(jax.random.key(0), "lstm", D_IN, D_H, num_layers=2)
+def _stack_run(cell="lstm"):
+    params = init_stack(jax.random.key(0), cell, D_IN, D_H, num_layers=2, d_out=2)
     return lambda x: stack(params, x, unroll=UNROLL)[1]
 
 
-@pytest.mark.parametrize("make", [_stack_run, _linen_run, _nnx_run, _equinox_run])
+def _gru_run():
+    model = jaxrnn.linen.GRU(D_H, unroll=UNROLL)
+    variables = model.init(jax.random.key(0), XS)
+    return lambda x: model.apply(variables, x)[1]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        _stack_run,
+        lambda: _stack_run("gru"),
+        lambda: _stack_run("rnn"),
+        _gru_run,
+        _linen_run,
+        _nnx_run,
+        _equinox_run,
+    ],
+)
 def test_unroll_reaches_the_loop(make):
     run = make()
     forward = _scan_unrolls(jax.make_jaxpr(run)(XS).jaxpr)
@@ -105,7 +122,7 @@ def test_time_major_reverse_keep_order_follow_flax_rnn():
     chex.assert_trees_all_close((finals, jnp.swapaxes(out_tm, 0, 1)), stack(params, XS), atol=ATOL)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "rnn"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_carries_on_the_fast_loops_equal_the_plain_scan(cell):
     params = init_stack(jax.random.key(0), cell, D_IN, D_H, d_out=2, num_layers=2,
                         bidirectional=True)  # fmt: skip

@@ -11,7 +11,7 @@ from flax import nnx
 
 import jaxrnn
 from jaxrnn.interop import to_flax_lstm_cell
-from jaxrnn.nnx import LSTMCell, RNNCell
+from jaxrnn.nnx import GRUCell, LSTMCell, RNNCell
 
 ATOL = 2e-6  # float32, same equations in another order
 B, T, D_IN, D_H = 2, 5, 3, 4
@@ -50,6 +50,13 @@ def test_rnn_cell_equals_rnn_scan_and_every_weight_is_a_param():
     assert len(paths) == 3 and all(any(w in p for p in paths) for w in ("'U'", "'W'", "'b_s'"))
     _, ss, _ = jaxrnn.rnn_scan(cell.params(), XS)
     np.testing.assert_allclose(nnx.RNN(cell)(XS), ss, atol=ATOL)
+
+
+def test_gru_cell_equals_gru_scan():
+    cell = GRUCell(D_IN, D_H, rngs=nnx.Rngs(0))
+    h, hs = nnx.RNN(cell, return_carry=True)(XS, seq_lengths=LENGTHS)
+    h_T, ref = jaxrnn.gru_scan(cell.params(), XS, lengths=LENGTHS)
+    chex.assert_trees_all_close((h, jnp.where(VALID, hs, 0)), (h_T, ref), atol=ATOL)
 
 
 def test_jit_grad_vmap():
