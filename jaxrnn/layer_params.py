@@ -13,9 +13,14 @@ import jax
 import jax.numpy as jnp
 
 from jaxrnn import _checks
+from jaxrnn._renames import MISSING, renamed
 from jaxrnn._typing import PRNGKey
 from jaxrnn.params import (
+    Initializer,
     RNNParams,
+    default_bias_init,
+    default_input_init,
+    default_recurrent_init,
     init_gru_params,
     init_lstm_params,
     init_mingru_params,
@@ -42,30 +47,39 @@ class Bidirectional(NamedTuple):
 def init_stack(
     key: PRNGKey,
     cell: str,
-    d_in: int,
-    d_h: int,
+    in_features: int | None = None,
+    features: int | None = None,
     *,
     d_out: int = 0,
     num_layers: int = 1,
     bidirectional: bool = False,
     merge: str = "concat",
     forget_bias: float = 1.0,
-    dtype: Any = jnp.float32,
+    param_dtype: Any = jnp.float32,
+    kernel_init: Initializer = default_input_init,
+    recurrent_kernel_init: Initializer = default_recurrent_init,
+    bias_init: Initializer = default_bias_init,
+    d_in: Any = MISSING,
+    d_h: Any = MISSING,
+    dtype: Any = MISSING,
 ) -> tuple[Any, ...]:
-    """Initialise a stack for :func:`stack` with the default initialisers.
+    """Initialise a stack for :func:`stack`.
 
-    Layer ``l > 0`` reads ``d_h`` inputs, or ``2 d_h`` for a bidirectional
+    Layer ``l > 0`` reads ``features`` inputs, or ``2 features`` for a bidirectional
     ``merge="concat"`` stack. For ``cell="rnn"`` only the top layer has a readout of size
     ``d_out``; lower layers have none (:func:`without_readout`).
 
     Args:
         key: PRNG key; layer ``l`` (direction ``j``) uses ``fold_in(fold_in(key, l), j)``.
         cell: ``"lstm"``, ``"gru"``, ``"rnn"``, ``"mingru"`` or ``"minlstm"``.
-        d_in, d_h: input and hidden sizes.
+        in_features, features: input size ``d_in`` and hidden size ``d_h`` (old names
+            ``d_in``, ``d_h``).
         d_out: readout size of the top RNN layer (``cell="rnn"`` only).
         num_layers, bidirectional, merge: the stack's shape.
         forget_bias: added to every LSTM ``b_f``.
-        dtype: parameter dtype.
+        param_dtype: parameter dtype (old name ``dtype``).
+        kernel_init, recurrent_kernel_init, bias_init: initialisers of ``U`` (and ``V``),
+            ``W`` and the biases, called with the stored ``(out, in)`` shapes.
 
     Returns:
         A tuple of ``num_layers`` layers (``Bidirectional`` pairs when bidirectional).
@@ -78,25 +92,33 @@ def init_stack(
         (4, 8)
     """
     where = "init_stack"
+    in_features = renamed(where, "in_features", in_features, "d_in", d_in)
+    features = renamed(where, "features", features, "d_h", d_h)
+    param_dtype = renamed(where, "param_dtype", param_dtype, "dtype", dtype, default=jnp.float32)
     if cell not in CELLS:
         raise ValueError(f"{where}: expected cell to be one of {CELLS}, got {cell!r}")
     if merge not in MERGES:
         raise ValueError(f"{where}: expected merge to be one of {MERGES}, got {merge!r}")
     _checks.check_static_int(num_layers, "num_layers", where, minimum=1)
+    inits = {"U_init": kernel_init, "W_init": recurrent_kernel_init, "b_init": bias_init}
+    d_in, d_h = in_features, features
     layers = []
     for l in range(num_layers):
         dirs = []
         for j in range(2 if bidirectional else 1):
             k = jax.random.fold_in(jax.random.fold_in(key, l), j)
             if cell == "lstm":
-                dirs.append(init_lstm_params(k, d_in, d_h, forget_bias=forget_bias, dtype=dtype))
+                p = init_lstm_params(k, d_in, d_h, forget_bias=forget_bias, dtype=param_dtype,
+                                     **inits)  # fmt: skip
+                dirs.append(p)
             elif cell == "gru":
-                dirs.append(init_gru_params(k, d_in, d_h, dtype=dtype))
+                dirs.append(init_gru_params(k, d_in, d_h, dtype=param_dtype, **inits))
             elif cell in ("mingru", "minlstm"):
                 init = init_mingru_params if cell == "mingru" else init_minlstm_params
-                dirs.append(init(k, d_in, d_h, dtype=dtype))
+                dirs.append(init(k, d_in, d_h, dtype=param_dtype))
             else:
-                p = init_rnn_params(k, d_in, d_h, max(d_out, 1), dtype=dtype)
+                p = init_rnn_params(k, d_in, d_h, max(d_out, 1), dtype=param_dtype,
+                                    V_init=kernel_init, **inits)  # fmt: skip
                 dirs.append(p if (l == num_layers - 1 and d_out) else without_readout(p))
         layers.append(Bidirectional(*dirs) if bidirectional else dirs[0])
         d_in = 2 * d_h if (bidirectional and merge == "concat") else d_h

@@ -22,8 +22,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxrnn import _checks
+from jaxrnn import _checks, _stack_io
 from jaxrnn._loops.resets import scan_with_resets
+from jaxrnn._renames import MISSING, alias, renamed
 from jaxrnn._typing import Array, Bool, Float, Int, PRNGKey
 from jaxrnn.cells import (
     _gru_state,
@@ -68,28 +69,42 @@ def _direction(
     *,
     reverse: bool,
     return_carries: bool,
+    unroll: int = 1,
+    remat: int | None = None,
 ) -> tuple[Any, Array, Any]:
     """One direction of one layer: ``(state_T, outputs, carries_or_None)``.
 
-    The plain path (no resets, no carries asked) is :func:`jaxrnn.lstm_scan` /
-    :func:`jaxrnn.gru_scan` / :func:`jaxrnn.rnn_scan`; the others scan the same equations
-    here. GRU layers run with ``reset_after=True``.
+    Without resets this is :func:`jaxrnn.lstm_scan` / :func:`jaxrnn.gru_scan` /
+    :func:`jaxrnn.rnn_scan` (the RNN's and GRU's carries are their outputs; the LSTM's
+    ``C_t`` are recomputed from its ``h_t``); resets scan the same equations here with
+    ``jax.lax.scan``. GRU layers run with ``reset_after=True``.
     """
     is_lstm = isinstance(params, LSTMParams)
     is_gru = isinstance(params, GRUParams)
     mini = _MIN_CELLS.get(type(params))
-    if resets is None and not return_carries:
-        if mini is not None:
-            h_T, hs = mini[0](params, xs, state0, lengths=lengths, reverse=reverse)
-            return h_T, hs, None
-        if is_lstm:
-            state_T, hs = lstm_scan(params, xs, state0, lengths=lengths, reverse=reverse)
+    if resets is None and mini is not None:
+        h_T, hs = mini[0](params, xs, state0, lengths=lengths, reverse=reverse)
+        return h_T, hs, hs if return_carries else None
+    if resets is None and is_lstm:
+        state_T, hs = lstm_scan(
+            params, xs, state0, lengths=lengths, reverse=reverse, unroll=unroll, remat=remat
+        )
+        if not return_carries:
             return state_T, hs, None
-        if is_gru:
-            h_T, hs = gru_scan(params, xs, state0, lengths=lengths, reverse=reverse)
-            return h_T, hs, None
-        s_T, ss, _ = rnn_scan(params, xs, state0, lengths=lengths, reverse=reverse)
-        return s_T, ss, None
+        state0 = _zeros_state(params, xs.shape[:-2]) if state0 is None else state0
+        mask = None if lengths is None else _valid(lengths, hs)
+        Cs = _stack_io.lstm_cell_states(params, xs, hs, state0.h, state0.C, mask, reverse)
+        return state_T, hs, LSTMState(h=hs, C=Cs)
+    if resets is None and is_gru:
+        h_T, hs = gru_scan(
+            params, xs, state0, lengths=lengths, reverse=reverse, unroll=unroll, remat=remat
+        )
+        return h_T, hs, hs if return_carries else None
+    if resets is None:
+        s_T, ss, _ = rnn_scan(
+            params, xs, state0, lengths=lengths, reverse=reverse, unroll=unroll, remat=remat
+        )
+        return s_T, ss, ss if return_carries else None
     where = "stack"
     if is_lstm:
         d_in, d_h = _checks.check_lstm_params(params, where)
@@ -104,15 +119,19 @@ def _direction(
     if state0 is None:
         state0 = _zeros_state(params, xs.shape[:-2])
     elif is_lstm:
-        state0 = _checks.check_lstm_state(state0, shape, where, name="initial_state")
+        state0 = _checks.check_lstm_state(state0, shape, where, name="initial_carry")
     else:
-        state0 = _checks.check_state(state0, shape, where, name="initial_state")
+        state0 = _checks.check_state(state0, shape, where, name="initial_carry")
     step = _lstm_state if is_lstm else _gru_state if is_gru else _rnn_state
     step = mini[1] if mini is not None else step
     cell = functools.partial(step, params)
-    state_T, carries = scan_with_resets(cell, state0, xs, lengths, resets, reverse=reverse)
+    if remat is not None:
+        cell = jax.checkpoint(cell)
+    state_T, carries = scan_with_resets(
+        cell, state0, xs, lengths, resets, reverse=reverse, unroll=unroll
+    )
     outputs = carries.h if is_lstm else carries
-    return state_T, outputs, carries
+    return state_T, outputs, carries if return_carries else None
 
 
 def _merge(a: Array, b: Array, merge: str) -> Array:
@@ -145,46 +164,70 @@ def _dropout(key: PRNGKey, x: Array, rate: float) -> Array:
 def stack(
     params: Sequence[Any],
     xs: Float[Array, "... T d_in"],
-    initial_state: Sequence[Any] | None = None,
+    initial_carry: Sequence[Any] | None = None,
     *,
+    seq_lengths: Int[Array, "..."] | None = None,
     lengths: Int[Array, "..."] | None = None,
     resets: Bool[Array, "... T"] | None = None,
     merge: str = "concat",
     dropout: float = 0.0,
     key: PRNGKey | None = None,
     return_carries: bool = False,
+    time_major: bool = False,
+    reverse: bool = False,
+    keep_order: bool = False,
+    unroll: int = 1,
+    remat: int | None = None,
+    dtype: Any = None,
+    initial_state: Any = MISSING,
 ) -> tuple[tuple[Any, ...], Array] | tuple[tuple[Any, ...], Array, tuple[Any, ...]]:
-    r"""Run a stack of RNN, LSTM or GRU layers, each uni- or bidirectional.
+    r"""Run a stack of RNN, GRU or LSTM layers, each uni- or bidirectional.
 
-    Layer ``l`` maps its input sequence to its outputs (``h_t`` for the LSTM and the GRU
-    (``reset_after=True``), ``s_t`` for the RNN); a bidirectional layer runs the forward
-    and the backward direction over the same ``lengths`` and merges them per step:
+    Layer ``l`` maps its input sequence to its outputs (``h_t`` for the LSTM, ``s_t`` for
+    the RNN); a bidirectional layer runs the forward and the backward direction over the
+    same lengths and merges them per step:
     ``concat`` gives ``[h^{fwd}_t; h^{bwd}_t]``, ``sum`` their sum, ``mean`` their mean.
     Between layers (never after the top one) inverted dropout with rate ``dropout`` is
     applied when a ``key`` is given (identity when ``key`` is None or ``dropout == 0``).
 
     Args:
-        params: tuple of layers, bottom first; each an ``RNNParams``, an ``LSTMParams``,
-            a ``GRUParams`` or a ``Bidirectional(fwd, bwd)`` of them. A single layer is
+        params: tuple of layers, bottom first; each an ``RNNParams``, ``LSTMParams``,
+            ``GRUParams`` or a ``Bidirectional(fwd, bwd)`` of them. A single layer is accepted too.
+        xs: inputs, shape ``(..., T, d_in)`` (``(T, ..., d_in)`` when ``time_major``).
+        initial_carry: one carry per layer, structured like the returned final carries
+            (``LSTMState``, an ``s_0`` array, or a ``Bidirectional`` pair); entries may be
+            None (zeros). Resets restart from this carry. (Old name: ``initial_state``.)
+        seq_lengths: optional integer array ``xs.shape[:-2]``; steps ``t >= seq_lengths``
+            are padding (carry held, outputs zero). ``lengths`` (the scans' name) is
             accepted too.
-        xs: inputs, shape ``(..., T, d_in)``.
-        initial_state: one state per layer, structured like the returned final states
-            (``LSTMState``, an ``s_0`` / ``h_0`` array, or a ``Bidirectional`` pair); entries may be
-            None (zeros). Resets restart from this state.
-        lengths: optional integer array ``xs.shape[:-2]``; steps ``t >= lengths`` are
-            padding (state held, outputs zero).
         resets: optional bool array ``xs.shape[:-1]``: ``resets[..., t]`` restarts every
-            layer from its initial state before step ``t`` (several episodes packed in one
+            layer from its initial carry before step ``t`` (several episodes packed in one
             stream). The backward direction restarts at the end of each episode.
         merge: ``"concat"`` (default), ``"sum"`` or ``"mean"``.
         dropout: dropout rate in ``[0, 1)`` between layers.
         key: PRNG key for the dropout masks.
         return_carries: also return every carry of every layer: ``LSTMState(h, C)`` with
-            fields ``(..., T, d_h)`` (the ``C_t`` sequence), ``hs`` for the GRU, or ``ss``
-            for the RNN.
+            fields ``(..., T, d_h)`` (the ``C_t`` sequence), or ``ss`` for the RNN.
+        time_major: ``xs`` (and ``resets``, the outputs and carries) have time first.
+        reverse: every (unidirectional) layer reads its valid steps last-to-first.
+        keep_order: with ``reverse``, return the outputs aligned with the inputs; by
+            default (as Flax's ``nn.RNN``) the top layer's outputs come in the order they
+            were computed (the valid steps flipped).
+        unroll, remat: passed to the loops (:func:`jaxrnn.lstm_scan`); ``unroll=8`` is
+            the GPU setting. On the resets path ``remat`` checkpoints every step.
+        dtype: compute dtype: parameters, inputs and carries are cast to it; None takes
+            the promoted dtype of parameters and inputs (bfloat16 parameters with float32
+            inputs compute in float32).
+        initial_state: deprecated name of ``initial_carry``.
+
+    Speed: without ``resets`` every layer runs on the fast loops of
+    :func:`jaxrnn.lstm_scan` / :func:`jaxrnn.rnn_scan`, and so does ``return_carries``
+    for the RNN. ``resets``, and ``return_carries`` for an LSTM, run the equations in a
+    plain ``jax.lax.scan`` differentiated by JAX (see ``docs/flax.md`` for the measured
+    cost).
 
     Returns:
-        ``(final_states, outputs)``, plus ``carries`` (a tuple over layers) when
+        ``(final_carries, outputs)``, plus ``carries`` (a tuple over layers) when
         ``return_carries``. ``outputs`` is the top layer's output sequence
         ``(..., T, d_h)`` (``2 d_h`` for ``concat``); for an RNN stack it is the top
         layer's logits ``(..., T, d_out)``, zero at padding steps.
@@ -199,40 +242,45 @@ def stack(
         >>> params = (Bidirectional(jaxrnn.init_lstm_params(k[0], 3, 4),
         ...                         jaxrnn.init_lstm_params(k[1], 3, 4)),
         ...           jaxrnn.init_lstm_params(k[2], 8, 4))
-        >>> finals, hs = stack(params, jnp.ones((2, 5, 3)), lengths=jnp.array([5, 2]))
+        >>> finals, hs = stack(params, jnp.ones((2, 5, 3)), seq_lengths=jnp.array([5, 2]))
         >>> hs.shape, finals[0].bwd.C.shape, finals[1].h.shape
         ((2, 5, 4), (2, 4), (2, 4))
     """
     where = "stack"
+    initial_carry = renamed(where, "initial_carry", initial_carry, "initial_state", initial_state)
+    lengths = alias(where, "seq_lengths", seq_lengths, "lengths", lengths)
     layers = _check_stack(params, where)
     if merge not in MERGES:
         raise ValueError(f"{where}: expected merge to be one of {MERGES}, got {merge!r}")
     if not (isinstance(dropout, (int, float)) and 0.0 <= dropout < 1.0):
         raise ValueError(f"{where}: expected dropout to be a float in [0, 1), got {dropout!r}")
-    if initial_state is None:
-        initial_state = (None,) * len(layers)
-    elif isinstance(initial_state, (LSTMState, Bidirectional)) or hasattr(initial_state, "shape"):
-        initial_state = (initial_state,)  # one layer's state, not a tuple of states
-    if len(initial_state) != len(layers):
+    if reverse and any(isinstance(layer, Bidirectional) for layer in layers):
+        raise ValueError(f"{where}: reverse=True needs unidirectional layers, got a Bidirectional")
+    if initial_carry is None:
+        initial_carry = (None,) * len(layers)
+    elif isinstance(initial_carry, (LSTMState, Bidirectional)) or hasattr(initial_carry, "shape"):
+        initial_carry = (initial_carry,)  # one layer's carry, not a tuple of carries
+    if len(initial_carry) != len(layers):
         raise ValueError(
-            f"{where}: expected initial_state to hold one state per layer "
-            f"({len(layers)}), got {len(initial_state)}"
+            f"{where}: expected initial_carry to hold one carry per layer "
+            f"({len(layers)}), got {len(initial_carry)}"
         )
-    xs = _checks.as_array(xs, "xs", where)
-    resets = _checks.check_resets(resets, xs, where)
+    xs = _stack_io.to_time_last(_checks.as_array(xs, "xs", where), time_major, -2)
+    resets = _checks.check_resets(_stack_io.to_time_last(resets, time_major, -1), xs, where)
     if lengths is not None:
         lengths = _checks.check_lengths(lengths, tuple(xs.shape[:-2]), where)
+    dtype = _stack_io.compute_dtype(dtype, layers, xs)
+    layers, xs, initial_carry = _stack_io.cast((layers, xs, tuple(initial_carry)), dtype)
+    loops = {"unroll": unroll, "remat": remat, "return_carries": return_carries}
     finals, carries = [], []
     h = xs
-    for l, (layer, state0) in enumerate(zip(layers, initial_state)):
+    for l, (layer, state0) in enumerate(zip(layers, initial_carry)):
         if l > 0 and key is not None and dropout > 0.0:
             h = _dropout(jax.random.fold_in(key, l), h, dropout)
         top = l == len(layers) - 1
         if isinstance(layer, Bidirectional):
             s0 = state0 if state0 is not None else Bidirectional(None, None)
-            run = functools.partial(
-                _direction, xs=h, lengths=lengths, resets=resets, return_carries=return_carries
-            )
+            run = functools.partial(_direction, xs=h, lengths=lengths, resets=resets, **loops)
             f_T, f_out, f_car = run(layer.fwd, state0=s0.fwd, reverse=False)
             b_T, b_out, b_car = run(layer.bwd, state0=s0.bwd, reverse=True)
             finals.append(Bidirectional(f_T, b_T))
@@ -242,17 +290,24 @@ def stack(
                 # One linear readout of [s_fwd; s_bwd]: V = [V_fwd, V_bwd].
                 out = _logits(layer.fwd, f_out, lengths) + _logits(layer.bwd, b_out, lengths)
         else:
-            s_T, out, car = _direction(
-                layer, h, state0, lengths, resets, reverse=False, return_carries=return_carries
-            )
+            s_T, out, car = _direction(layer, h, state0, lengths, resets, reverse=reverse, **loops)
             finals.append(s_T)
             carries.append(car)
             if top and isinstance(layer, RNNParams):
                 out = _logits(layer, out, lengths)
         h = out
+    if reverse and not keep_order:
+        h = _stack_io.flip_valid(h, lengths)
+    h = _stack_io.to_time_first(h, time_major)
     if return_carries:
-        return tuple(finals), h, tuple(carries)
+        return tuple(finals), h, _stack_io.to_time_first(tuple(carries), time_major)
     return tuple(finals), h
+
+
+def _valid(lengths: Array, ys: Array) -> Array:
+    """``(..., T, 1)``: step ``t`` of ``ys (..., T, d)`` is valid, ``t < lengths``."""
+    mask = _checks.valid_mask(jnp.asarray(lengths), ys.shape[-2], tuple(ys.shape[:-2]))
+    return jnp.moveaxis(mask, 0, -2)
 
 
 def _logits(params: RNNParams, ss: Array, lengths: Array | None) -> Array:
@@ -260,8 +315,7 @@ def _logits(params: RNNParams, ss: Array, lengths: Array | None) -> Array:
     logits = _rnn_readout(params, ss)
     if lengths is None:
         return logits
-    mask = _checks.valid_mask(jnp.asarray(lengths), ss.shape[-2], tuple(ss.shape[:-2]))
-    return jnp.where(jnp.moveaxis(mask, 0, -2), logits, jnp.zeros_like(logits))
+    return jnp.where(_valid(lengths, ss), logits, jnp.zeros_like(logits))
 
 
 __all__ = ["Bidirectional", "stack"]

@@ -1,102 +1,159 @@
-"""Flax NNX modules over :func:`jaxrnn.layers.stack` (needs ``flax``).
+"""Flax NNX modules (needs ``flax``): cells for ``nnx.RNN`` and fast stacks.
 
-Each layer is one ``nnx.Param`` whose value is jaxrnn's own NamedTuple
-(``model.layers[0].get_value()`` is an ``LSTMParams``, ``GRUParams``, ``RNNParams`` or a
-``Bidirectional`` pair), so ``jaxrnn.lstm_scan(model.layers[0].get_value(), xs)`` runs the
-module's first layer and gradients read ``layers/0/value/f/W``.
+- Cells :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`: ``flax.nnx.RNNCellBase`` cells for
+  ``nnx.RNN`` (one step per call).
+- Stacks :class:`LSTM`, :class:`GRU`, :class:`SimpleRNN`: whole sequences on jaxrnn's fast loops
+  (:func:`jaxrnn.layers.stack`), with ``unroll``, ``remat`` and a compute ``dtype``.
+
+Every weight is its own ``nnx.Param`` named by jaxrnn's field names
+(``model.layers[0]["f"]["U"]``; ``["fwd"]["f"]["U"]`` when bidirectional), in the
+``(out, in)`` layout, so ``nnx.with_partitioning`` initialisers shard weight by weight.
+:func:`layer_params` returns a layer's NamedTuple:
+``jaxrnn.lstm_scan(layer_params(model, 0), xs)`` runs the first layer.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from typing import Any, ClassVar
 
 import jax.numpy as jnp
 from flax import nnx
 
+from jaxrnn import _module_cells as mc
+from jaxrnn._nnx_cells import GRUCell, LSTMCell, RNNCell, make_params, values
+from jaxrnn._renames import MISSING, alias, renamed
 from jaxrnn._typing import Array
-from jaxrnn.layer_params import init_stack
 from jaxrnn.layers import stack
+from jaxrnn.params import default_bias_init, default_input_init, default_recurrent_init
+
+
+def layer_params(module: nnx.Module, layer: int | None = None) -> Any:
+    """Layer ``layer`` of a stack (or a cell's parameters) as jaxrnn's NamedTuple.
+
+    Example:
+        >>> import jax.numpy as jnp, jaxrnn
+        >>> from flax import nnx
+        >>> from jaxrnn.nnx import LSTM, layer_params
+        >>> model = LSTM(3, 4, rngs=nnx.Rngs(0))
+        >>> jaxrnn.lstm_scan(layer_params(model, 0), jnp.ones((2, 5, 3)))[1].shape
+        (2, 5, 4)
+    """
+    if layer is None:
+        return module.params()
+    return values(module.layers[layer])
 
 
 class _Stack(nnx.Module):
-    """Shared body of :class:`LSTM`, :class:`GRU` and :class:`SimpleRNN`."""
+    """Shared body of :class:`LSTM` and :class:`SimpleRNN` (arguments: see :class:`LSTM`)."""
+
+    cell: ClassVar[str]
 
     def __init__(
         self,
-        cell: str,
-        d_in: int,
-        d_h: int,
+        in_features: int | None = None,
+        features: int | None = None,
         *,
         rngs: nnx.Rngs,
+        d_out: int = 0,
         num_layers: int = 1,
         bidirectional: bool = False,
         merge: str = "concat",
         dropout: float = 0.0,
-        dtype: Any = jnp.float32,
-        **extra: Any,
+        forget_bias: float = 0.0,
+        kernel_init: Any = default_input_init,
+        recurrent_kernel_init: Any = default_recurrent_init,
+        bias_init: Any = default_bias_init,
+        param_dtype: Any = MISSING,
+        dtype: Any = None,
+        unroll: int = 1,
+        remat: int | None = None,
+        time_major: bool = False,
+        reverse: bool = False,
+        keep_order: bool = False,
+        return_carry: bool = True,
+        d_in: Any = MISSING,
+        d_h: Any = MISSING,
     ) -> None:
-        params = init_stack(
-            rngs.params(),
-            cell,
-            d_in,
-            d_h,
-            num_layers=num_layers,
-            bidirectional=bidirectional,
-            merge=merge,
-            dtype=dtype,
-            **extra,
-        )
-        self.layers = nnx.List([nnx.Param(p) for p in params])
-        self.merge = merge
-        self.dropout = dropout
+        where = f"jaxrnn.nnx.{type(self).__name__}"
+        in_features = renamed(where, "in_features", in_features, "d_in", d_in)
+        features = renamed(where, "features", features, "d_h", d_h)
+        if param_dtype is MISSING:
+            param_dtype = jnp.float32
+            if dtype is not None:  # jaxrnn 0.1: dtype was the parameters' dtype
+                warnings.warn(
+                    f"{where}: dtype is now the compute dtype (as in Flax) and param_dtype the "
+                    "parameters' dtype; dtype alone sets both for this release; pass "
+                    "param_dtype too",
+                    DeprecationWarning,
+                    stacklevel=3,
+                )
+                param_dtype = dtype
+        inits = mc.Inits(kernel_init, recurrent_kernel_init, bias_init, forget_bias, param_dtype)
+        layouts = mc.stack_layouts(self.cell, in_features, features, d_out=d_out,
+                                   num_layers=num_layers, bidirectional=bidirectional,
+                                   merge=merge)  # fmt: skip
+        self.layers = nnx.List([make_params(layout, inits, rngs) for layout in layouts])
+        self.options = {
+            "merge": merge, "dropout": dropout, "time_major": time_major, "reverse": reverse,
+            "keep_order": keep_order, "unroll": unroll, "remat": remat, "dtype": dtype,
+        }  # fmt: skip
+        self.return_carry = return_carry
         self.deterministic = False
         self.dropout_rngs = rngs["dropout"].fork() if dropout > 0 else nnx.data(None)
 
     def __call__(
         self,
         xs: Array,
-        lengths: Array | None = None,
-        initial_state: Any = None,
+        seq_lengths: Array | None = None,
+        initial_carry: Any = None,
         *,
         deterministic: bool | None = None,
-    ) -> tuple[tuple[Any, ...], Array]:
+        lengths: Array | None = None,
+        initial_state: Any = MISSING,
+    ) -> Any:
         """Run the stack; ``deterministic`` (default: the attribute, see ``.eval()``)."""
-        deterministic = self.deterministic if deterministic is None else deterministic
-        key = None
-        if not deterministic and self.dropout > 0:
-            key = self.dropout_rngs()
-        return stack(
-            tuple(layer.get_value() for layer in self.layers),
-            xs,
-            initial_state,
-            lengths=lengths,
-            merge=self.merge,
-            dropout=self.dropout,
-            key=key,
+        where = f"jaxrnn.nnx.{type(self).__name__}"
+        initial_carry = renamed(
+            where, "initial_carry", initial_carry, "initial_state", initial_state
         )
+        seq_lengths = alias(where, "seq_lengths", seq_lengths, "lengths", lengths)
+        deterministic = self.deterministic if deterministic is None else deterministic
+        use_dropout = not deterministic and self.options["dropout"] > 0
+        key = self.dropout_rngs() if use_dropout else None
+        layers = tuple(values(layer) for layer in self.layers)
+        finals, outputs = stack(
+            layers, xs, initial_carry, seq_lengths=seq_lengths, key=key, **self.options
+        )
+        return (finals, outputs) if self.return_carry else outputs
 
 
 class LSTM(_Stack):
-    r"""A stack of LSTM layers (see :func:`jaxrnn.lstm_step` for the equations).
+    r"""A stack of LSTM layers on jaxrnn's fast loops (equations: :func:`jaxrnn.lstm_step`).
 
     Args:
-        d_in: input size.
-        d_h: hidden size.
-        num_layers: number of stacked layers.
-        bidirectional: run each layer forward and backward over the same ``lengths``.
-        merge: ``"concat"``, ``"sum"`` or ``"mean"`` of the two directions.
-        dropout: dropout rate between layers, active in ``.train()`` mode (the
-            default) and off after ``.eval()`` or with ``deterministic=True``; needs a
-            ``dropout`` stream in ``rngs`` when positive.
-        forget_bias: added to ``b_f`` at initialisation.
-        dtype: parameter dtype.
+        in_features: input size ``d_in`` (old name ``d_in``).
+        features: hidden size ``d_h`` (old name ``d_h``).
         rngs: ``nnx.Rngs`` (``params``, and ``dropout`` when ``dropout > 0``).
+        num_layers: number of stacked layers.
+        bidirectional: run each layer forward and backward over the same lengths.
+        merge: ``"concat"``, ``"sum"`` or ``"mean"`` of the two directions.
+        dropout: dropout rate between layers (default 0.0), active in ``.train()`` mode
+            (the default) and off after ``.eval()`` or with ``deterministic=True``.
+        forget_bias: added to ``b_f`` at initialisation (1.0).
+        kernel_init, recurrent_kernel_init, bias_init: initialisers of ``U``, ``W``,
+            ``b`` (stored ``(out, in)`` shapes; ``nnx.with_partitioning`` works).
+        param_dtype: dtype of the parameters.
+        dtype: compute dtype (parameters, inputs, carries cast to it); None promotes.
+            (In jaxrnn 0.1 ``dtype`` was the parameters' dtype: passed alone, it still
+            sets both, with a ``DeprecationWarning``.)
+        unroll, remat: passed to the loops (``unroll=8`` is the GPU setting).
+        time_major, reverse, keep_order: as for ``flax.nnx.RNN``.
+        return_carry: return ``(final_carries, outputs)`` (default) or only ``outputs``.
 
-    ``num_layers``, ``bidirectional``, ``merge``, ``dropout`` and ``dtype`` are keyword
-    options shared with :class:`SimpleRNN`.
-
-    Call with ``xs (B, T, d_in)``, optional ``lengths (B,)`` and ``initial_state``;
-    returns ``(final_states, hs)`` as :class:`jaxrnn.linen.LSTM` does.
+    Call with ``xs (B, T, d_in)``, optional ``seq_lengths (B,)`` (``lengths``
+    accepted) and ``initial_carry``; returns ``(final_carries, hs)`` as
+    :class:`jaxrnn.linen.LSTM` does.
 
     Example:
         >>> import jax.numpy as jnp
@@ -104,21 +161,23 @@ class LSTM(_Stack):
         >>> from jaxrnn.nnx import LSTM
         >>> model = LSTM(3, 4, num_layers=2, bidirectional=True, rngs=nnx.Rngs(0))
         >>> finals, hs = model(jnp.ones((2, 5, 3)), jnp.array([5, 3]))
-        >>> hs.shape, finals[1].bwd.C.shape
-        ((2, 5, 8), (2, 4))
+        >>> hs.shape, finals[1].bwd.C.shape, model.layers[1]["bwd"]["f"]["U"].shape
+        ((2, 5, 8), (2, 4), (4, 8))
     """
 
+    cell: ClassVar[str] = "lstm"
+
     def __init__(
-        self, d_in: int, d_h: int, *, forget_bias: float = 1.0, rngs: nnx.Rngs, **options: Any
+        self, *args: Any, forget_bias: float = 1.0, rngs: nnx.Rngs, **options: Any
     ) -> None:
-        super().__init__("lstm", d_in, d_h, rngs=rngs, forget_bias=forget_bias, **options)
+        super().__init__(*args, rngs=rngs, forget_bias=forget_bias, **options)
 
 
 class GRU(_Stack):
-    r"""A stack of GRU layers (``reset_after=True``; see :func:`jaxrnn.gru_step`).
+    r"""A stack of GRU layers on the fast loops (``reset_after=True``; :func:`jaxrnn.gru_step`).
 
     Arguments as for :class:`LSTM` (without ``forget_bias``); returns
-    ``(final_states, hs)`` with one ``h_T`` array (or ``Bidirectional`` pair) per layer.
+    ``(final_carries, hs)`` with one ``h_T`` array (or ``Bidirectional`` pair) per layer.
 
     Example:
         >>> import jax.numpy as jnp
@@ -130,30 +189,31 @@ class GRU(_Stack):
         ((2, 5, 8), (2, 4))
     """
 
-    def __init__(self, d_in: int, d_h: int, *, rngs: nnx.Rngs, **options: Any) -> None:
-        super().__init__("gru", d_in, d_h, rngs=rngs, **options)
+    cell: ClassVar[str] = "gru"
 
 
 class SimpleRNN(_Stack):
-    r"""A stack of vanilla RNN layers with a softmax readout on the top layer.
+    r"""A stack of vanilla RNN layers with a readout on the top layer.
 
     ``s_t = tanh(U x_t + W s_{t-1} + b_s)`` per layer, top layer
     ``logits_t = V s_t + b_o`` (``o_t = softmax(logits_t)``); lower layers have no
     readout. Arguments as for :class:`LSTM`, plus ``d_out`` (readout size); returns
-    ``(final_states, logits (B, T, d_out))``.
+    ``(final_carries, logits (B, T, d_out))``.
 
     Example:
         >>> import jax.numpy as jnp
         >>> from flax import nnx
-        >>> from jaxrnn.nnx import SimpleRNN
+        >>> from jaxrnn.nnx import SimpleRNN, layer_params
         >>> model = SimpleRNN(3, 5, d_out=2, rngs=nnx.Rngs(0))
         >>> finals, logits = model(jnp.ones((2, 4, 3)))
-        >>> logits.shape, model.layers[0].get_value().V.shape
+        >>> logits.shape, layer_params(model, 0).V.shape
         ((2, 4, 2), (2, 5))
     """
 
-    def __init__(self, d_in: int, d_h: int, *, d_out: int, rngs: nnx.Rngs, **options: Any) -> None:
-        super().__init__("rnn", d_in, d_h, rngs=rngs, d_out=d_out, **options)
+    cell: ClassVar[str] = "rnn"
+
+    def __init__(self, *args: Any, d_out: int, rngs: nnx.Rngs, **options: Any) -> None:
+        super().__init__(*args, rngs=rngs, d_out=d_out, **options)
 
 
-__all__ = ["GRU", "LSTM", "SimpleRNN"]
+__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNNCell", "SimpleRNN", "layer_params"]

@@ -22,7 +22,7 @@ LENGTHS = jnp.array([5, 3])
 def test_linen_gru_equals_stack_on_its_own_params():
     model = linen.GRU(features=4, num_layers=2, bidirectional=True)
     variables = model.init(jax.random.key(1), XS)
-    layers = tuple(variables["params"][f"layer_{l}"] for l in range(2))
+    layers = tuple(linen.layer_params(variables, l) for l in range(2))
     assert isinstance(layers[0].fwd, jaxrnn.GRUParams)
     finals, hs = model.apply(variables, XS, LENGTHS)
     want_finals, want = stack(layers, XS, lengths=LENGTHS)
@@ -34,7 +34,7 @@ def test_linen_gru_equals_stack_on_its_own_params():
 
 def test_nnx_gru_equals_stack_on_its_own_params():
     model = jaxrnn_nnx.GRU(3, 4, num_layers=2, rngs=nnx.Rngs(0))
-    layers = tuple(layer.get_value() for layer in model.layers)
+    layers = tuple(jaxrnn_nnx.layer_params(model, l) for l in range(2))
     finals, hs = model(XS, LENGTHS)
     np.testing.assert_allclose(hs, stack(layers, XS, lengths=LENGTHS)[1], atol=TOL)
     np.testing.assert_allclose(hs[:, :, :], jaxrnn.gru_scan(layers[1], jaxrnn.gru_scan(

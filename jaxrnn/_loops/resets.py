@@ -25,6 +25,7 @@ def scan_with_resets(
     resets: Array | None,
     *,
     reverse: bool,
+    unroll: int = 1,
 ) -> tuple[Any, Any]:
     """Scan ``cell``; return the final carry and every carry, ``(..., T, d_h)`` leaves.
 
@@ -49,5 +50,7 @@ def scan_with_resets(
         new = hold(m_t, cell(start, x_t), carry)
         return new, zero_padding(new, m_t)
 
-    carry_T, carries = jax.lax.scan(body, carry0, (xs_time, mask, resets_time), reverse=reverse)
+    carry_T, carries = jax.lax.scan(
+        body, carry0, (xs_time, mask, resets_time), reverse=reverse, unroll=unroll
+    )
     return carry_T, jax.tree.map(lambda y: jnp.moveaxis(y, 0, -2), carries)

@@ -16,16 +16,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "jaxrnn"
 LAYERS = [
-    {"_typing"},
+    {"_typing", "_renames"},
     {"params"},
     {"_checks"},
     {"cells"},
     {"_loops"},
     {"scan", "scan_gru"},
     {"parallel"},
-    {"tbptt", "layer_params", "layers"},
+    {"tbptt", "layer_params", "_stack_io", "layers"},
     {"decode"},
-    {"linen", "nnx", "equinox", "interop"},
+    {"_module_cells"},  # what the framework modules know of each cell
+    {"linen", "nnx", "equinox", "interop", "_linen_cells", "_nnx_cells"},
     {"__init__"},  # the package itself: public names only
 ]
 

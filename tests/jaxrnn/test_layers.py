@@ -189,17 +189,17 @@ def test_truncated_bptt():
         ({"dropout": 1.0}, ValueError, r"dropout to be a float in \[0, 1\)"),
         ({"resets": jnp.zeros((B, T + 1), bool)}, ValueError, "resets to have shape"),
         ({"resets": jnp.zeros((B, T))}, TypeError, "resets to have dtype bool"),
-        ({"initial_state": (None, None)}, ValueError, "one state per layer"),
+        ({"initial_carry": (None, None)}, ValueError, "one carry per layer"),
         ({"lengths": jnp.array([1, 2])}, ValueError, r"lengths to have shape xs.shape\[:-2\]"),
         (
-            {"initial_state": jnp.zeros((B, D_H)), "resets": jnp.zeros((B, T), bool)},
+            {"initial_carry": jnp.zeros((B, D_H)), "resets": jnp.zeros((B, T), bool)},
             TypeError,
-            "expected initial_state to be a jaxrnn.LSTMState",
+            "expected initial_carry to be a jaxrnn.LSTMState",
         ),
         (
-            {"return_carries": True, "initial_state": (_rand_state(0),)},
+            {"return_carries": True, "initial_carry": (_rand_state(0),)},
             ValueError,
-            r"initial_state.h to have shape \(3, 4\)",
+            r"(initial_carry|state0)\.h to have shape \(3, 4\)",
         ),
     ],
 )

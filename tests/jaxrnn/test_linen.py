@@ -15,7 +15,7 @@ from flax import serialization
 
 import jaxrnn
 from jaxrnn.layers import Bidirectional, stack
-from jaxrnn.linen import LSTM, SimpleRNN
+from jaxrnn.linen import LSTM, SimpleRNN, layer_params
 
 ATOL = 1e-6
 B, T, D_IN, D_H = 2, 5, 3, 4
@@ -26,7 +26,7 @@ XS = jax.random.normal(jax.random.key(1), (B, T, D_IN))
 def test_lstm_params_are_lstm_params_and_give_the_output():
     model = LSTM(features=D_H)
     variables = model.init(jax.random.key(0), XS)
-    p = variables["params"]["layer_0"]
+    p = layer_params(variables, 0)
     assert isinstance(p, jaxrnn.LSTMParams)
     np.testing.assert_allclose(p.f.b, 1.0)  # forget_bias
     finals, hs = model.apply(variables, XS, LENGTHS)
@@ -38,7 +38,7 @@ def test_lstm_params_are_lstm_params_and_give_the_output():
 def test_stacked_bidirectional_with_initial_state():
     model = LSTM(features=D_H, num_layers=2, bidirectional=True, merge="sum")
     variables = model.init(jax.random.key(0), XS)
-    params = tuple(variables["params"][f"layer_{l}"] for l in range(2))
+    params = tuple(layer_params(variables, l) for l in range(2))
     assert isinstance(params[1], Bidirectional) and params[1].fwd.f.U.shape == (D_H, D_H)
     h0 = jax.random.normal(jax.random.key(2), (B, D_H))
     state0 = jaxrnn.LSTMState(h=h0, C=-h0)
@@ -53,7 +53,7 @@ def test_stacked_bidirectional_with_initial_state():
 def test_simple_rnn_logits():
     model = SimpleRNN(features=D_H, d_out=2, num_layers=2)
     variables = model.init(jax.random.key(0), XS)
-    p0, p1 = variables["params"]["layer_0"], variables["params"]["layer_1"]
+    p0, p1 = layer_params(variables, 0), layer_params(variables, 1)
     assert p0.V.shape == (0, D_H) and p1.V.shape == (2, D_H)
     finals, logits = model.apply(variables, XS, LENGTHS)
     _, ss0, _ = jaxrnn.rnn_scan(p0, XS, lengths=LENGTHS)
@@ -64,11 +64,15 @@ def test_simple_rnn_logits():
 def test_dropout_uses_the_dropout_rng():
     model = LSTM(features=D_H, num_layers=2, dropout=0.5)
     variables = model.init(jax.random.key(0), XS)
-    _, eval_hs = model.apply(variables, XS)
+    _, eval_hs = model.apply(variables, XS, deterministic=True)
     _, plain = LSTM(features=D_H, num_layers=2).apply(variables, XS)
+    _, eval_attr = LSTM(features=D_H, num_layers=2, dropout=0.5, deterministic=True).apply(
+        variables, XS
+    )
+    np.testing.assert_array_equal(eval_attr, plain)
     np.testing.assert_array_equal(eval_hs, plain)
     rngs = {"dropout": jax.random.key(3)}
-    _, train_a = model.apply(variables, XS, deterministic=False, rngs=rngs)
+    _, train_a = model.apply(variables, XS, rngs=rngs)  # training mode by default
     _, train_b = model.apply(variables, XS, deterministic=False, rngs=rngs)
     np.testing.assert_array_equal(train_a, train_b)
     assert not np.allclose(train_a, plain, atol=1e-3)
@@ -89,7 +93,7 @@ def test_every_parameter_gets_a_gradient_and_serializes():
         assert np.any(np.asarray(g) != 0), jax.tree_util.keystr(path)
     restored = serialization.from_bytes(variables, serialization.to_bytes(variables))
     chex.assert_trees_all_equal(restored, variables)
-    assert isinstance(restored["params"]["layer_0"].fwd, jaxrnn.LSTMParams)
+    assert isinstance(layer_params(restored, 0).fwd, jaxrnn.LSTMParams)
 
 
 def test_composes_inside_a_linen_model():

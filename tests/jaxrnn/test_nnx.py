@@ -11,7 +11,7 @@ from flax import nnx
 
 import jaxrnn
 from jaxrnn.layers import Bidirectional, stack
-from jaxrnn.nnx import LSTM, SimpleRNN
+from jaxrnn.nnx import LSTM, SimpleRNN, layer_params
 
 ATOL = 1e-6
 B, T, D_IN, D_H = 2, 5, 3, 4
@@ -21,7 +21,7 @@ XS = jax.random.normal(jax.random.key(1), (B, T, D_IN))
 
 def test_lstm_param_value_is_lstm_params_and_gives_the_output():
     model = LSTM(D_IN, D_H, rngs=nnx.Rngs(0))
-    p = model.layers[0].get_value()
+    p = layer_params(model, 0)
     assert isinstance(p, jaxrnn.LSTMParams)
     finals, hs = model(XS, LENGTHS)
     state_T, ref = jaxrnn.lstm_scan(p, XS, lengths=LENGTHS)
@@ -31,7 +31,7 @@ def test_lstm_param_value_is_lstm_params_and_gives_the_output():
 
 def test_stacked_bidirectional_equals_stack():
     model = LSTM(D_IN, D_H, num_layers=2, bidirectional=True, merge="mean", rngs=nnx.Rngs(0))
-    params = tuple(layer.get_value() for layer in model.layers)
+    params = tuple(layer_params(model, l) for l in range(2))
     assert isinstance(params[1], Bidirectional) and params[1].bwd.i.U.shape == (D_H, D_H)
     chex.assert_trees_all_close(
         model(XS, LENGTHS), stack(params, XS, lengths=LENGTHS, merge="mean"), atol=ATOL
@@ -41,7 +41,7 @@ def test_stacked_bidirectional_equals_stack():
 def test_simple_rnn_logits():
     model = SimpleRNN(D_IN, D_H, d_out=2, rngs=nnx.Rngs(0))
     finals, logits = model(XS, LENGTHS)
-    s_T, _, ref = jaxrnn.rnn_scan(model.layers[0].get_value(), XS, lengths=LENGTHS)
+    s_T, _, ref = jaxrnn.rnn_scan(layer_params(model, 0), XS, lengths=LENGTHS)
     chex.assert_trees_all_close((finals[0], logits), (s_T, ref), atol=ATOL)
 
 

@@ -1,0 +1,191 @@
+"""Equinox modules over :func:`jaxrnn.layers.stack` (needs ``equinox``).
+
+Equinox's convention: a module is called on one example, ``xs`` of shape ``(T, d_in)``,
+and batched with ``jax.vmap``; a ``key`` drives dropout, which is active unless
+``inference=True`` (toggle it with ``equinox.nn.inference_mode``). The module's fields
+are jaxrnn's own NamedTuples (``model.layers[0]`` is an ``LSTMParams``, a ``RNNParams``
+or a ``Bidirectional`` pair), so ``jaxrnn.lstm_scan(model.layers[0], xs)`` runs its first
+layer and gradients read ``.layers[0].f.W``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from jaxrnn import _module_cells as mc
+from jaxrnn._typing import Array, DType, PRNGKey
+from jaxrnn.layer_params import MERGES
+from jaxrnn.layers import stack
+from jaxrnn.params import default_bias_init, default_input_init, default_recurrent_init
+
+
+class _Stack(eqx.Module):
+    """Shared body of :class:`LSTM`, :class:`GRU` and :class:`SimpleRNN`."""
+
+    layers: tuple[Any, ...]
+    merge: str = eqx.field(static=True)
+    dropout: float = eqx.field(static=True)
+    dtype: Any = eqx.field(static=True)
+    unroll: int = eqx.field(static=True)
+    remat: int | None = eqx.field(static=True)
+    reverse: bool = eqx.field(static=True)
+    keep_order: bool = eqx.field(static=True)
+    inference: bool
+
+    def __init__(
+        self,
+        cell: str,
+        in_features: int,
+        features: int,
+        *,
+        key: PRNGKey,
+        d_out: int = 0,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        merge: str = "concat",
+        dropout: float = 0.0,
+        forget_bias: float = 1.0,
+        kernel_init: Any = default_input_init,
+        recurrent_kernel_init: Any = default_recurrent_init,
+        bias_init: Any = default_bias_init,
+        param_dtype: DType = jnp.float32,
+        dtype: DType | None = None,
+        unroll: int = 1,
+        remat: int | None = None,
+        reverse: bool = False,
+        keep_order: bool = False,
+        inference: bool = False,
+    ) -> None:
+        if merge not in MERGES:
+            raise ValueError(f"expected merge to be one of {MERGES}, got {merge!r}")
+        inits = mc.Inits(kernel_init, recurrent_kernel_init, bias_init, forget_bias, param_dtype)
+        layouts = mc.stack_layouts(cell, in_features, features, d_out=d_out,
+                                   num_layers=num_layers, bidirectional=bidirectional,
+                                   merge=merge)  # fmt: skip
+        self.layers = tuple(
+            mc.rebuild(mc.init_tree(jax.random.fold_in(key, l), layout, inits))
+            for l, layout in enumerate(layouts)
+        )
+        self.merge, self.dropout, self.dtype = merge, dropout, dtype
+        self.unroll, self.remat, self.inference = unroll, remat, inference
+        self.reverse, self.keep_order = reverse, keep_order
+
+    def __call__(
+        self,
+        xs: Array,
+        initial_carry: Any = None,
+        *,
+        seq_lengths: Array | None = None,
+        key: PRNGKey | None = None,
+        inference: bool | None = None,
+    ) -> tuple[tuple[Any, ...], Array]:
+        """Run the stack on one example ``xs (T, d_in)``; ``(final_carries, outputs)``.
+
+        Args:
+            xs: inputs ``(T, d_in)`` (any leading batch axes work too).
+            initial_carry: one carry per layer, as returned; None for zeros.
+            seq_lengths: optional integer scalar (per example): steps ``t >= seq_lengths``
+                are padding.
+            key: PRNG key for dropout between layers; needed when ``dropout > 0`` and not
+                in inference mode.
+            inference: overrides the ``inference`` field (True: no dropout).
+        """
+        inference = self.inference if inference is None else inference
+        use_dropout = self.dropout > 0 and not inference
+        if use_dropout and key is None:
+            raise RuntimeError(
+                "jaxrnn.equinox: dropout > 0 in training mode needs a key; pass key=... or "
+                "inference=True (or use equinox.nn.inference_mode)"
+            )
+        return stack(
+            self.layers, xs, initial_carry, seq_lengths=seq_lengths, merge=self.merge,
+            dropout=self.dropout, key=key if use_dropout else None, reverse=self.reverse,
+            keep_order=self.keep_order, unroll=self.unroll, remat=self.remat, dtype=self.dtype,
+        )  # fmt: skip
+
+
+class LSTM(_Stack):
+    r"""A stack of LSTM layers as an ``eqx.Module`` (equations: :func:`jaxrnn.lstm_step`).
+
+    Args:
+        in_features: input size ``d_in``.
+        features: hidden size ``d_h``.
+        key: PRNG key for the initialisation (layer ``l`` uses ``fold_in(key, l)``).
+        num_layers: number of stacked layers.
+        bidirectional: run each layer forward and backward over the same lengths.
+        merge: ``"concat"``, ``"sum"`` or ``"mean"`` of the two directions.
+        dropout: dropout rate between layers (default 0.0).
+        forget_bias: added to ``b_f`` at initialisation.
+        kernel_init, recurrent_kernel_init, bias_init: initialisers of ``U``, ``W``, ``b``
+            (called with the stored ``(out, in)`` shapes).
+        param_dtype: dtype of the parameters.
+        dtype: compute dtype (parameters, inputs and carries are cast to it); None
+            promotes them.
+        unroll, remat: passed to the loops (see :func:`jaxrnn.lstm_scan`).
+        reverse, keep_order: read the valid steps last-to-first; keep the outputs aligned
+            with the inputs (default: in the order computed, as Flax's ``RNN``).
+        inference: start in inference mode (no dropout).
+
+    Call on one example ``xs (T, d_in)``; returns ``(final_carries, hs)``, one
+    ``LSTMState`` (or ``Bidirectional`` pair) per layer and the top layer's outputs
+    ``(T, d_h)`` (``2 d_h`` for ``concat``).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxrnn.equinox import LSTM
+        >>> model = LSTM(3, 4, num_layers=2, bidirectional=True, key=jax.random.key(0))
+        >>> finals, hs = jax.vmap(model)(jnp.ones((2, 5, 3)))   # a batch of 2
+        >>> hs.shape, finals[1].fwd.C.shape
+        ((2, 5, 8), (2, 4))
+    """
+
+    def __init__(self, in_features: int, features: int, *, key: PRNGKey, **options: Any) -> None:
+        super().__init__("lstm", in_features, features, key=key, **options)
+
+
+class GRU(_Stack):
+    r"""A stack of GRU layers as an ``eqx.Module`` (``reset_after=True``; :func:`jaxrnn.gru_step`).
+
+    Arguments as for :class:`LSTM` (without ``forget_bias``); returns
+    ``(final_carries, hs (T, d_h))`` with one ``h_T`` (or ``Bidirectional`` pair) per layer.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxrnn.equinox import GRU
+        >>> model = GRU(3, 4, bidirectional=True, key=jax.random.key(0))
+        >>> finals, hs = model(jnp.ones((5, 3)))
+        >>> hs.shape, finals[0].bwd.shape
+        ((5, 8), (4,))
+    """
+
+    def __init__(self, in_features: int, features: int, *, key: PRNGKey, **options: Any) -> None:
+        super().__init__("gru", in_features, features, key=key, **options)
+
+
+class SimpleRNN(_Stack):
+    r"""A stack of vanilla RNN layers with a readout on the top layer, as an ``eqx.Module``.
+
+    ``s_t = tanh(U x_t + W s_{t-1} + b_s)`` per layer; the top layer returns
+    ``logits_t = V s_t + b_o``. Arguments as for :class:`LSTM` plus ``d_out`` (readout
+    size); returns ``(final_carries, logits (T, d_out))``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxrnn.equinox import SimpleRNN
+        >>> model = SimpleRNN(3, 5, d_out=2, key=jax.random.key(0))
+        >>> finals, logits = model(jnp.ones((4, 3)))
+        >>> logits.shape, model.layers[0].V.shape
+        ((4, 2), (2, 5))
+    """
+
+    def __init__(
+        self, in_features: int, features: int, *, d_out: int, key: PRNGKey, **options: Any
+    ) -> None:
+        super().__init__("rnn", in_features, features, key=key, d_out=d_out, **options)
+
+
+__all__ = ["GRU", "LSTM", "SimpleRNN"]
