@@ -31,7 +31,7 @@ def _by_hand(layers, xs, lengths):
 def test_init_stack_gru_shapes_and_bad_cell():
     p = init_stack(jax.random.key(0), "gru", D_IN, D_H, num_layers=2, bidirectional=True)
     assert isinstance(p[1].bwd, jaxrnn.GRUParams) and p[1].bwd.z.U.shape == (D_H, 2 * D_H)
-    with pytest.raises(ValueError, match="expected cell to be 'lstm', 'gru' or 'rnn', got 'x'"):
+    with pytest.raises(ValueError, match="expected cell to be one of .*, got 'x'"):
         init_stack(jax.random.key(0), "x", D_IN, D_H)
 
 
