@@ -105,6 +105,7 @@ def test_gpu_script_rejects_unknown_configs():
 
 
 def test_gpu_gru_script_dry_run_on_cpu(tmp_path):
+    pytest.importorskip("torch")
     from benchmarks import gpu_gru
 
     out = tmp_path / "gpu_gru.json"

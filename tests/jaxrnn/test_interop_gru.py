@@ -25,7 +25,7 @@ from jaxrnn.interop import (
     to_haiku_gru,
     to_keras_gru,
 )
-from tests.test_interop import BIAS, XS, _err, _keras
+from tests.jaxrnn.test_interop import BIAS, XS, _err, _keras
 
 TOL = 1e-5  # float32, a few steps
 B, T, D_IN, D_H = XS.shape[0], XS.shape[1], XS.shape[2], 5
