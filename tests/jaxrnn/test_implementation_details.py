@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import pytest
 
 import jaxrnn
+from tests.jaxrnn import test_gru_loop as gru
 from tests.jaxrnn import test_scan_fast as fast
 from tests.jaxrnn import test_scan_lowp as lowp
 
@@ -166,3 +167,54 @@ def test_only_cpu_lowering_widens_bfloat16(platform, dot_dtype):
     text = jax.export.export(fn, platforms=[platform])(p, xs).mlir_module()
     results = re.findall(r"stablehlo\.dot_general.*-> tensor<[0-9x]*x(\w+)>", text)
     assert results and set(results) == {dot_dtype}
+
+
+# --- the GRU's loop (jaxrnn._loops.gru) ------------------------------------------------------
+
+GRU_VARIANTS = pytest.mark.parametrize("reset_after", [True, False], ids=["after", "before"])
+
+
+@pytest.mark.usefixtures("x64")
+@GRU_VARIANTS
+@pytest.mark.parametrize("reverse", [False, True], ids=["fwd", "rev"])
+def test_gru_chunked_forward_equals_the_step_loop_float64(monkeypatch, reset_after, reverse):
+    monkeypatch.setattr(jaxrnn._loops._common, "CHUNK_STEPS", 3)  # T=8: 4 chunks of 2 on CPU
+    jaxrnn.gru_scan.clear_cache()
+    p, xs, h0 = gru._setup(jnp.float64)
+    lengths = jnp.array(gru.LENGTHS)
+    gru._close(
+        gru._fast(p, xs, h0, lengths, reverse, reset_after, unroll=2),
+        gru._reference(p, xs, h0, lengths, reverse, reset_after),
+        gru.F64_TOL,
+    )
+    jaxrnn.gru_scan.clear_cache()
+
+
+@GRU_VARIANTS
+def test_gru_loop_is_traced_once_and_program_size_does_not_grow_with_T(monkeypatch, reset_after):
+    """Compile time flat in T, measured by what is compiled: trace counts and jaxpr size."""
+    name = "_after_loop" if reset_after else "_before_loop"
+    real, traced = getattr(jaxrnn._loops.gru, name), []
+
+    def counting(*args, **kwargs):
+        traced.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(jaxrnn._loops.gru, name, counting)
+    jaxrnn.gru_scan.clear_cache()
+    p = jaxrnn.init_gru_params(jax.random.key(0), gru.D_IN, gru.D_H)
+
+    def loss(p, x):
+        return gru._scalar(jaxrnn.gru_scan(p, x, reset_after=reset_after))
+
+    sizes = {}
+    for steps in (100, 1000):
+        xs = jnp.ones((steps, gru.D_IN))
+        before = len(traced)
+        jaxrnn.gru_scan(p, xs, reset_after=reset_after)[1].block_until_ready()
+        jaxrnn.gru_scan(p, xs, reset_after=reset_after)[1].block_until_ready()
+        assert len(traced) - before == 1, "traced once per shape, never again"
+        jaxpr = jax.make_jaxpr(jax.grad(loss))(p, xs).jaxpr
+        sizes[steps] = len(list(_walk_eqns(jaxpr)))
+    jaxrnn.gru_scan.clear_cache()
+    assert sizes[100] == sizes[1000]

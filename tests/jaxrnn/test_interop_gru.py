@@ -2,7 +2,7 @@
 
 Each ``compare_*`` returns the max absolute error between the other library's own forward
 pass and ``jaxrnn.gru_scan`` on the converted weights (non-zero biases everywhere), for
-import and for export; ``python -m tests.test_interop_gru`` prints them.
+import and for export; ``python -m tests.jaxrnn.test_interop_gru`` prints them.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from jaxrnn.interop import (
     to_haiku_gru,
     to_keras_gru,
 )
-from tests.test_interop import BIAS, XS, _err, _keras
+from tests.jaxrnn.test_interop import BIAS, XS, _err, _keras
 
 TOL = 1e-5  # float32, a few steps
 B, T, D_IN, D_H = XS.shape[0], XS.shape[1], XS.shape[2], 5

@@ -1,5 +1,6 @@
 """The GRU's fast loop against a Python loop of ``gru_step``: values, ``jax.jvp``,
-gradients and second derivatives; chunks, unroll, vmap, remat; compile once; padding law."""
+gradients and second derivatives; unroll, vmap, remat; padding law. (CPU chunks and
+compile-once: ``test_implementation_details.py``.)"""
 
 from __future__ import annotations
 
@@ -11,9 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import jaxrnn
-from jaxrnn._loops import _common
-from jaxrnn._loops import gru as gru_loops
-from tests.test_scan import _walk_eqns
 
 pytestmark = pytest.mark.usefixtures("strict_promotion")
 
@@ -112,22 +110,6 @@ def test_second_derivatives_equal_the_step_loop_float64(reset_after):
     np.testing.assert_allclose(mixed(_fast), mixed(_reference), atol=F64_TOL, rtol=F64_TOL)
 
 
-@pytest.mark.usefixtures("x64")
-@VARIANTS
-@pytest.mark.parametrize("reverse", [False, True], ids=["fwd", "rev"])
-def test_chunked_forward_equals_the_step_loop_float64(monkeypatch, reset_after, reverse):
-    monkeypatch.setattr(_common, "CHUNK_STEPS", 3)  # T=8: 4 chunks of 2 on CPU
-    jaxrnn.gru_scan.clear_cache()
-    p, xs, h0 = _setup(jnp.float64)
-    lengths = jnp.array(LENGTHS)
-    _close(
-        _fast(p, xs, h0, lengths, reverse, reset_after, unroll=2),
-        _reference(p, xs, h0, lengths, reverse, reset_after),
-        F64_TOL,
-    )
-    jaxrnn.gru_scan.clear_cache()
-
-
 @VARIANTS
 def test_float32_unroll_and_vmap(reset_after):
     p, xs, _ = _setup(jnp.float32)
@@ -151,36 +133,6 @@ def test_remat_gives_the_same_values_and_gradients(reset_after):
 
     np.testing.assert_allclose(loss(p, xs, 3), loss(p, xs, None), rtol=F32_TOL)
     _close(jax.grad(loss, (0, 1))(p, xs, 3), jax.grad(loss, (0, 1))(p, xs, None), F32_TOL)
-
-
-@VARIANTS
-def test_loop_is_traced_once_and_program_size_does_not_grow_with_T(monkeypatch, reset_after):
-    """Compile time flat in T, measured by what is compiled: trace counts and jaxpr size."""
-    name = "_after_loop" if reset_after else "_before_loop"
-    real, traced = getattr(gru_loops, name), []
-
-    def counting(*args, **kwargs):
-        traced.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(gru_loops, name, counting)
-    jaxrnn.gru_scan.clear_cache()
-    p = jaxrnn.init_gru_params(jax.random.key(0), D_IN, D_H)
-
-    def loss(p, x):
-        return _scalar(jaxrnn.gru_scan(p, x, reset_after=reset_after))
-
-    sizes = {}
-    for steps in (100, 1000):
-        xs = jnp.ones((steps, D_IN))
-        before = len(traced)
-        jaxrnn.gru_scan(p, xs, reset_after=reset_after)[1].block_until_ready()
-        jaxrnn.gru_scan(p, xs, reset_after=reset_after)[1].block_until_ready()
-        assert len(traced) - before == 1, "traced once per shape, never again"
-        jaxpr = jax.make_jaxpr(jax.grad(loss))(p, xs).jaxpr
-        sizes[steps] = len(list(_walk_eqns(jaxpr)))
-    jaxrnn.gru_scan.clear_cache()
-    assert sizes[100] == sizes[1000]
 
 
 @settings(max_examples=10, deadline=None)

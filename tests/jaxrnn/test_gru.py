@@ -9,7 +9,7 @@ import pytest
 
 import jaxrnn
 from tests import reference as ref
-from tests.test_cells import _nonzero_biases
+from tests.jaxrnn.test_cells import _nonzero_biases
 
 pytestmark = pytest.mark.usefixtures("strict_promotion")
 
