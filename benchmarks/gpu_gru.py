@@ -48,39 +48,14 @@ def flax_impl(p: jaxrnn.GRUParams, xs) -> Impl:
 def torch_impl(p: jaxrnn.GRUParams, xs, on_gpu: bool) -> Impl:
     import torch
 
+    from jaxrnn.interop import to_torch_gru
+
     dev = "cuda" if on_gpu else "cpu"
     tdt = {jnp.dtype("float32"): torch.float32, jnp.dtype("bfloat16"): torch.bfloat16}[xs.dtype]
-    d_h, d_in = p.z.U.shape
-
-    def t(a):
-        return torch.from_numpy(np.array(jnp.asarray(a, jnp.float32))).to(dev, tdt)
-
-    m = torch.nn.GRU(d_in, d_h, batch_first=True).to(dev, tdt)
-    with torch.no_grad():
-        m.weight_ih_l0.copy_(t(peers_gru._stacked(p, "U")))
-        m.weight_hh_l0.copy_(t(peers_gru._stacked(p, "W")))
-        m.bias_ih_l0.copy_(t(peers_gru._stacked(p, "b")))
-        m.bias_hh_l0.zero_()
-        m.bias_hh_l0[2 * d_h :].copy_(t(p.b_hn))
+    m = to_torch_gru(p).to(dev, tdt)  # b_ih = [b_r, b_z, b_n], b_hh = [0, 0, b_hn]
     m.flatten_parameters()  # one cuDNN weight buffer
-    x = t(xs)
-
-    def forward():
-        with torch.no_grad():
-            return m(x)[0]
-
-    def grad():
-        m.zero_grad(set_to_none=True)
-        m(x)[0].float().sum().backward()
-        return m.weight_ih_l0.grad
-
-    def sync(out):
-        if on_gpu:
-            torch.cuda.synchronize()
-        return out
-
-    return Impl("torch", forward, grad, lambda g: g.double().cpu().numpy(), sync,
-                lambda hs: hs.double().cpu().numpy())
+    x = torch.from_numpy(np.array(jnp.asarray(xs, jnp.float32))).to(dev, tdt)
+    return gpu_lstm.torch_module_impl(m, x, on_gpu)
 
 
 def gru_f64(p: jaxrnn.GRUParams, xs) -> np.ndarray:

@@ -139,6 +139,13 @@ def torch_impl(p: jaxrnn.LSTMParams, xs, on_gpu: bool) -> Impl:
     m = interop.to_torch_lstm(p).to(dev, tdt)  # bias_ih = b, bias_hh = 0
     m.flatten_parameters()  # one cuDNN weight buffer; else every call compacts the weights
     x = torch.from_numpy(np.array(jnp.asarray(xs, jnp.float32))).to(dev, tdt)
+    return torch_module_impl(m, x, on_gpu)
+
+
+def torch_module_impl(m, x, on_gpu: bool) -> Impl:
+    """The ``Impl`` of a built single-layer ``torch.nn.LSTM`` / ``GRU`` ``m`` on input ``x``;
+    ``dU`` is the gradient of its ``weight_ih_l0``."""
+    import torch
 
     def forward():
         with torch.no_grad():

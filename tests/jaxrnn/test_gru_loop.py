@@ -1,6 +1,6 @@
 """The GRU's fast loop against a Python loop of ``gru_step``: values, ``jax.jvp``,
-gradients and second derivatives; unroll, vmap, remat; padding law (chunks and compile-once:
-test_implementation_details.py)."""
+gradients and second derivatives; unroll, vmap, remat; padding law. (CPU chunks and
+compile-once: ``test_implementation_details.py``.)"""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The GRU against ``torch.nn.GRU``: 2 layers, bidirectional, ``pack_padded_sequence``
 lengths, in float64; and the converters ``from_torch_gru`` / ``to_torch_gru``.
 
-``python -m tests.test_gru_torch`` prints the largest errors.
+``python -m tests.jaxrnn.test_gru_torch`` prints the largest errors.
 """
 
 from __future__ import annotations

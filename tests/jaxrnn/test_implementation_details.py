@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import pytest
 
 import jaxrnn
-from tests.jaxrnn import test_gru_loop as gru_fast
+from tests.jaxrnn import test_gru_loop as gru
 from tests.jaxrnn import test_scan_fast as fast
 from tests.jaxrnn import test_scan_lowp as lowp
 
@@ -169,26 +169,28 @@ def test_only_cpu_lowering_widens_bfloat16(platform, dot_dtype):
     assert results and set(results) == {dot_dtype}
 
 
-# --- the GRU's loops ---------------------------------------------------------------------
+# --- the GRU's loop (jaxrnn._loops.gru) ------------------------------------------------------
+
+GRU_VARIANTS = pytest.mark.parametrize("reset_after", [True, False], ids=["after", "before"])
 
 
 @pytest.mark.usefixtures("x64")
-@gru_fast.VARIANTS
+@GRU_VARIANTS
 @pytest.mark.parametrize("reverse", [False, True], ids=["fwd", "rev"])
 def test_gru_chunked_forward_equals_the_step_loop_float64(monkeypatch, reset_after, reverse):
     monkeypatch.setattr(jaxrnn._loops._common, "CHUNK_STEPS", 3)  # T=8: 4 chunks of 2 on CPU
     jaxrnn.gru_scan.clear_cache()
-    p, xs, h0 = gru_fast._setup(jnp.float64)
-    lengths = jnp.array(gru_fast.LENGTHS)
-    gru_fast._close(
-        gru_fast._fast(p, xs, h0, lengths, reverse, reset_after, unroll=2),
-        gru_fast._reference(p, xs, h0, lengths, reverse, reset_after),
-        gru_fast.F64_TOL,
+    p, xs, h0 = gru._setup(jnp.float64)
+    lengths = jnp.array(gru.LENGTHS)
+    gru._close(
+        gru._fast(p, xs, h0, lengths, reverse, reset_after, unroll=2),
+        gru._reference(p, xs, h0, lengths, reverse, reset_after),
+        gru.F64_TOL,
     )
     jaxrnn.gru_scan.clear_cache()
 
 
-@gru_fast.VARIANTS
+@GRU_VARIANTS
 def test_gru_loop_is_traced_once_and_program_size_does_not_grow_with_T(monkeypatch, reset_after):
     """Compile time flat in T, measured by what is compiled: trace counts and jaxpr size."""
     name = "_after_loop" if reset_after else "_before_loop"
@@ -200,14 +202,14 @@ def test_gru_loop_is_traced_once_and_program_size_does_not_grow_with_T(monkeypat
 
     monkeypatch.setattr(jaxrnn._loops.gru, name, counting)
     jaxrnn.gru_scan.clear_cache()
-    p = jaxrnn.init_gru_params(jax.random.key(0), gru_fast.D_IN, gru_fast.D_H)
+    p = jaxrnn.init_gru_params(jax.random.key(0), gru.D_IN, gru.D_H)
 
     def loss(p, x):
-        return gru_fast._scalar(jaxrnn.gru_scan(p, x, reset_after=reset_after))
+        return gru._scalar(jaxrnn.gru_scan(p, x, reset_after=reset_after))
 
     sizes = {}
     for steps in (100, 1000):
-        xs = jnp.ones((steps, gru_fast.D_IN))
+        xs = jnp.ones((steps, gru.D_IN))
         before = len(traced)
         jaxrnn.gru_scan(p, xs, reset_after=reset_after)[1].block_until_ready()
         jaxrnn.gru_scan(p, xs, reset_after=reset_after)[1].block_until_ready()

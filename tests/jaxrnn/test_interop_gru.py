@@ -2,7 +2,7 @@
 
 Each ``compare_*`` returns the max absolute error between the other library's own forward
 pass and ``jaxrnn.gru_scan`` on the converted weights (non-zero biases everywhere), for
-import and for export; ``python -m tests.test_interop_gru`` prints them.
+import and for export; ``python -m tests.jaxrnn.test_interop_gru`` prints them.
 """
 
 from __future__ import annotations
