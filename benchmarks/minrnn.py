@@ -7,7 +7,7 @@ exists) at the same ``(B, T, d_h)``, ``d_in = d_h``, float32, on ``make bench``'
 shapes plus (16, 4096, 128) and (1, 100000, 64); and the peers ``mingru-keras`` (Keras 3 on
 JAX: the same minGRU, output-checked against jaxrnn's) and ``mingru-pytorch`` (the paper's
 log-space variant, ``g(h~)`` and no biases: same shapes and work, different numbers, so
-not output-checked) where they are installed. Timing is ``benchmarks.__main__``'s
+not output-checked) where they are installed. Timing is ``benchmarks.harness``'s
 interleaved rounds (median ms per call). Writes ``benchmarks/results/minrnn.json`` and
 ``minrnn.md``; the speed-up columns are the sequential LSTM's time over each cell's.
 """
@@ -28,7 +28,7 @@ import numpy as np
 
 import jaxrnn
 from benchmarks import peers
-from benchmarks.__main__ import SHAPES, _call, _inputs, timed_rounds
+from benchmarks.harness import SHAPES, call_seconds, inputs, timed_rounds
 
 ALL_SHAPES = {**SHAPES, "long4096": (16, 4096, 128), "T100k": (1, 100_000, 64)}
 QUICK_SHAPES = {"tiny": (2, 12, 8)}
@@ -89,8 +89,8 @@ def torch_mingru(d_h: int, xs) -> peers.Peer:
 
 def builders(B: int, T: int, d_h: int):
     """``({name: () -> Peer}, reference output)``: every implementation on one shape."""
-    p_lstm, xs = _inputs("lstm", B, T, d_h)
-    p_rnn, _ = _inputs("rnn", B, T, d_h)
+    p_lstm, xs = inputs("lstm", B, T, d_h)
+    p_rnn, _ = inputs("rnn", B, T, d_h)
     p_gru = _min_params(jaxrnn.init_mingru_params, jax.random.key(2), d_h)
     p_lst = _min_params(jaxrnn.init_minlstm_params, jax.random.key(3), d_h)
     jp = peers._jax_peer
@@ -124,8 +124,8 @@ def bench_shape(name: str, shape, reps: int, budget_s: float, only: set | None) 
                 err = float(np.max(np.abs(np.asarray(peer.forward()) - want)))
                 if not err <= OUT_TOL:
                     raise ValueError(f"output differs from jaxrnn by {err:.2e} > {OUT_TOL}")
-            _call(peer, "fwd")
-            _call(peer, "grad")  # warm-up: compile / first-call allocations
+            call_seconds(peer, "fwd")
+            call_seconds(peer, "grad")  # warm-up: compile / first-call allocations
             built.append(peer)
         except Exception as e:  # an implementation that cannot run is reported, not fatal
             errors[impl] = f"{type(e).__name__}: {e}"
