@@ -193,4 +193,33 @@ class GRUCell(_Cell):
     cell: ClassVar[str] = "gru"
 
 
-__all__ = ["GRUCell", "LSTMCell", "RNNCell", "layer_params", "make_params"]
+class MinGRUCell(_Cell):
+    """The minGRU cell (:func:`jaxrnn.mingru_step`), a ``flax.linen.RNNCellBase``; carry ``h_t``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, flax.linen as nn
+        >>> from jaxrnn.linen import MinGRUCell
+        >>> layer = nn.RNN(MinGRUCell(4))
+        >>> xs = jnp.ones((2, 5, 3))
+        >>> layer.apply(layer.init(jax.random.key(0), xs), xs).shape
+        (2, 5, 4)
+    """
+
+    cell: ClassVar[str] = "mingru"
+
+
+class MinLSTMCell(_Cell):
+    """The minLSTM cell (:func:`jaxrnn.minlstm_step`), a linen ``RNNCellBase``; carry ``h_t``."""
+
+    cell: ClassVar[str] = "minlstm"
+
+
+__all__ = [
+    "GRUCell",
+    "LSTMCell",
+    "MinGRUCell",
+    "MinLSTMCell",
+    "RNNCell",
+    "layer_params",
+    "make_params",
+]

@@ -28,13 +28,15 @@ import jax.numpy as jnp
 
 from jaxrnn._stack_io import cast, compute_dtype
 from jaxrnn._typing import Array, DType
-from jaxrnn.cells import gru_step, lstm_step, rnn_step
+from jaxrnn.cells import gru_step, lstm_step, mingru_step, minlstm_step, rnn_step
 from jaxrnn.layer_params import Bidirectional
 from jaxrnn.params import (
     Gate,
     GRUParams,
     LSTMParams,
     LSTMState,
+    MinGRUParams,
+    MinLSTMParams,
     RNNParams,
     default_bias_init,
     default_input_init,
@@ -73,6 +75,16 @@ def _gru_layout(d_in: int, d_h: int, d_out: int = 0) -> GRUParams:
     return GRUParams(z=gate(), r=gate(), n=gate(), b_hn=Leaf("bias", (d_h,)))
 
 
+def _mingru_layout(d_in: int, d_h: int, d_out: int = 0) -> MinGRUParams:
+    U, b = Leaf("kernel", (d_h, d_in)), Leaf("bias", (d_h,))
+    return MinGRUParams(U_z=U, b_z=b, U_h=U, b_h=b)
+
+
+def _minlstm_layout(d_in: int, d_h: int, d_out: int = 0) -> MinLSTMParams:
+    U, b = Leaf("kernel", (d_h, d_in)), Leaf("bias", (d_h,))
+    return MinLSTMParams(U_f=U, b_f=b, U_i=U, b_i=b, U_h=U, b_h=b)
+
+
 def _rnn_layout(d_in: int, d_h: int, d_out: int = 0) -> RNNParams:
     readout = "kernel" if d_out else "empty"
     return RNNParams(
@@ -102,10 +114,14 @@ CELLS: dict[str, Cell] = {
     "lstm": Cell(_lstm_layout, lstm_step, _lstm_zeros),
     "gru": Cell(_gru_layout, gru_step, _h_zeros),
     "rnn": Cell(_rnn_layout, _rnn_step, _h_zeros),
+    "mingru": Cell(_mingru_layout, mingru_step, _h_zeros),
+    "minlstm": Cell(_minlstm_layout, minlstm_step, _h_zeros),
 }
 """The cells the modules wrap, by the name :func:`jaxrnn.layers.init_stack` uses."""
 
-PARAM_TYPES: tuple[type, ...] = (LSTMParams, GRUParams, Gate, RNNParams, Bidirectional)
+PARAM_TYPES: tuple[type, ...] = (
+    LSTMParams, GRUParams, Gate, RNNParams, MinGRUParams, MinLSTMParams, Bidirectional,
+)  # fmt: skip
 """NamedTuples that :func:`rebuild` recognises by their field names."""
 
 _OPTIONAL = {RNNParams: ("V", "b_o")}  # a lower RNN layer stores no readout

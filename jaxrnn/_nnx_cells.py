@@ -161,4 +161,24 @@ class GRUCell(_Cell):
     cell: ClassVar[str] = "gru"
 
 
-__all__ = ["GRUCell", "LSTMCell", "RNNCell", "make_params", "values"]
+class MinGRUCell(_Cell):
+    """The minGRU cell (:func:`jaxrnn.mingru_step`), a ``flax.nnx.RNNCellBase``; carry ``h_t``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from flax import nnx
+        >>> from jaxrnn.nnx import MinGRUCell
+        >>> nnx.RNN(MinGRUCell(3, 4, rngs=nnx.Rngs(0)))(jnp.ones((2, 5, 3))).shape
+        (2, 5, 4)
+    """
+
+    cell: ClassVar[str] = "mingru"
+
+
+class MinLSTMCell(_Cell):
+    """The minLSTM cell (:func:`jaxrnn.minlstm_step`), a ``flax.nnx.RNNCellBase``; carry ``h_t``."""
+
+    cell: ClassVar[str] = "minlstm"
+
+
+__all__ = ["GRUCell", "LSTMCell", "MinGRUCell", "MinLSTMCell", "RNNCell", "make_params", "values"]

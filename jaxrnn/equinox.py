@@ -166,6 +166,27 @@ class GRU(_Stack):
         super().__init__("gru", in_features, features, key=key, **options)
 
 
+class MinGRU(_Stack):
+    """A stack of minGRU layers (:func:`jaxrnn.mingru_scan`) as an ``eqx.Module``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxrnn.equinox import MinGRU
+        >>> MinGRU(3, 4, key=jax.random.key(0))(jnp.ones((5, 3)))[1].shape
+        (5, 4)
+    """
+
+    def __init__(self, in_features: int, features: int, *, key: PRNGKey, **options: Any) -> None:
+        super().__init__("mingru", in_features, features, key=key, **options)
+
+
+class MinLSTM(_Stack):
+    """A stack of minLSTM layers (:func:`jaxrnn.minlstm_scan`) as an ``eqx.Module``."""
+
+    def __init__(self, in_features: int, features: int, *, key: PRNGKey, **options: Any) -> None:
+        super().__init__("minlstm", in_features, features, key=key, **options)
+
+
 class SimpleRNN(_Stack):
     r"""A stack of vanilla RNN layers with a readout on the top layer, as an ``eqx.Module``.
 
@@ -188,4 +209,4 @@ class SimpleRNN(_Stack):
         super().__init__("rnn", in_features, features, key=key, d_out=d_out, **options)
 
 
-__all__ = ["GRU", "LSTM", "SimpleRNN"]
+__all__ = ["GRU", "LSTM", "MinGRU", "MinLSTM", "SimpleRNN"]

@@ -21,7 +21,14 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxrnn import _module_cells as mc
-from jaxrnn._linen_cells import GRUCell, LSTMCell, RNNCell, layer_params
+from jaxrnn._linen_cells import (
+    GRUCell,
+    LSTMCell,
+    MinGRUCell,
+    MinLSTMCell,
+    RNNCell,
+    layer_params,
+)
 from jaxrnn._renames import MISSING, alias, renamed
 from jaxrnn._typing import Array
 from jaxrnn.layers import stack
@@ -155,6 +162,29 @@ class GRU(_Stack):
     cell: ClassVar[str] = "gru"
 
 
+class MinGRU(_Stack):
+    """A stack of minGRU layers (:func:`jaxrnn.mingru_scan`, parallel over time off CPU).
+
+    Attributes as for :class:`LSTM` (``unroll``/``remat`` do not apply: no sequential loop).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxrnn.linen import MinGRU
+        >>> model = MinGRU(features=4, num_layers=2)
+        >>> variables = model.init(jax.random.key(0), jnp.ones((2, 5, 3)))
+        >>> model.apply(variables, jnp.ones((2, 5, 3)))[1].shape
+        (2, 5, 4)
+    """
+
+    cell: ClassVar[str] = "mingru"
+
+
+class MinLSTM(_Stack):
+    """A stack of minLSTM layers (:func:`jaxrnn.minlstm_scan`); attributes as :class:`MinGRU`."""
+
+    cell: ClassVar[str] = "minlstm"
+
+
 class SimpleRNN(_Stack):
     r"""A stack of vanilla RNN layers with a readout on the top layer.
 
@@ -183,4 +213,16 @@ class SimpleRNN(_Stack):
     cell: ClassVar[str] = "rnn"
 
 
-__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNNCell", "SimpleRNN", "layer_params"]
+__all__ = [
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "MinGRU",
+    "MinGRUCell",
+    "MinLSTM",
+    "MinLSTMCell",
+    "RNNCell",
+    "SimpleRNN",
+    "layer_params",
+]

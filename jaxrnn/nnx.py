@@ -21,7 +21,15 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxrnn import _module_cells as mc
-from jaxrnn._nnx_cells import GRUCell, LSTMCell, RNNCell, make_params, values
+from jaxrnn._nnx_cells import (
+    GRUCell,
+    LSTMCell,
+    MinGRUCell,
+    MinLSTMCell,
+    RNNCell,
+    make_params,
+    values,
+)
 from jaxrnn._renames import MISSING, alias, renamed
 from jaxrnn._typing import Array
 from jaxrnn.layers import stack
@@ -192,6 +200,26 @@ class GRU(_Stack):
     cell: ClassVar[str] = "gru"
 
 
+class MinGRU(_Stack):
+    """A stack of minGRU layers (:func:`jaxrnn.mingru_scan`); arguments as for :class:`LSTM`.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from flax import nnx
+        >>> from jaxrnn.nnx import MinGRU
+        >>> MinGRU(3, 4, num_layers=2, rngs=nnx.Rngs(0))(jnp.ones((2, 5, 3)))[1].shape
+        (2, 5, 4)
+    """
+
+    cell: ClassVar[str] = "mingru"
+
+
+class MinLSTM(_Stack):
+    """A stack of minLSTM layers (:func:`jaxrnn.minlstm_scan`); arguments as for :class:`LSTM`."""
+
+    cell: ClassVar[str] = "minlstm"
+
+
 class SimpleRNN(_Stack):
     r"""A stack of vanilla RNN layers with a readout on the top layer.
 
@@ -216,4 +244,16 @@ class SimpleRNN(_Stack):
         super().__init__(*args, rngs=rngs, d_out=d_out, **options)
 
 
-__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNNCell", "SimpleRNN", "layer_params"]
+__all__ = [
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "MinGRU",
+    "MinGRUCell",
+    "MinLSTM",
+    "MinLSTMCell",
+    "RNNCell",
+    "SimpleRNN",
+    "layer_params",
+]

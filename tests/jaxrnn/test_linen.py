@@ -118,3 +118,22 @@ def test_import_jaxrnn_does_not_import_flax():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
+
+
+def test_init_builds_each_layer_once(monkeypatch):
+    from jaxrnn import _module_cells
+
+    calls = []
+    real = _module_cells.init_tree
+    monkeypatch.setattr(_module_cells, "init_tree", lambda *a: calls.append(1) or real(*a))
+    LSTM(features=D_H, num_layers=3, bidirectional=True).init(jax.random.key(0), XS)
+    assert len(calls) == 3  # one per layer (was: the whole stack once per layer)
+
+
+def test_every_weight_is_listed_by_flatten_dict():
+    from flax import traverse_util
+
+    variables = LSTM(features=D_H, bidirectional=True).init(jax.random.key(0), XS)
+    paths = set(traverse_util.flatten_dict(variables["params"]))
+    want = {("layer_0", d, g, w) for d in ("fwd", "bwd") for g in "fico" for w in "UWb"}
+    assert paths == want

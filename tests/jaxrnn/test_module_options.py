@@ -191,3 +191,24 @@ def test_dropout_defaults_agree_training_mode_everywhere():
         jaxrnn.equinox.LSTM(1, 1, key=jax.random.key(0)).dropout,
     ):
         assert default == 0.0
+
+
+@pytest.mark.parametrize(("cell", "scan"), [("mingru", "mingru_scan"), ("minlstm", "minlstm_scan")])
+def test_min_cells_in_every_framework_equal_their_scan(cell, scan):
+    name = {"mingru": "MinGRU", "minlstm": "MinLSTM"}[cell]
+    run = getattr(jaxrnn, scan)
+    linen = getattr(jaxrnn.linen, name)(D_H)
+    variables = linen.init(jax.random.key(0), XS)
+    p = jaxrnn.linen.layer_params(variables, 0)
+    ref = run(p, XS, lengths=LENGTHS)
+    chex.assert_trees_all_close(linen.apply(variables, XS, LENGTHS), ((ref[0],), ref[1]), atol=ATOL)
+    model = getattr(jaxrnn.nnx, name)(D_IN, D_H, rngs=nnx.Rngs(0))
+    ref = run(jaxrnn.nnx.layer_params(model, 0), XS, lengths=LENGTHS)
+    chex.assert_trees_all_close(model(XS, LENGTHS), ((ref[0],), ref[1]), atol=ATOL)
+    eq = getattr(jaxrnn.equinox, name)(D_IN, D_H, key=jax.random.key(0))
+    chex.assert_trees_all_close(eq(XS[0])[1], run(eq.layers[0], XS[0])[1], atol=ATOL)
+    cell_layer = nn.RNN(getattr(jaxrnn.linen, name + "Cell")(D_H))
+    v = cell_layer.init(jax.random.key(0), XS)
+    out = cell_layer.apply(v, XS)
+    np.testing.assert_allclose(out, run(jaxrnn.linen.layer_params(v["params"]["cell"]), XS)[1],
+                               atol=ATOL)  # fmt: skip
