@@ -6,10 +6,9 @@ import json
 
 import pytest
 
-pytest.importorskip("torch")
-
 
 def test_minrnn_benchmark_quick_run_times_every_implementation(tmp_path):
+    pytest.importorskip("torch")  # the script sets torch's threads
     from benchmarks import minrnn
 
     results = minrnn.main(["--quick", "--reps", "2", "--out", str(tmp_path)])

@@ -218,3 +218,30 @@ def test_gru_loop_is_traced_once_and_program_size_does_not_grow_with_T(monkeypat
         sizes[steps] = len(list(_walk_eqns(jaxpr)))
     jaxrnn.gru_scan.clear_cache()
     assert sizes[100] == sizes[1000]
+
+
+# --- options reach the loops ---------------------------------------------------------------
+
+UNROLL_RUNS = ["stack-lstm", "stack-gru", "stack-rnn", "linen-gru", "linen", "nnx", "equinox"]
+
+
+@pytest.mark.parametrize("run", UNROLL_RUNS)
+def test_unroll_reaches_the_loop(run):
+    """``unroll`` from stack and every module reaches every scan (forward and backward)."""
+    options = pytest.importorskip("tests.jaxrnn.test_module_options")  # needs flax, equinox
+    make = {
+        "stack-lstm": options._stack_run,
+        "stack-gru": lambda: options._stack_run("gru"),
+        "stack-rnn": lambda: options._stack_run("rnn"),
+        "linen-gru": options._gru_run,
+        "linen": options._linen_run,
+        "nnx": options._nnx_run,
+        "equinox": options._equinox_run,
+    }[run]
+    fn = make()
+    forward = options._scan_unrolls(jax.make_jaxpr(fn)(options.XS).jaxpr)
+    assert forward and set(forward) == {options.UNROLL}, forward
+    backward = options._scan_unrolls(
+        jax.make_jaxpr(jax.grad(lambda x: fn(x).sum()))(options.XS).jaxpr
+    )
+    assert set(backward) == {options.UNROLL}, backward

@@ -13,7 +13,7 @@ from jax.test_util import check_grads
 import jaxrnn
 from jaxrnn.parallel._linear import linear_recurrence
 from tests import reference as ref
-from tests.test_cells import _nonzero_biases
+from tests.jaxrnn.test_cells import _nonzero_biases
 
 pytestmark = pytest.mark.usefixtures("strict_promotion")
 
