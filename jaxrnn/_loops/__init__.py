@@ -1,6 +1,6 @@
-r"""The sequence loops behind ``rnn_scan`` and ``lstm_scan``, built for speed on every backend.
+r"""The sequence loops behind ``rnn_scan``, ``lstm_scan`` and ``gru_scan``, built for speed.
 
-One module per network (``rnn.py``, ``lstm.py``), the pieces they share in
+One module per network (``rnn.py``, ``lstm.py``, ``gru.py``), the pieces they share in
 ``_common.py``, and the slower general loop with per-step resets in ``resets.py``.
 
 Each network's loop is a ``jax.custom_jvp`` whose tangent loop carries only the recurrent
