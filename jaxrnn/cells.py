@@ -84,6 +84,25 @@ def _lstm_state_diag(params: LSTMParams, state: LSTMState, x_t: Array) -> LSTMSt
     return LSTMState(h=d_h.h, C=d_C.C)
 
 
+def _gru_state_diag(params: GRUParams, h_prev: Array, x_t: Array) -> Array:
+    """The diagonal of ``dh_t / dh_{t-1}`` of the GRU (``reset_after=True``), in O(d_h).
+
+    ``h_t`` is elementwise in ``z``'s and ``r``'s pre-activations, ``W_n h_{t-1}`` and
+    ``h_{t-1}``, each of which depends on ``h_{t-1}`` through one matrix: one forward-mode
+    product with tangents ``diag(W_z), diag(W_r), diag(W_n)`` and ones gives the diagonal.
+    """
+    a_n = x_t @ params.n.U.T + params.n.b
+
+    def update(z_pre, r_pre, q, h):
+        z_t, r_t = jax.nn.sigmoid(z_pre), jax.nn.sigmoid(r_pre)
+        return (1 - z_t) * jnp.tanh(a_n + r_t * q) + z_t * h
+
+    pre = (_pre(params.z, x_t, h_prev), _pre(params.r, x_t, h_prev),
+           h_prev @ params.n.W.T + params.b_hn, h_prev)  # fmt: skip
+    W_diag = tuple(jnp.diagonal(g.W) for g in (params.z, params.r, params.n))
+    return jax.jvp(update, pre, (*W_diag, jnp.ones_like(h_prev)))[1]
+
+
 # --- public, checked ---------------------------------------------------------------------
 
 

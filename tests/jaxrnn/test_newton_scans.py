@@ -26,6 +26,8 @@ def _data(dtype, kind):
     key = jax.random.key(0)
     if kind == "rnn":
         p = jaxrnn.init_rnn_params(key, D_IN, D_H, 2, dtype=dtype)
+    elif kind.startswith("gru"):
+        p = jaxrnn.init_gru_params(key, D_IN, D_H, dtype=dtype)
     else:
         p = jaxrnn.init_lstm_params(key, D_IN, D_H, dtype=dtype)
     xs = jax.random.normal(jax.random.key(1), (*LENGTHS.shape, T, D_IN), dtype)
@@ -36,6 +38,8 @@ def _data(dtype, kind):
 def _scan(kind, p, xs, s0, **kw):
     if kind == "rnn":
         return jaxrnn.rnn_scan(p, xs, s0, **kw)
+    if kind.startswith("gru"):  # "gru_reset_before": reset_after=False
+        return jaxrnn.gru_scan(p, xs, s0, reset_after=kind == "gru", **kw)
     return jaxrnn.lstm_scan(p, xs, jaxrnn.LSTMState(h=s0, C=-s0), **kw)
 
 
@@ -46,7 +50,7 @@ def _max_err(a, b):
     )
 
 
-@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru", "gru_reset_before"])
 @pytest.mark.parametrize("method", NEWTON)
 @pytest.mark.parametrize("reverse", [False, True])
 def test_same_values_as_sequential_float64(x64, kind, method, reverse):
@@ -58,7 +62,7 @@ def test_same_values_as_sequential_float64(x64, kind, method, reverse):
         assert _max_err(got, want) < F64_ATOL
 
 
-@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("method", NEWTON)
 def test_same_values_as_sequential_float32(kind, method):
     p, xs, s0 = _data(jnp.float32, kind)
@@ -68,7 +72,7 @@ def test_same_values_as_sequential_float32(kind, method):
     assert _max_err(got, want) < F32_ATOL
 
 
-@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("method", NEWTON)
 def test_gradients_match_sequential(x64, kind, method):
     p, xs, s0 = _data(jnp.float64, kind)
@@ -106,12 +110,20 @@ def test_cell_diagonals_equal_the_jacobian_diagonals(x64):
     """``method="newton-diagonal"`` uses the cells' O(d_h) diagonals: check them."""
     from jax.flatten_util import ravel_pytree
 
-    from jaxrnn.cells import _lstm_state, _lstm_state_diag, _rnn_state, _rnn_state_diag
+    from jaxrnn.cells import (
+        _gru_state,
+        _gru_state_diag,
+        _lstm_state,
+        _lstm_state_diag,
+        _rnn_state,
+        _rnn_state_diag,
+    )
 
     for kind, step, diag in [("rnn", _rnn_state, _rnn_state_diag),
-                             ("lstm", _lstm_state, _lstm_state_diag)]:  # fmt: skip
+                             ("lstm", _lstm_state, _lstm_state_diag),
+                             ("gru", _gru_state, _gru_state_diag)]:  # fmt: skip
         p, xs, s0 = _data(jnp.float64, kind)
-        carry = s0[0, 0] if kind == "rnn" else jaxrnn.LSTMState(h=s0[0, 0], C=-2 * s0[0, 0])
+        carry = s0[0, 0] if kind != "lstm" else jaxrnn.LSTMState(h=s0[0, 0], C=-2 * s0[0, 0])
         h, unravel = ravel_pytree(carry)
         x_t = xs[0, 0, 0]
 
