@@ -20,6 +20,7 @@ from jaxrnn.decode import (
 from jaxrnn.layer_params import Bidirectional, init_stack, without_readout
 from jaxrnn.layers import stack
 from jaxrnn.parallel.minrnn import mingru_scan, minlstm_scan
+from jaxrnn.parallel.newton import NewtonInfo, newton_scan
 from jaxrnn.params import (
     Gate,
     GRUParams,
@@ -49,6 +50,7 @@ __all__ = [
     "LSTMState",
     "MinGRUParams",
     "MinLSTMParams",
+    "NewtonInfo",
     "RNNParams",
     "StepFn",
     "beam_search",
@@ -73,6 +75,7 @@ __all__ = [
     "mingru_step",
     "minlstm_scan",
     "minlstm_step",
+    "newton_scan",
     "rnn_scan",
     "rnn_step",
     "sample_decode",

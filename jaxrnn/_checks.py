@@ -249,3 +249,22 @@ def check_min_params(params: Any, cls: type, where: str) -> tuple[int, int]:
         shape = (d_h, d_in) if name.startswith("U") else (d_h,)
         _check_field(where, f"params.{name}", getattr(params, name), shape, match)
     return d_in, d_h
+
+
+# --- the scans' method= (jaxrnn._loops.newton) -------------------------------------------
+
+SCAN_METHODS = {"sequential": None, "newton": "full", "newton-diagonal": "diagonal"}
+
+
+def check_method(method: Any, where: str, remat: Any) -> str | None:
+    """Validate ``method``; return the Newton Jacobian (``"full"``/``"diagonal"``) or None."""
+    if not isinstance(method, str) or method not in SCAN_METHODS:
+        raise ValueError(
+            f"{where}: expected method to be one of {tuple(SCAN_METHODS)}, got {method!r}"
+        )
+    if SCAN_METHODS[method] is not None and remat is not None:
+        raise ValueError(
+            f"{where}: remat applies to method='sequential' only, got remat={remat!r} with "
+            f"method={method!r}; Newton's memory is set by its Jacobians (docs/newton.md)"
+        )
+    return SCAN_METHODS[method]

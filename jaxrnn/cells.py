@@ -62,6 +62,47 @@ def _lstm_state(params: LSTMParams, state: LSTMState, x_t: Array) -> LSTMState:
     )
 
 
+def _rnn_state_diag(params: RNNParams, s_prev: Array, x_t: Array) -> Array:
+    """The diagonal of ``ds_t / ds_{t-1} = diag(1 - s_t^2) W``, for Newton over time."""
+    s_t = _rnn_state(params, s_prev, x_t)
+    return (1 - s_t**2) * jnp.diagonal(params.W)
+
+
+def _lstm_state_diag(params: LSTMParams, state: LSTMState, x_t: Array) -> LSTMState:
+    """The diagonal of the step's Jacobian in ``(h, C)``: ``dh_t/dh_{t-1}``, ``dC_t/dC_{t-1}``.
+
+    The update is elementwise in the pre-activations ``z_g`` and ``C_{t-1}``, and ``z_g``
+    depends on ``h_{t-1}`` through ``W_g`` only, so two forward-mode products of the
+    update give the diagonal: tangents ``diag(W_g)`` for ``dh_t/dh_{t-1}``, ones for
+    ``dC_t/dC_{t-1}`` (which is ``f_t``).
+    """
+    z = tuple(_pre(g, x_t, state.h) for g in params)
+    W_diag = tuple(jnp.diagonal(g.W) for g in params)
+    ones, zeros = jnp.ones_like(state.C), jnp.zeros_like(state.C)
+    _, d_h = jax.jvp(_lstm_update, (*z, state.C), (*W_diag, zeros))
+    _, d_C = jax.jvp(_lstm_update, (*z, state.C), (*(jnp.zeros_like(z_g) for z_g in z), ones))
+    return LSTMState(h=d_h.h, C=d_C.C)
+
+
+def _gru_state_diag(params: GRUParams, h_prev: Array, x_t: Array) -> Array:
+    """The diagonal of ``dh_t / dh_{t-1}`` of the GRU (``reset_after=True``), in O(d_h).
+
+    ``h_t`` is elementwise in ``z``'s and ``r``'s pre-activations, ``W_n h_{t-1}`` and
+    ``h_{t-1}``, each of which depends on ``h_{t-1}`` through one matrix: one forward-mode
+    product with tangents ``diag(W_z), diag(W_r), diag(W_n)`` and ones gives the diagonal.
+    """
+    a_n = x_t @ params.n.U.T + params.n.b
+
+    def update(z_pre, r_pre, q, h):
+        z_t, r_t = jax.nn.sigmoid(z_pre), jax.nn.sigmoid(r_pre)
+        return (1 - z_t) * jnp.tanh(a_n + r_t * q) + z_t * h
+
+    pre = (_pre(params.z, x_t, h_prev), _pre(params.r, x_t, h_prev),
+           h_prev @ params.n.W.T + params.b_hn, h_prev)  # fmt: skip
+    W_diag = tuple(jnp.diagonal(g.W) for g in (params.z, params.r, params.n))
+    return jax.jvp(update, pre, (*W_diag, jnp.ones_like(h_prev)))[1]
+
+
 # --- public, checked ---------------------------------------------------------------------
 
 

@@ -31,9 +31,10 @@ import jax.numpy as jnp
 
 from jaxrnn import _checks
 from jaxrnn._loops.lstm import lstm_sequence
+from jaxrnn._loops.newton import newton_sequence
 from jaxrnn._loops.rnn import rnn_sequence
 from jaxrnn._typing import Array, Float, Int
-from jaxrnn.cells import _rnn_readout
+from jaxrnn.cells import _lstm_state, _lstm_state_diag, _rnn_readout, _rnn_state, _rnn_state_diag
 from jaxrnn.params import LSTMParams, LSTMState, RNNParams
 
 
@@ -57,7 +58,7 @@ def _prepare(
     return xs, batch, mask
 
 
-@functools.partial(jax.jit, static_argnames=("reverse", "unroll", "remat"))
+@functools.partial(jax.jit, static_argnames=("reverse", "unroll", "remat", "method"))
 def rnn_scan(
     params: RNNParams,
     xs: Float[Array, "... T d_in"],
@@ -67,6 +68,7 @@ def rnn_scan(
     reverse: bool = False,
     unroll: int = 1,
     remat: int | None = None,
+    method: str = "sequential",
 ) -> tuple[Float[Array, "... d_h"], Float[Array, "... T d_h"], Float[Array, "... T d_out"]]:
     r"""Run the vanilla RNN over a sequence.
 
@@ -91,6 +93,10 @@ def rnn_scan(
             segment length ``k`` (static): store only every ``k``-th state and recompute
             the rest during the backward pass, e.g. ``k ~ sqrt(T)`` for long sequences.
             Changes memory and time; values and derivatives agree to rounding.
+        method: ``"sequential"`` (default: the loop over time), or ``"newton"``: all
+            steps at once by Newton iterations over time (:func:`jaxrnn.newton_scan`,
+            dense Jacobians; ``"newton-diagonal"``: their diagonals). Same values to the
+            tolerance in ``docs/newton.md``; reverse-mode derivatives only; no ``remat``.
 
     Derivatives of every order work in forward and reverse mode (:mod:`jaxrnn.scan`).
 
@@ -117,6 +123,7 @@ def rnn_scan(
     d_in, d_h, _ = _checks.check_rnn_params(params, where)
     dtype = params.W.dtype
     xs, batch, mask = _prepare(xs, lengths, d_in, dtype, where, unroll, remat)
+    jacobian = _checks.check_method(method, where, remat)
     if s0 is None:
         s0 = jnp.zeros((*batch, d_h), dtype)
     else:
@@ -124,7 +131,12 @@ def rnn_scan(
         _checks.check_dtype(s0, dtype, where)
         s0 = s0.astype(dtype)
     T, n = xs.shape[-2], math.prod(batch)
-    if T > 0:
+    if T > 0 and jacobian is not None:
+        step, diag = (functools.partial(fn, params) for fn in (_rnn_state, _rnn_state_diag))
+        s_T, ss = newton_sequence(step, diag, s0, xs.astype(dtype), mask, reverse=reverse,
+                                  jacobian=jacobian)  # fmt: skip
+        ss = jnp.moveaxis(ss, -2, 0)
+    elif T > 0:
         # The fast loop (jaxrnn._loops): leading batch axes flattened into one.
         xs_time = jnp.moveaxis(xs, -2, 0).reshape(T, n, d_in).astype(dtype)
         s_T, ss = rnn_sequence(
@@ -143,7 +155,7 @@ def rnn_scan(
     return s_T, _time_last(ss), _time_last(logits)
 
 
-@functools.partial(jax.jit, static_argnames=("reverse", "unroll", "remat"))
+@functools.partial(jax.jit, static_argnames=("reverse", "unroll", "remat", "method"))
 def lstm_scan(
     params: LSTMParams,
     xs: Float[Array, "... T d_in"],
@@ -153,6 +165,7 @@ def lstm_scan(
     reverse: bool = False,
     unroll: int = 1,
     remat: int | None = None,
+    method: str = "sequential",
 ) -> tuple[LSTMState, Float[Array, "... T d_h"]]:
     r"""Run the LSTM over a sequence.
 
@@ -177,6 +190,10 @@ def lstm_scan(
             segment length ``k`` (static): store only every ``k``-th state and recompute
             the rest during the backward pass, e.g. ``k ~ sqrt(T)`` for long sequences.
             Changes memory and time; values and derivatives agree to rounding.
+        method: ``"sequential"`` (default: the loop over time), or ``"newton"``: all
+            steps at once by Newton iterations over time (:func:`jaxrnn.newton_scan`,
+            dense Jacobians; ``"newton-diagonal"``: their diagonals). Same values to the
+            tolerance in ``docs/newton.md``; reverse-mode derivatives only; no ``remat``.
 
     Derivatives of every order work in forward and reverse mode (:mod:`jaxrnn.scan`).
 
@@ -201,6 +218,7 @@ def lstm_scan(
     d_in, d_h = _checks.check_lstm_params(params, where)
     dtype = params.f.W.dtype
     xs, batch, mask = _prepare(xs, lengths, d_in, dtype, where, unroll, remat)
+    jacobian = _checks.check_method(method, where, remat)
     if state0 is None:
         zeros = jnp.zeros((*batch, d_h), dtype)
         state0 = LSTMState(h=zeros, C=zeros)
@@ -213,6 +231,11 @@ def lstm_scan(
     # axes, XLA's CPU backend (jax 0.10.2) returned wrong float64 gradients through the
     # outputs of this loop (test_scan.py::test_lstm_gradients_with_several_batch_axes).
     T, n = xs.shape[-2], math.prod(batch)
+    if T > 0 and jacobian is not None:
+        step, diag = (functools.partial(fn, params) for fn in (_lstm_state, _lstm_state_diag))
+        state_T, states = newton_sequence(step, diag, state0, xs.astype(dtype), mask,
+                                          reverse=reverse, jacobian=jacobian)  # fmt: skip
+        return state_T, states.h
     xs_time = jnp.moveaxis(xs, -2, 0).reshape(T, n, d_in)
     mask = None if mask is None else mask.reshape(T, n, 1)
     h0, C0 = (leaf.reshape(n, d_h) for leaf in state0)

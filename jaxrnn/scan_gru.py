@@ -10,12 +10,14 @@ import jax.numpy as jnp
 
 from jaxrnn import _checks
 from jaxrnn._loops.gru import gru_sequence
+from jaxrnn._loops.newton import newton_sequence
 from jaxrnn._typing import Array, Float, Int
+from jaxrnn.cells import _gru_state, _gru_state_diag
 from jaxrnn.params import GRUParams
 from jaxrnn.scan import _prepare, _time_last
 
 
-@functools.partial(jax.jit, static_argnames=("reverse", "unroll", "remat", "reset_after"))
+@functools.partial(jax.jit, static_argnames=("reverse", "unroll", "remat", "reset_after", "method"))
 def gru_scan(
     params: GRUParams,
     xs: Float[Array, "... T d_in"],
@@ -26,6 +28,7 @@ def gru_scan(
     unroll: int = 1,
     remat: int | None = None,
     reset_after: bool = True,
+    method: str = "sequential",
 ) -> tuple[Float[Array, "... d_h"], Float[Array, "... T d_h"]]:
     r"""Run the GRU over a sequence.
 
@@ -53,6 +56,9 @@ def gru_scan(
         remat: None (default), or a segment length ``k`` (static): store only every
             ``k``-th state and recompute the rest during the backward pass.
         reset_after: where the reset gate applies (static; see above).
+        method: ``"sequential"`` (default), ``"newton"`` or ``"newton-diagonal"``: all
+            steps at once by Newton iterations over time, as in :func:`jaxrnn.rnn_scan`
+            (``docs/newton.md``); reverse-mode derivatives only; no ``remat``.
 
     Derivatives of every order work in forward and reverse mode. As for
     :func:`jaxrnn.lstm_scan`, the input product of all steps is one GEMM before the
@@ -81,6 +87,7 @@ def gru_scan(
     d_in, d_h = _checks.check_gru_params(params, where)
     dtype = params.z.W.dtype
     xs, batch, mask = _prepare(xs, lengths, d_in, dtype, where, unroll, remat)
+    jacobian = _checks.check_method(method, where, remat)
     if h0 is None:
         h0 = jnp.zeros((*batch, d_h), dtype)
     else:
@@ -88,6 +95,11 @@ def gru_scan(
         _checks.check_dtype(h0, dtype, where)
         h0 = h0.astype(dtype)
     T, n = xs.shape[-2], math.prod(batch)
+    if T > 0 and jacobian is not None:
+        step = functools.partial(_gru_state, params, reset_after=bool(reset_after))
+        diag = functools.partial(_gru_state_diag, params) if reset_after else None
+        return newton_sequence(step, diag, h0, xs.astype(dtype), mask, reverse=reverse,
+                               jacobian=jacobian)  # fmt: skip
     xs_time = jnp.moveaxis(xs, -2, 0).reshape(T, n, d_in)
     mask = None if mask is None else mask.reshape(T, n, 1)
     if T > 0:
