@@ -8,7 +8,9 @@ they also read well on a repository browser. See ``docs/building.md``.
 from __future__ import annotations
 
 import os
+import re
 import sys
+from pathlib import Path
 
 sys.path.insert(0, os.path.abspath(".."))
 
@@ -46,4 +48,29 @@ napoleon_use_rtype = False
 
 html_theme = "furo"
 html_title = f"jaxrnn {release}"
+highlight_language = "text"  # unlabeled fences are output, not code
 html_static_path: list[str] = []
+
+
+# Pages that other branches add (docs/<topic>.md) appear under "More" until index.md names
+# them, so that a new page never breaks the build ("document isn't included in any toctree").
+MORE_MARKER = "<!-- more-pages"
+HERE = Path(__file__).parent
+
+
+def _more_pages(app, docname, source):
+    if docname != "index" or MORE_MARKER not in source[0]:
+        return
+    pages = sorted(
+        str(p.relative_to(HERE).with_suffix(""))
+        for p in HERE.rglob("*.md")
+        if "_build" not in p.parts and p.name != "README.md"
+    )
+    named = set(re.findall(r"^([\w/]+)\s*$", source[0], flags=re.M))
+    missing = [p for p in pages if p not in named and p != "index"]
+    block = "```{toctree}\n:caption: More\n:maxdepth: 1\n\n" + "\n".join(missing) + "\n```\n"
+    source[0] = source[0].replace(MORE_MARKER, block + MORE_MARKER, 1) if missing else source[0]
+
+
+def setup(app):
+    app.connect("source-read", _more_pages)

@@ -54,6 +54,7 @@ def run_file(path: Path, verbose: bool = False) -> doctest.TestResults:
     for line, src in python_blocks(path.read_text()):
         test = parser.get_doctest(src, globs, f"{path}:{line}", str(path), line - 1)
         runner.run(test, clear_globs=False)
+        globs.update(test.globs)  # DocTest copies its globals; later blocks see these names
     return runner.summarize(verbose=False)
 
 
