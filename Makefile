@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
-SRC    := $(wildcard jaxrnn tests experiments benchmarks)
+SRC    := $(wildcard jaxrnn tests experiments benchmarks docs)
 
 .PHONY: help install test lint typecheck format docs experiment bench bench-quick clean
 
