@@ -38,7 +38,7 @@ def arrow(ax, a, b):
 
 def pattern(name, inputs, outputs, caption):
     T = max(inputs + outputs)
-    fig, ax = plt.subplots(figsize=(1.3 + 1.2 * T, 3.0))
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.3 + 1.2 * T), 3.0))
     for t in range(1, T + 1):
         box(ax, t, 1, f"$s_{t}$", "s")
         if t in inputs:
@@ -49,7 +49,8 @@ def pattern(name, inputs, outputs, caption):
             arrow(ax, (t, 1.22), (t, 1.78))
         arrow(ax, (t - 0.7, 1), (t - 0.3, 1))
     ax.text(0.2, 1, "$s_0$", ha="right", va="center", fontsize=12)
-    ax.set_xlim(-0.2, T + 0.5)
+    pad = max(0.0, (4.5 - 1.3 - 1.2 * T) / 2.4)
+    ax.set_xlim(-0.2 - pad, T + 0.5 + pad)
     ax.set_ylim(-0.4, 2.6)
     ax.set_title(caption, fontsize=11)
     ax.axis("off")
