@@ -104,7 +104,7 @@ def init_stack(
     d_in, d_h = in_features, features
     layers = []
     for l in range(num_layers):
-        dirs = []
+        dirs: list[Any] = []
         for j in range(2 if bidirectional else 1):
             k = jax.random.fold_in(jax.random.fold_in(key, l), j)
             if cell == "lstm":
