@@ -1,8 +1,9 @@
-"""Run the ``>>>`` examples in Markdown files as doctests (standard library only).
+"""Run the Python blocks of Markdown files (standard library only).
 
-Every fenced block whose language is ``python`` or ``pycon`` must be written as a doctest
-(``>>>`` prompts with their printed output), so that nothing shown on the site goes
-unrun. Blocks of one file share one namespace, in order, like a doctest text file.
+Every fenced block whose language is ``python``, ``py`` or ``pycon`` runs: a block with
+``>>>`` prompts is a doctest (its printed output is checked), any other block is run as a
+script (its ``assert`` statements are the checks). Blocks of one file share one namespace,
+in order, like a doctest text file. Code that must not run belongs in a ``text`` block.
 
     python docs/mdtest.py README.md docs          # exit status 1 on any failure
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import doctest
 import re
 import sys
+import traceback
 from pathlib import Path
 
 FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)$")
@@ -41,21 +43,34 @@ def python_blocks(text: str) -> list[tuple[int, str]]:
     return blocks
 
 
-def unrun_blocks(path: Path) -> list[int]:
-    """Line numbers of Python blocks in ``path`` that hold no ``>>>`` example."""
-    return [line for line, src in python_blocks(path.read_text()) if ">>>" not in src]
-
-
 def run_file(path: Path, verbose: bool = False) -> doctest.TestResults:
     """Run every example of ``path``; failures are printed with the file and line."""
     parser = doctest.DocTestParser()
     runner = doctest.DocTestRunner(optionflags=OPTIONS, verbose=verbose)
     globs: dict = {"__name__": "__mdtest__"}
+    scripts = failed_scripts = 0
     for line, src in python_blocks(path.read_text()):
+        if ">>>" not in src:
+            scripts += 1
+            failed_scripts += not _run_script(src, globs, path, line)
+            continue
         test = parser.get_doctest(src, globs, f"{path}:{line}", str(path), line - 1)
         runner.run(test, clear_globs=False)
         globs.update(test.globs)  # DocTest copies its globals; later blocks see these names
-    return runner.summarize(verbose=False)
+    result = runner.summarize(verbose=False)
+    return doctest.TestResults(result.failed + failed_scripts, result.attempted + scripts)
+
+
+def _run_script(src: str, globs: dict, path: Path, line: int) -> bool:
+    """Run one non-doctest block; print the traceback and return False if it raises."""
+    code = compile("\n" * (line - 1) + src, str(path), "exec")  # tracebacks name the line
+    try:
+        exec(code, globs)
+    except Exception:
+        print(f"{path}:{line}: the block raised")
+        traceback.print_exc(file=sys.stdout)
+        return False
+    return True
 
 
 def markdown_files(paths: list[str]) -> list[Path]:
@@ -68,9 +83,6 @@ def markdown_files(paths: list[str]) -> list[Path]:
 def main(argv: list[str]) -> int:
     failed = passed = 0
     for path in markdown_files(argv or ["README.md", "docs"]):
-        for line in unrun_blocks(path):
-            print(f"{path}:{line}: a Python block without '>>>' examples would not run")
-            failed += 1
         result = run_file(path)
         failed += result.failed
         passed += result.attempted - result.failed
