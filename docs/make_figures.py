@@ -32,6 +32,12 @@ def box(ax, x, y, label, colour, width=0.6):
     ax.text(x, y, label, ha="center", va="center", fontsize=12)
 
 
+def operator(ax, x, y, symbol):
+    """A point-wise operation (product, sum) as a circle."""
+    ax.add_patch(plt.Circle((x, y), 0.25, fc="#ffe0b2", ec="black"))
+    ax.text(x, y, symbol, ha="center", va="center", fontsize=14)
+
+
 def arrow(ax, a, b):
     ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=14, lw=1.2))
 
@@ -74,19 +80,15 @@ def lstm_cell():
         box(ax, x, 1.2, label, "x" if note != "candidate" else "s", width=1.1)
         ax.text(x, 0.7, note, ha="center", fontsize=9, color="dimgray")
         arrow(ax, (x, 0.2), (x, 0.98))
-    for x, op in [(2, r"$\times$"), (4.5, "+")]:
-        ax.add_patch(plt.Circle((x, 3), 0.25, fc="#ffe0b2", ec="black"))
-        ax.text(x, 3, op, ha="center", va="center", fontsize=14)
+    for x, y, symbol in [(2, 3, r"$\times$"), (4.5, 3, "+"), (4.5, 2.2, r"$\times$"),
+                         (8.2, 1.2, r"$\times$")]:  # fmt: skip
+        operator(ax, x, y, symbol)
     arrow(ax, (2, 1.42), (2, 2.75))
-    ax.add_patch(plt.Circle((4.5, 2.2), 0.25, fc="#ffe0b2", ec="black"))
-    ax.text(4.5, 2.2, r"$\times$", ha="center", va="center", fontsize=14)
     arrow(ax, (3.6, 1.42), (4.35, 2.0))
     arrow(ax, (5.2, 1.42), (4.65, 2.0))
     arrow(ax, (4.5, 2.45), (4.5, 2.75))
     box(ax, 7.2, 2.4, r"$\tanh$", "s")
     arrow(ax, (7.2, 3), (7.2, 2.62))
-    ax.add_patch(plt.Circle((8.2, 1.2), 0.25, fc="#ffe0b2", ec="black"))
-    ax.text(8.2, 1.2, r"$\times$", ha="center", va="center", fontsize=14)
     arrow(ax, (7.75, 1.2), (7.95, 1.2))
     arrow(ax, (7.45, 2.25), (8.1, 1.42))
     arrow(ax, (8.2, 0.95), (8.6, 0.25))
