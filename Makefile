@@ -4,15 +4,17 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
-SRC    := $(wildcard jaxrnn tests experiments benchmarks)
+SRC    := $(wildcard jaxrnn tests experiments benchmarks docs)
 
-.PHONY: help install test lint format experiment bench bench-quick clean
+.PHONY: help install test lint typecheck format docs experiment bench bench-quick clean
 
 help:
 	@echo "make test                          run the test suite (creates .venv on first use)"
 	@echo "make experiment NAME=<name> ARGS=  run an experiment (no NAME: list them)"
 	@echo "make bench                         benchmarks against Flax, Equinox, Haiku, PyTorch"
 	@echo "make lint                          ruff"
+	@echo "make typecheck                     mypy on jaxrnn/"
+	@echo "make docs                          the documentation site, into docs/_build/html"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +31,13 @@ lint: $(STAMP)
 	$(PY) -m ruff check $(SRC)
 	$(PY) -m ruff format --check jaxrnn
 
+typecheck: $(STAMP)
+	$(PY) -m mypy jaxrnn
+
+# Offline; warnings are errors. The pages' examples run in `make test` (tests/test_docs.py).
+docs: $(STAMP)
+	$(PY) -m sphinx -b html -W --keep-going -q docs docs/_build/html
+
 format: $(STAMP)
 	$(PY) -m ruff check --fix $(SRC)
 	$(PY) -m ruff format jaxrnn
@@ -43,4 +52,4 @@ bench-quick: $(STAMP)
 	$(PY) -m benchmarks --quick $(ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist docs/_build *.egg-info

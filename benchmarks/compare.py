@@ -5,7 +5,8 @@ round (:mod:`benchmarks.harness`), after a warm-up call and an output check; the
 time is the median of many calls. Ratios are jaxrnn's time over the peer's (below 1:
 jaxrnn is faster).
 Writes ``benchmarks/results/bench.json``, ``bench.png`` and ``table.md``; a full run also
-rewrites the table between the README's ``bench:start``/``bench:end`` markers.
+rewrites the table between the ``bench:start``/``bench:end`` markers of
+``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=30.0, help="seconds of timing per shape")
     ap.add_argument("--no-extras", action="store_true", help="skip compile/loop/memory")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
-    ap.add_argument("--readme", default=str(Path(__file__).parent.parent / "README.md"),
-                    help="README whose benchmark table a full run rewrites ('' for none)")
+    page = Path(__file__).parent.parent / "docs" / "benchmarks.md"
+    ap.add_argument("--readme", default=str(page),
+                    help="page whose benchmark table a full run rewrites ('' for none)")
     args = ap.parse_args()
 
     import torch

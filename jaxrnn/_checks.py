@@ -8,7 +8,7 @@ wrong pytree type or dtype.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 import jax.numpy as jnp
 
@@ -211,6 +211,10 @@ def check_resets(resets: Any, xs: Array, where: str) -> Array | None:
 # --- derived from validated inputs -------------------------------------------------------
 
 
+@overload
+def valid_mask(lengths: None, T: int, batch: tuple[int, ...]) -> None: ...
+@overload
+def valid_mask(lengths: Array, T: int, batch: tuple[int, ...]) -> Array: ...
 def valid_mask(lengths: Array | None, T: int, batch: tuple[int, ...]) -> Array | None:
     """The padding mask of every loop: ``mask[t, ...] = t < lengths[...]``.
 
@@ -228,7 +232,7 @@ def valid_mask(lengths: Array | None, T: int, batch: tuple[int, ...]) -> Array |
 _MIN_CELLS = {"MinGRUParams": "mingru", "MinLSTMParams": "minlstm"}
 
 
-def check_min_params(params: Any, cls: type, where: str) -> tuple[int, int]:
+def check_min_params(params: Any, cls: type[Any], where: str) -> tuple[int, int]:
     """Validate a ``MinGRUParams`` or ``MinLSTMParams`` (``cls``); return ``(d_in, d_h)``."""
     if not isinstance(params, cls):
         got = type(params).__name__

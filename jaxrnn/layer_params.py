@@ -104,7 +104,7 @@ def init_stack(
     d_in, d_h = in_features, features
     layers = []
     for l in range(num_layers):
-        dirs = []
+        dirs: list[Any] = []
         for j in range(2 if bidirectional else 1):
             k = jax.random.fold_in(jax.random.fold_in(key, l), j)
             if cell == "lstm":
@@ -117,9 +117,9 @@ def init_stack(
                 init = init_mingru_params if cell == "mingru" else init_minlstm_params
                 dirs.append(init(k, d_in, d_h, dtype=param_dtype))
             else:
-                p = init_rnn_params(k, d_in, d_h, max(d_out, 1), dtype=param_dtype,
+                q = init_rnn_params(k, d_in, d_h, max(d_out, 1), dtype=param_dtype,
                                     V_init=kernel_init, **inits)  # fmt: skip
-                dirs.append(p if (l == num_layers - 1 and d_out) else without_readout(p))
+                dirs.append(q if (l == num_layers - 1 and d_out) else without_readout(q))
         layers.append(Bidirectional(*dirs) if bidirectional else dirs[0])
         d_in = 2 * d_h if (bidirectional and merge == "concat") else d_h
     return tuple(layers)

@@ -16,7 +16,7 @@ one linear readout ``[V_fwd, V_bwd] [s_fwd; s_bwd] + b_o^fwd + b_o^bwd``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
@@ -41,7 +41,7 @@ from jaxrnn.scan import lstm_scan, rnn_scan
 from jaxrnn.scan_gru import gru_scan
 
 # minGRU / minLSTM layers: their scan (run in parallel over time) and their step.
-_MIN_CELLS = {
+_MIN_CELLS: dict[type, tuple[Callable[..., Any], Callable[..., Any]]] = {
     MinGRUParams: (mingru_scan, _mingru_state),
     MinLSTMParams: (minlstm_scan, _minlstm_state),
 }
@@ -122,9 +122,9 @@ def _direction(
         state0 = _checks.check_lstm_state(state0, shape, where, name="initial_carry")
     else:
         state0 = _checks.check_state(state0, shape, where, name="initial_carry")
-    step = _lstm_state if is_lstm else _gru_state if is_gru else _rnn_state
+    step: Callable[..., Any] = _lstm_state if is_lstm else _gru_state if is_gru else _rnn_state
     step = mini[1] if mini is not None else step
-    cell = functools.partial(step, params)
+    cell: Callable[..., Any] = functools.partial(step, params)
     if remat is not None:
         cell = jax.checkpoint(cell)
     state_T, carries = scan_with_resets(
@@ -271,7 +271,7 @@ def stack(
         lengths = _checks.check_lengths(lengths, tuple(xs.shape[:-2]), where)
     dtype = _stack_io.compute_dtype(dtype, layers, xs)
     layers, xs, initial_carry = _stack_io.cast((layers, xs, tuple(initial_carry)), dtype)
-    loops = {"unroll": unroll, "remat": remat, "return_carries": return_carries}
+    loops: dict[str, Any] = {"unroll": unroll, "remat": remat, "return_carries": return_carries}
     finals, carries = [], []
     h = xs
     for l, (layer, state0) in enumerate(zip(layers, initial_carry)):
@@ -280,7 +280,9 @@ def stack(
         top = l == len(layers) - 1
         if isinstance(layer, Bidirectional):
             s0 = state0 if state0 is not None else Bidirectional(None, None)
-            run = functools.partial(_direction, xs=h, lengths=lengths, resets=resets, **loops)
+            run: Callable[..., Any] = functools.partial(
+                _direction, xs=h, lengths=lengths, resets=resets, **loops
+            )
             f_T, f_out, f_car = run(layer.fwd, state0=s0.fwd, reverse=False)
             b_T, b_out, b_car = run(layer.bwd, state0=s0.bwd, reverse=True)
             finals.append(Bidirectional(f_T, b_T))

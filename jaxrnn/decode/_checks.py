@@ -69,7 +69,8 @@ def prepare(step_fn: Any, carry0: Any, start_tokens: Any, max_len: Any, where: s
     carry_spec, logits = out
     want = jax.tree.map(lambda x: (tuple(x.shape), jnp.dtype(x.dtype)), carry0)
     got = jax.tree.map(lambda x: (tuple(x.shape), jnp.dtype(x.dtype)), carry_spec)
-    if jax.tree.structure(want) != jax.tree.structure(got) or want != got:
+    same_structure = jax.tree.structure(want) == jax.tree.structure(got)  # type: ignore[operator]
+    if not same_structure or want != got:
         raise ValueError(
             f"{where}: expected step_fn to return a carry with the structure, shapes and "
             f"dtypes of carry0 {want}, got {got}"

@@ -112,7 +112,7 @@ def to_torch_lstm(params: Any) -> Any:
     params = params if isinstance(params, tuple) and not hasattr(params, "_fields") else (params,)
     first = _directions(params[0])[0]
     d_in, d_h = _checks.check_lstm_params(first, where)
-    tensors = {}
+    tensors: dict[str, np.ndarray] = {}
     for k, layer in enumerate(params):
         for sfx, p in zip(("", "_reverse"), _directions(layer)):
             Wx, Wh, b = to_fused(p, "ifgo", where)
@@ -189,7 +189,7 @@ def to_torch_rnn(params: Any) -> tuple[Any, Any]:
     params = params if isinstance(params, tuple) and not hasattr(params, "_fields") else (params,)
     first = _directions(params[0])[0]
     d_in, d_h, _ = _checks.check_rnn_params(first, where)
-    tensors = {}
+    tensors: dict[str, np.ndarray] = {}
     for k, layer in enumerate(params):
         for sfx, p in zip(("", "_reverse"), _directions(layer)):
             _checks.check_rnn_params(p, where)
@@ -211,7 +211,7 @@ def to_torch_rnn(params: Any) -> tuple[Any, Any]:
         return rnn, None
     linear = torch.nn.Linear(len(top) * d_h, d_out)
     weight = np.concatenate([np.asarray(p.V) for p in top], axis=1)
-    bias = sum(np.asarray(p.b_o) for p in top)
+    bias = np.sum([np.asarray(p.b_o) for p in top], axis=0)
     return rnn, _load(linear, {"weight": weight, "bias": bias})
 
 

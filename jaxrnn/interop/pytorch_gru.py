@@ -57,7 +57,8 @@ def from_torch_gru(module: Any) -> tuple[Any, ...]:
             tensors = [getattr(module, f"{w}_{name}") for w in ("weight_ih", "weight_hh")]
             biases = [getattr(module, f"{w}_{name}") if module.bias else None
                       for w in ("bias_ih", "bias_hh")]  # fmt: skip
-            dirs.append(from_fused_gru(*tensors, *biases, ORDER, where))
+            (Wx, Wh), (b_x, b_h) = tensors, biases
+            dirs.append(from_fused_gru(Wx, Wh, b_x, b_h, ORDER, where))
         layers.append(Bidirectional(*dirs) if module.bidirectional else dirs[0])
     return tuple(layers)
 
@@ -87,7 +88,7 @@ def to_torch_gru(params: Any, *, bias: bool = True) -> Any:
     if any(isinstance(p, Bidirectional) != bidirectional for p in params):
         raise ValueError(f"{where}: expected every layer to be (or none to be) Bidirectional")
     d_in, d_h = _checks.check_gru_params(_directions(params[0])[0], where)
-    tensors = {}
+    tensors: dict[str, np.ndarray] = {}
     for k, layer in enumerate(params):
         for sfx, p in zip(("", "_reverse"), _directions(layer)):
             Wx, Wh, b_x, b_h = to_fused_gru(p, ORDER, where)
