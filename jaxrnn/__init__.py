@@ -17,6 +17,13 @@ from jaxrnn.decode import (
     make_rnn_step_fn,
     sample_decode,
 )
+from jaxrnn.init import (
+    init_gru_params,
+    init_lstm_params,
+    init_mingru_params,
+    init_minlstm_params,
+    init_rnn_params,
+)
 from jaxrnn.layer_params import Bidirectional, init_stack, without_readout
 from jaxrnn.layers import stack
 from jaxrnn.parallel.minrnn import mingru_scan, minlstm_scan
@@ -29,11 +36,6 @@ from jaxrnn.params import (
     MinGRUParams,
     MinLSTMParams,
     RNNParams,
-    init_gru_params,
-    init_lstm_params,
-    init_mingru_params,
-    init_minlstm_params,
-    init_rnn_params,
 )
 from jaxrnn.scan import lstm_scan, rnn_scan
 from jaxrnn.scan_gru import gru_scan

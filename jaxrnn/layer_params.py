@@ -15,17 +15,19 @@ import jax.numpy as jnp
 from jaxrnn import _checks
 from jaxrnn._renames import MISSING, renamed
 from jaxrnn._typing import PRNGKey
+from jaxrnn.init import (
+    init_gru_params,
+    init_lstm_params,
+    init_mingru_params,
+    init_minlstm_params,
+    init_rnn_params,
+)
 from jaxrnn.params import (
     Initializer,
     RNNParams,
     default_bias_init,
     default_input_init,
     default_recurrent_init,
-    init_gru_params,
-    init_lstm_params,
-    init_mingru_params,
-    init_minlstm_params,
-    init_rnn_params,
 )
 
 MERGES = ("concat", "sum", "mean")

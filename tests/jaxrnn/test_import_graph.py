@@ -18,6 +18,7 @@ PACKAGE = "jaxrnn"
 LAYERS = [
     {"_typing", "_renames"},
     {"params"},
+    {"init"},  # the initialisers of the parameter types
     {"_checks"},
     {"cells"},
     {"_loops"},
