@@ -4,7 +4,8 @@ The core imports only ``jax``. Flax modules live in ``jaxrnn.linen`` and ``jaxrn
 and are imported only when asked for.
 """
 
-from jaxrnn.cells import gru_step, lstm_step, mingru_step, minlstm_step, rnn_step
+from jaxrnn.cells import gru_step, lstm_step, rnn_step
+from jaxrnn.cells_min import mingru_step, minlstm_step
 from jaxrnn.decode import (
     Decoded,
     StepFn,

@@ -28,7 +28,8 @@ import jax.numpy as jnp
 
 from jaxrnn._stack_io import cast, compute_dtype
 from jaxrnn._typing import Array, DType
-from jaxrnn.cells import gru_step, lstm_step, mingru_step, minlstm_step, rnn_step
+from jaxrnn.cells import gru_step, lstm_step, rnn_step
+from jaxrnn.cells_min import mingru_step, minlstm_step
 from jaxrnn.layer_params import Bidirectional
 from jaxrnn.params import (
     Gate,

@@ -26,14 +26,8 @@ from jaxrnn import _checks, _stack_io
 from jaxrnn._loops.resets import scan_with_resets
 from jaxrnn._renames import MISSING, alias, renamed
 from jaxrnn._typing import Array, Bool, Float, Int, PRNGKey
-from jaxrnn.cells import (
-    _gru_state,
-    _lstm_state,
-    _mingru_state,
-    _minlstm_state,
-    _rnn_readout,
-    _rnn_state,
-)
+from jaxrnn.cells import _gru_state, _lstm_state, _rnn_readout, _rnn_state
+from jaxrnn.cells_min import _mingru_state, _minlstm_state
 from jaxrnn.layer_params import MERGES, Bidirectional
 from jaxrnn.parallel.minrnn import mingru_scan, minlstm_scan
 from jaxrnn.params import GRUParams, LSTMParams, LSTMState, MinGRUParams, MinLSTMParams, RNNParams

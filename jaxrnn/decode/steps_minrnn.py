@@ -11,7 +11,7 @@ from typing import Any
 
 from jaxrnn import _checks
 from jaxrnn._typing import Array, Float, Int
-from jaxrnn.cells import _mingru_state, _minlstm_state
+from jaxrnn.cells_min import _mingru_state, _minlstm_state
 from jaxrnn.decode._checks import check_matrix
 from jaxrnn.decode.greedy import StepFn
 from jaxrnn.params import MinGRUParams, MinLSTMParams

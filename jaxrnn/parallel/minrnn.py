@@ -15,7 +15,7 @@ accelerators, a sequential loop on CPU (which measured faster there), exact in b
 (no division by vanishing products of gates; see that module). The coefficients are the
 step's own expressions: ``1 - z_t`` rounded once from an accurate ``z_t`` is what keeps a
 long memory (``z_t`` near 0) accurate, and the minLSTM's normalised gates come from a
-difference of log-sigmoids (never ``0/0``; see :func:`jaxrnn.cells._minlstm_mix`).
+difference of log-sigmoids (never ``0/0``; see :func:`jaxrnn.cells_min._minlstm_mix`).
 ``parallel=False`` is a ``lax.scan`` of :func:`jaxrnn.mingru_step` /
 :func:`jaxrnn.minlstm_step` (what decoding runs); the two agree to rounding.
 
@@ -34,7 +34,7 @@ import jax.numpy as jnp
 
 from jaxrnn import _checks
 from jaxrnn._typing import Array, Float, Int
-from jaxrnn.cells import _mingru_state, _minlstm_mix, _minlstm_state
+from jaxrnn.cells_min import _mingru_state, _minlstm_mix, _minlstm_state
 from jaxrnn.parallel._linear import linear_recurrence
 from jaxrnn.params import MinGRUParams, MinLSTMParams
 

@@ -20,7 +20,7 @@ LAYERS = [
     {"params"},
     {"init"},  # the initialisers of the parameter types
     {"_checks"},
-    {"cells"},
+    {"cells", "cells_min"},
     {"_loops"},
     {"scan", "scan_gru"},
     {"parallel"},
