@@ -1,4 +1,4 @@
-"""What :func:`jaxrnn.layers.stack` does around its layers: compute dtype, time axis, order."""
+"""What :func:`jaxrnn.layers.stack` does around its layers: dtype, time axis, merge, dropout."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxrnn._typing import Array, DType
+from jaxrnn import _checks
+from jaxrnn._typing import Array, DType, PRNGKey
 
 
 def _floats(tree: Any) -> list[Any]:
@@ -62,6 +63,27 @@ def to_time_first(tree: Any, time_major: bool) -> Any:
     if not time_major or tree is None:
         return tree
     return jax.tree.map(lambda a: jnp.moveaxis(a, -2, 0), tree)
+
+
+def valid_steps(lengths: Array, ys: Array) -> Array:
+    """``(..., T, 1)``: step ``t`` of ``ys (..., T, d)`` is valid, ``t < lengths``."""
+    mask = _checks.valid_mask(jnp.asarray(lengths), ys.shape[-2], tuple(ys.shape[:-2]))
+    return jnp.moveaxis(mask, 0, -2)
+
+
+def merge(a: Array, b: Array, mode: str) -> Array:
+    """Merge the two directions' outputs per step: ``concat``, ``sum`` or ``mean``."""
+    if mode == "concat":
+        return jnp.concatenate([a, b], axis=-1)
+    if mode == "sum":
+        return a + b
+    return (a + b) / 2
+
+
+def dropout(key: PRNGKey, x: Array, rate: float) -> Array:
+    """Inverted dropout: keep each entry with probability ``1 - rate``, scaled up."""
+    keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
+    return jnp.where(keep, x / jnp.asarray(1.0 - rate, x.dtype), jnp.zeros_like(x))
 
 
 def lstm_cell_states(

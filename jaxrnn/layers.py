@@ -86,7 +86,7 @@ def _direction(
         if not return_carries:
             return state_T, hs, None
         state0 = _zeros_state(params, xs.shape[:-2]) if state0 is None else state0
-        mask = None if lengths is None else _valid(lengths, hs)
+        mask = None if lengths is None else _stack_io.valid_steps(lengths, hs)
         Cs = _stack_io.lstm_cell_states(params, xs, hs, state0.h, state0.C, mask, reverse)
         return state_T, hs, LSTMState(h=hs, C=Cs)
     if resets is None and is_gru:
@@ -128,14 +128,6 @@ def _direction(
     return state_T, outputs, carries if return_carries else None
 
 
-def _merge(a: Array, b: Array, merge: str) -> Array:
-    if merge == "concat":
-        return jnp.concatenate([a, b], axis=-1)
-    if merge == "sum":
-        return a + b
-    return (a + b) / 2
-
-
 def _check_stack(params: Any, where: str) -> tuple[Any, ...]:
     if isinstance(
         params, (RNNParams, LSTMParams, GRUParams, MinGRUParams, MinLSTMParams, Bidirectional)
@@ -148,11 +140,6 @@ def _check_stack(params: Any, where: str) -> tuple[Any, ...]:
             f"got {type(params).__name__}"
         )
     return tuple(params)
-
-
-def _dropout(key: PRNGKey, x: Array, rate: float) -> Array:
-    keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
-    return jnp.where(keep, x / jnp.asarray(1.0 - rate, x.dtype), jnp.zeros_like(x))
 
 
 def stack(
@@ -270,7 +257,7 @@ def stack(
     h = xs
     for l, (layer, state0) in enumerate(zip(layers, initial_carry)):
         if l > 0 and key is not None and dropout > 0.0:
-            h = _dropout(jax.random.fold_in(key, l), h, dropout)
+            h = _stack_io.dropout(jax.random.fold_in(key, l), h, dropout)
         top = l == len(layers) - 1
         if isinstance(layer, Bidirectional):
             s0 = state0 if state0 is not None else Bidirectional(None, None)
@@ -281,7 +268,7 @@ def stack(
             b_T, b_out, b_car = run(layer.bwd, state0=s0.bwd, reverse=True)
             finals.append(Bidirectional(f_T, b_T))
             carries.append(Bidirectional(f_car, b_car))
-            out = _merge(f_out, b_out, merge)
+            out = _stack_io.merge(f_out, b_out, merge)
             if top and isinstance(layer.fwd, RNNParams):
                 # One linear readout of [s_fwd; s_bwd]: V = [V_fwd, V_bwd].
                 out = _logits(layer.fwd, f_out, lengths) + _logits(layer.bwd, b_out, lengths)
@@ -300,18 +287,12 @@ def stack(
     return tuple(finals), h
 
 
-def _valid(lengths: Array, ys: Array) -> Array:
-    """``(..., T, 1)``: step ``t`` of ``ys (..., T, d)`` is valid, ``t < lengths``."""
-    mask = _checks.valid_mask(jnp.asarray(lengths), ys.shape[-2], tuple(ys.shape[:-2]))
-    return jnp.moveaxis(mask, 0, -2)
-
-
 def _logits(params: RNNParams, ss: Array, lengths: Array | None) -> Array:
     """Readout ``V s_t + b_o``, zero at padding steps ``t >= lengths``."""
     logits = _rnn_readout(params, ss)
     if lengths is None:
         return logits
-    return jnp.where(_valid(lengths, ss), logits, jnp.zeros_like(logits))
+    return jnp.where(_stack_io.valid_steps(lengths, ss), logits, jnp.zeros_like(logits))
 
 
 __all__ = ["Bidirectional", "stack"]
