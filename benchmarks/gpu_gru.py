@@ -14,21 +14,20 @@ from __future__ import annotations
 import functools
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 import jaxrnn
-from benchmarks import gpu_lstm, peers_gru
-from benchmarks.gpu_lstm import N_REF, Impl, _f64, _jax_impl, time_impls
+from benchmarks import gpu_harness, peers_gru
+from benchmarks.gpu_harness import N_REF, Impl, f64, jax_impl, time_impls
 
 
 def _dU(p: jaxrnn.GRUParams) -> np.ndarray:
-    return np.concatenate([_f64(g.U) for g in (p.r, p.z, p.n)])  # r, z, n as PyTorch
+    return np.concatenate([f64(g.U) for g in (p.r, p.z, p.n)])  # r, z, n as PyTorch
 
 
 def jaxrnn_impl(p: jaxrnn.GRUParams, xs, unroll: int = 1) -> Impl:
     name = "jaxrnn" if unroll == 1 else f"jaxrnn unroll={unroll}"
-    return _jax_impl(name, lambda w, x: jaxrnn.gru_scan(w, x, unroll=unroll)[1], p, xs, _dU)
+    return jax_impl(name, lambda w, x: jaxrnn.gru_scan(w, x, unroll=unroll)[1], p, xs, _dU)
 
 
 def flax_impl(p: jaxrnn.GRUParams, xs) -> Impl:
@@ -42,26 +41,20 @@ def flax_impl(p: jaxrnn.GRUParams, xs) -> Impl:
     def dU(g):
         return _dU(from_flax_gru_cell(g["params"]["cell"]))
 
-    return _jax_impl("flax.linen", lambda w, x: model.apply(w, x), weights, xs, dU)
+    return jax_impl("flax.linen", lambda w, x: model.apply(w, x), weights, xs, dU)
 
 
 def torch_impl(p: jaxrnn.GRUParams, xs, on_gpu: bool) -> Impl:
-    import torch
-
     from jaxrnn.interop import to_torch_gru
 
-    dev = "cuda" if on_gpu else "cpu"
-    tdt = {jnp.dtype("float32"): torch.float32, jnp.dtype("bfloat16"): torch.bfloat16}[xs.dtype]
-    m = to_torch_gru(p).to(dev, tdt)  # b_ih = [b_r, b_z, b_n], b_hh = [0, 0, b_hn]
-    m.flatten_parameters()  # one cuDNN weight buffer
-    x = torch.from_numpy(np.array(jnp.asarray(xs, jnp.float32))).to(dev, tdt)
-    return gpu_lstm.torch_module_impl(m, x, on_gpu)
+    m = to_torch_gru(p)  # b_ih = [b_r, b_z, b_n], b_hh = [0, 0, b_hn]
+    return gpu_harness.torch_module_impl(m, xs, on_gpu)
 
 
 def gru_f64(p: jaxrnn.GRUParams, xs) -> np.ndarray:
     """The GRU equations (``reset_after=True``) in float64 NumPy, from zero states."""
-    g = {k: tuple(_f64(a) for a in getattr(p, k)) for k in "zrn"}  # (U, W, b)
-    b_hn, x = _f64(p.b_hn), _f64(xs)
+    g = {k: tuple(f64(a) for a in getattr(p, k)) for k in "zrn"}  # (U, W, b)
+    b_hn, x = f64(p.b_hn), f64(xs)
     h = np.zeros((x.shape[0], g["z"][1].shape[0]))
     hs = []
     for t in range(x.shape[1]):
@@ -80,8 +73,7 @@ def run_config(shape_name: str, dtype: str, on_gpu: bool, reps: int, budget_s: f
     B, T, d_h = shapes[shape_name]
     p32, xs32 = peers_gru.gru_inputs(B, T, d_h)
     p32 = p32._replace(b_hn=0.1 * jax.random.normal(jax.random.key(1), p32.b_hn.shape))
-    jdt = jnp.bfloat16 if dtype == "bfloat16" else jnp.float32
-    p, xs = jax.tree.map(lambda a: a.astype(jdt), (p32, xs32))
+    p, xs = jax.tree.map(lambda a: a.astype(gpu_harness.jax_dtype(dtype)), (p32, xs32))
     builders = {
         "jaxrnn": lambda: jaxrnn_impl(p, xs),
         **{f"jaxrnn unroll={u}": functools.partial(jaxrnn_impl, p, xs, unroll=u) for u in unrolls},
@@ -93,7 +85,7 @@ def run_config(shape_name: str, dtype: str, on_gpu: bool, reps: int, budget_s: f
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    return gpu_lstm.main(argv, run=run_config, name="gpu_gru", doc=__doc__)
+    return gpu_harness.main(argv, run=run_config, name="gpu_gru", doc=__doc__)
 
 
 if __name__ == "__main__":

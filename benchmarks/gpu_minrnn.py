@@ -14,12 +14,11 @@ when it was written.
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 import jaxrnn
-from benchmarks import gpu_lstm
-from benchmarks.gpu_lstm import N_REF, Impl, _f64, _jax_impl, time_impls
+from benchmarks import gpu_harness
+from benchmarks.gpu_harness import N_REF, Impl, f64, jax_impl, time_impls
 from benchmarks.minrnn import _min_params
 
 CELLS = {
@@ -33,9 +32,9 @@ def jaxrnn_impl(cell: str, p, xs, parallel: bool = True) -> Impl:
     name = "jaxrnn" if parallel else "jaxrnn parallel=False"
 
     def dU(g):
-        return np.concatenate([_f64(getattr(g, m)) for m in mats])
+        return np.concatenate([f64(getattr(g, m)) for m in mats])
 
-    return _jax_impl(name, lambda w, x: scan(w, x, parallel=parallel)[1], p, xs, dU)
+    return jax_impl(name, lambda w, x: scan(w, x, parallel=parallel)[1], p, xs, dU)
 
 
 def keras_impl(p: jaxrnn.MinGRUParams, xs) -> Impl:
@@ -44,15 +43,15 @@ def keras_impl(p: jaxrnn.MinGRUParams, xs) -> Impl:
     peer = keras_mingru(p, xs)
 
     def dU(g):  # trainable variables: gate kernel, gate bias, candidate kernel, bias
-        return np.concatenate([_f64(g[0]).T, _f64(g[2]).T])
+        return np.concatenate([f64(g[0]).T, f64(g[2]).T])
 
     return Impl("mingru-keras", peer.forward, peer.grad, dU)
 
 
 def min_f64(cell: str, p, xs) -> np.ndarray:
     """The cell's equations in float64 NumPy, ``hs (B, T, d_h)`` from a zero state."""
-    q = {n: _f64(a) for n, a in p._asdict().items()}
-    x = _f64(xs)
+    q = {n: f64(a) for n, a in p._asdict().items()}
+    x = f64(xs)
     h = np.zeros((x.shape[0], q["U_h"].shape[0]))
     hs = []
     for t in range(x.shape[1]):
@@ -72,7 +71,7 @@ def run_config(shape_name: str, dtype: str, on_gpu: bool, reps: int, budget_s: f
                shapes: dict, unrolls: tuple[int, ...] = ()) -> list[dict]:
     """Build, check and time both cells' implementations on one shape and dtype."""
     B, T, d_h = shapes[shape_name]
-    jdt = jnp.bfloat16 if dtype == "bfloat16" else jnp.float32
+    jdt = gpu_harness.jax_dtype(dtype)
     xs = jax.random.normal(jax.random.key(0), (B, T, d_h)).astype(jdt)
     rows = []
     for k, (cell, (init, _, _)) in enumerate(CELLS.items()):
@@ -89,7 +88,7 @@ def run_config(shape_name: str, dtype: str, on_gpu: bool, reps: int, budget_s: f
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    return gpu_lstm.main(argv, run=run_config, name="gpu_minrnn", doc=__doc__)
+    return gpu_harness.main(argv, run=run_config, name="gpu_minrnn", doc=__doc__)
 
 
 if __name__ == "__main__":

@@ -82,7 +82,7 @@ def test_gpu_script_dry_run_on_cpu(tmp_path):
 
 def test_gpu_script_flags_a_wrong_implementation(monkeypatch):
     pytest.importorskip("torch")
-    from benchmarks import gpu_lstm
+    from benchmarks import gpu_harness, gpu_lstm
 
     real = gpu_lstm.jaxrnn_impl
 
@@ -90,11 +90,11 @@ def test_gpu_script_flags_a_wrong_implementation(monkeypatch):
         return real(p._replace(o=p.o._replace(b=p.o.b + 0.5)), xs, unroll)
 
     monkeypatch.setattr(gpu_lstm, "jaxrnn_impl", broken)
-    rows = gpu_lstm.run_config("medium", "float32", False, 2, 1.0, gpu_lstm.DRY_SHAPES, ())
+    rows = gpu_lstm.run_config("medium", "float32", False, 2, 1.0, gpu_harness.DRY_SHAPES, ())
     mine = next(r for r in rows if r["impl"] == "jaxrnn")
     assert not mine["ok"] and mine["out_rel_err"] > 1e-2
     assert all(r["ok"] for r in rows if r["impl"] != "jaxrnn")
-    assert "over tolerance" in gpu_lstm.markdown(rows)
+    assert "over tolerance" in gpu_harness.markdown(rows)
 
 
 def test_gpu_script_rejects_unknown_configs():
