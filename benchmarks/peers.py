@@ -75,11 +75,19 @@ def flax_nnx_lstm(p: jaxrnn.LSTMParams, xs) -> Peer:
     model.cell.dense_i.kernel[...] = jnp.asarray(Wx.T)
     model.cell.dense_h.kernel[...] = jnp.asarray(Wh.T)
     model.cell.dense_h.bias[...] = jnp.asarray(b)
+    return nnx_peer(model, lambda zeros: (zeros, zeros), xs)  # carry (c, h)
+
+
+def nnx_peer(model: Any, carry: Callable[[Any], Any], xs) -> Peer:
+    """The peer of an ``nnx.RNN`` ``model`` started from ``carry(zeros (B, d_h))``."""
+    from flax import nnx
+
     graphdef, weights, rest = nnx.split(model, nnx.Param, ...)
+    d_h = model.cell.hidden_features
 
     def apply(w, x):
-        zeros = jnp.zeros((x.shape[0], d_h), x.dtype)  # carry (c, h)
-        return nnx.merge(graphdef, w, rest)(x, initial_carry=(zeros, zeros))
+        zeros = jnp.zeros((x.shape[0], d_h), x.dtype)
+        return nnx.merge(graphdef, w, rest)(x, initial_carry=carry(zeros))
 
     return _jax_peer("flax.nnx", apply, weights, xs)
 

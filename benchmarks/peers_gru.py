@@ -10,11 +10,11 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 import jaxrnn
-from benchmarks.peers import Peer, _jax_peer, _torch_peer
-from jaxrnn.interop import to_flax_gru_cell
+from benchmarks.peers import Peer, _jax_peer, _torch_peer, nnx_peer
+from jaxrnn import interop
+from jaxrnn.interop._fused import to_fused_gru
 
 
 def gru_inputs(B: int, T: int, d_h: int) -> tuple[jaxrnn.GRUParams, Any]:
@@ -34,12 +34,8 @@ def flax_linen_gru(p: jaxrnn.GRUParams, xs) -> Peer:
     import flax.linen as nn
 
     model = nn.RNN(nn.GRUCell(p.z.W.shape[0]))
-    weights = {"params": {"cell": to_flax_gru_cell(p)["params"]}}
+    weights = {"params": {"cell": interop.to_flax_gru_cell(p)["params"]}}
     return _jax_peer("flax.linen", lambda w, x: model.apply(w, x), weights, xs)
-
-
-def _stacked(p: jaxrnn.GRUParams, field: str) -> Any:
-    return jnp.concatenate([getattr(g, field) for g in (p.r, p.z, p.n)], axis=0)  # r, z, n
 
 
 def flax_nnx_gru(p: jaxrnn.GRUParams, xs) -> Peer:
@@ -47,22 +43,16 @@ def flax_nnx_gru(p: jaxrnn.GRUParams, xs) -> Peer:
 
     d_h, d_in = p.z.U.shape
     model = nnx.RNN(nnx.GRUCell(d_in, d_h, rngs=nnx.Rngs(0)), rngs=False)
-    model.cell.dense_i.kernel.value = _stacked(p, "U").T
-    model.cell.dense_i.bias.value = _stacked(p, "b")
-    model.cell.dense_h.kernel.value = _stacked(p, "W").T
-    graphdef, weights, rest = nnx.split(model, nnx.Param, ...)
-
-    def apply(w, x):
-        h0 = jnp.zeros((x.shape[0], d_h), x.dtype)
-        return nnx.merge(graphdef, w, rest)(x, initial_carry=h0)
-
-    return _jax_peer("flax.nnx", apply, weights, xs)
+    # nnx's fused kernels are (in, 3 d_h), gates r, z, n; its dense_h has no bias (b_hn = 0)
+    Wx, Wh, b_x, _ = to_fused_gru(p, "rzn", "benchmarks")
+    model.cell.dense_i.kernel[...] = jnp.asarray(Wx.T)
+    model.cell.dense_i.bias[...] = jnp.asarray(b_x)
+    model.cell.dense_h.kernel[...] = jnp.asarray(Wh.T)
+    return nnx_peer(model, lambda zeros: zeros, xs)
 
 
 def equinox_gru(p: jaxrnn.GRUParams, xs) -> Peer:
-    from jaxrnn.interop import to_equinox_gru_cell
-
-    cell = to_equinox_gru_cell(p)
+    cell = interop.to_equinox_gru_cell(p)
     d_h = p.z.W.shape[0]
 
     def apply(cell, xs):
@@ -77,18 +67,7 @@ def equinox_gru(p: jaxrnn.GRUParams, xs) -> Peer:
 
 
 def torch_gru(p: jaxrnn.GRUParams, xs) -> Peer:
-    import torch
-
-    d_h, d_in = p.z.U.shape
-    m = torch.nn.GRU(d_in, d_h, batch_first=True)
-    t = lambda a: torch.from_numpy(np.array(a))  # noqa: E731
-    with torch.no_grad():
-        m.weight_ih_l0.copy_(t(_stacked(p, "U")))
-        m.weight_hh_l0.copy_(t(_stacked(p, "W")))
-        m.bias_ih_l0.copy_(t(_stacked(p, "b")))
-        m.bias_hh_l0.zero_()
-        m.bias_hh_l0[2 * d_h :].copy_(t(p.b_hn))
-    return _torch_peer("torch", m, xs)
+    return _torch_peer("torch", interop.to_torch_gru(p), xs)  # b_hh = [0, 0, b_hn]
 
 
 GRU_PEERS = [flax_linen_gru, flax_nnx_gru, equinox_gru, torch_gru]
