@@ -2,255 +2,285 @@
 :class:`~experiments.core.config.TrainConfig` with the task's own fields.
 
 They live together, apart from the task code, so that listing the experiments and
-``--help`` import no JAX. Each class documents its fields under ``Attributes``.
+``--help`` import no JAX. Each field's type is its check (see
+:mod:`experiments.core.config`) and its line under ``Attributes`` is its ``--help`` text.
+``PRESETS["quick"]`` finishes in under two minutes on two CPU cores and still shows the
+experiment's point.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import typing
+from typing import Annotated, Literal
 
-from experiments.core.config import ConfigError, TrainConfig, require_positive
-from experiments.models.registry import MODELS
+from experiments.core.config import (
+    Fraction,
+    Increasing,
+    Length,
+    NonEmpty,
+    NonNegative,
+    Positive,
+    PositiveFloat,
+    Rate,
+    Schedule,
+    TrainConfig,
+)
+from experiments.models.registry import MODELS, Model
 
-VIEWS = ("rows", "pixels", "one_to_one")
-
-
-def check_models(models: tuple[str, ...]) -> None:
-    """Raise ConfigError unless ``models`` is a non-empty tuple drawn from :data:`MODELS`."""
-    if not models or any(m not in MODELS for m in models):
-        raise ConfigError(f"--models: expected a comma list of {', '.join(MODELS)}; got {models}")
+View = Literal["rows", "pixels", "one_to_one"]
+VIEWS: tuple[str, ...] = typing.get_args(View)
+Models = tuple[Model, ...]
 
 
 @dataclasses.dataclass(frozen=True)
 class SweepConfig(TrainConfig):
-    """Training hyperparameters plus the sweep: models, sequence lengths, sizes."""
+    """Training plus a sweep over models and sequence lengths.
 
-    T_values: tuple[int, ...] = (50, 100)
-    models: tuple[str, ...] = MODELS
-    hidden: int = 128
-    test_size: int = 500
-    batch_size: int = 20
+    Attributes:
+        T_values: sequence lengths of the sweep.
+        models: the recurrent cells compared.
+        hidden: hidden units of every model.
+        test_size: examples in the fixed test set.
+    """
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_models(self.models)
-        for name in ("hidden", "test_size"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"--{name}: expected a positive int, got {getattr(self, name)}")
-        if not self.T_values or min(self.T_values) < 2:
-            raise ConfigError(f"--T_values: expected ints >= 2, got {self.T_values}")
+    T_values: tuple[Length, ...] = (50, 100)
+    models: Models = MODELS
+    hidden: Positive = 128
+    test_size: Positive = 500
+    batch_size: Positive = 20
 
 
 @dataclasses.dataclass(frozen=True)
 class VanishingGradientsConfig(TrainConfig):
-    """Defaults fit the 20-minute budget on 2 CPU cores."""
+    """Gradient norms against distance, at initialisation and after training on adding.
 
-    T: int = 50
-    probe_T: int = 200
-    hidden: int = 128
-    models: tuple[str, ...] = ("rnn", "lstm")
-    probe_size: int = 100
-    test_size: int = 500
-    steps: int = 2500
-    batch_size: int = 20
-    eval_every: int = 100
+    Attributes:
+        T: length of the adding problem the models are trained on.
+        probe_T: length of the probe sequences the gradient norms are measured on.
+        hidden: hidden units of every model.
+        models: the recurrent cells compared.
+        probe_size: sequences in the probe batch.
+        test_size: examples in the adding test set.
+    """
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        for key in ("T", "probe_T"):
-            if getattr(self, key) < 2:
-                raise ConfigError(f"--{key}: expected an int >= 2, got {getattr(self, key)}")
-        check_models(self.models)
+    PRESETS = {"quick": {"steps": "800", "probe_size": "50", "test_size": "200"}}
+
+    T: Length = 50
+    probe_T: Length = 200
+    hidden: Positive = 128
+    models: Models = MODELS
+    probe_size: Positive = 100
+    test_size: Positive = 500
+    steps: Positive = 2500
+    batch_size: Positive = 20
+    eval_every: Positive = 100
 
 
 @dataclasses.dataclass(frozen=True)
 class AddingConfig(SweepConfig):
-    """Defaults: the paper's sweep T = 50, 100, 200, 400, 5000 steps per (model, T).
+    """The adding problem at T = 50, 100, 200, 400, 5000 steps per (model, T)."""
 
-    Measured on the idle 2-core machine: 18.6 minutes for the whole default run (the LSTM
-    at T=400 alone 7.6 minutes). Longer runs are flags: ``--T_values=200,400 --steps=20000``.
-    """
+    PRESETS = {"quick": {"T_values": "50", "steps": "2000", "test_size": "200"}}
 
-    T_values: tuple[int, ...] = (50, 100, 200, 400)
-    steps: int = 5000
+    T_values: tuple[Length, ...] = (50, 100, 200, 400)
+    steps: Positive = 5000
 
 
 @dataclasses.dataclass(frozen=True)
 class CopyConfig(SweepConfig):
-    """Defaults: T=50, 100 at 10000 steps per (model, T); 11.2 minutes measured on the idle
-    2-core machine for the whole default run."""
+    """The copy-memory task at T = 50, 100, 10000 steps per (model, T)."""
 
-    steps: int = 10000
+    PRESETS = {"quick": {"T_values": "10", "steps": "1500", "test_size": "200"}}
+
+    steps: Positive = 10000
 
 
 @dataclasses.dataclass(frozen=True)
 class DigitsConfig(TrainConfig):
-    """Defaults: all three views, RNN and LSTM, a few minutes on 2 CPU cores."""
+    """Digits read by rows, by pixels and in one step, RNN vs LSTM.
 
-    views: tuple[str, ...] = VIEWS
-    models: tuple[str, ...] = ("rnn", "lstm")
-    hidden: int = 128
-    test_fraction: float = 0.25
-    split_seed: int = 0
-    steps: int = 2000
-    batch_size: int = 64
-    lr: float = 3e-3
-    schedule: str = "cosine"
-    eval_every: int = 200
-    log_every: int = 20
-    ckpt_every: int = 1000
+    Attributes:
+        views: how an image is read as a sequence.
+        models: the recurrent cells compared.
+        hidden: hidden units of every model.
+        test_fraction: share of the images held out for testing (stratified).
+        split_seed: seed of the train/test split.
+    """
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        bad = [v for v in self.views if v not in VIEWS]
-        if bad or not self.views:
-            raise ConfigError(
-                f"--views: expected a comma list of {', '.join(VIEWS)}; got {self.views}"
-            )
-        bad = [m for m in self.models if m not in ("rnn", "lstm")]
-        if bad or not self.models:
-            raise ConfigError(f"--models: expected a comma list of rnn, lstm; got {self.models}")
-        if not 0.0 < self.test_fraction < 1.0:
-            raise ConfigError(
-                f"--test_fraction: expected a float in (0, 1), got {self.test_fraction}"
-            )
+    PRESETS = {"quick": {"steps": "500", "eval_every": "250"}}
+
+    views: tuple[View, ...] = VIEWS
+    models: Models = MODELS
+    hidden: Positive = 128
+    test_fraction: Fraction = 0.25
+    split_seed: NonNegative = 0
+    steps: Positive = 2000
+    batch_size: Positive = 64
+    lr: PositiveFloat = 3e-3
+    schedule: Schedule = "cosine"
+    eval_every: Positive = 200
+    log_every: Positive = 20
+    ckpt_every: Positive = 1000
 
 
 @dataclasses.dataclass(frozen=True)
 class SentimentConfig(TrainConfig):
-    """Defaults: LSTM dev accuracy 0.845 (RNN 0.805), 3000 steps of 128 sentences each,
-    16 minutes for both models on 2 heavily shared CPU cores. ``--word_dropout=0.15`` was
-    tried and gave 0.821 (kept off)."""
+    """SST-2 sentiment, RNN vs LSTM (``--word_dropout=0.15`` was tried: worse, kept off).
+
+    Attributes:
+        data_dir: folder holding train.tsv and dev.tsv (empty: $JAXRNN_DATA/sst2, the
+            cache, or a download).
+        models: the recurrent cells compared.
+        embed: word embedding size.
+        hidden: hidden units of every model.
+        min_count: keep words seen at least this often in training.
+        dropout: dropout rate on the embedded words.
+        word_dropout: rate at which words are replaced by <unk> in training.
+        buckets: padded lengths a batch is cut to (longer sentences are truncated).
+        train_limit: use only the first this many training sentences (0: all).
+    """
+
+    PRESETS = {"quick": {"steps": "400", "eval_every": "200", "ckpt_every": "400"}}
 
     data_dir: str = ""
-    models: tuple[str, ...] = ("rnn", "lstm")
-    embed: int = 128
-    hidden: int = 128
-    min_count: int = 1
-    dropout: float = 0.5
-    word_dropout: float = 0.0
-    buckets: tuple[int, ...] = (8, 16, 32, 64)
-    train_limit: int = 0
-    steps: int = 3000
-    batch_size: int = 128
-    lr: float = 2e-3
-    schedule: str = "cosine"
-    eval_every: int = 500
-    log_every: int = 25
-    ckpt_every: int = 1000
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        bad = [m for m in self.models if m not in ("rnn", "lstm")]
-        if bad or not self.models:
-            raise ConfigError(f"--models: expected a comma list of rnn, lstm; got {self.models}")
-        increasing = list(self.buckets) == sorted(set(self.buckets))
-        if not self.buckets or not increasing or self.buckets[0] < 1:
-            raise ConfigError(f"--buckets: expected increasing positive ints, got {self.buckets}")
-        for name in ("dropout", "word_dropout"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                got = getattr(self, name)
-                raise ConfigError(f"--{name}: expected a float in [0, 1), got {got}")
-        for name in ("embed", "hidden", "min_count"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"--{name}: expected a positive int, got {getattr(self, name)}")
+    models: Models = MODELS
+    embed: Positive = 128
+    hidden: Positive = 128
+    min_count: Positive = 1
+    dropout: Rate = 0.5
+    word_dropout: Rate = 0.0
+    buckets: Annotated[tuple[Positive, ...], Increasing()] = (8, 16, 32, 64)
+    train_limit: NonNegative = 0
+    steps: Positive = 3000
+    batch_size: Positive = 128
+    lr: PositiveFloat = 2e-3
+    schedule: Schedule = "cosine"
+    eval_every: Positive = 500
+    log_every: Positive = 25
+    ckpt_every: Positive = 1000
 
 
 @dataclasses.dataclass(frozen=True)
 class CaptioningConfig(TrainConfig):
-    """Defaults reach exact match >= 0.85 in a few minutes on 2 CPU cores."""
+    """Images of 1-3 digit numbers captioned in words by an LSTM decoder.
 
-    hidden: int = 256
-    embed: int = 32
-    encoder: int = 256
-    test_fraction: float = 0.25
-    split_seed: int = 0
-    test_size: int = 1000
-    beam_size: int = 1
-    grid: int = 40
-    steps: int = 4000
-    batch_size: int = 64
-    lr: float = 2e-3
-    schedule: str = "cosine"
-    eval_every: int = 500
-    log_every: int = 50
-    ckpt_every: int = 1000
+    Attributes:
+        hidden: decoder LSTM units.
+        embed: word embedding size.
+        encoder: units of the two-layer image encoder.
+        test_fraction: share of the digit samples held out for test images (stratified).
+        split_seed: seed of the train/test split.
+        test_size: test images composed.
+        beam_size: beam width of decoding (1: greedy).
+        grid: test images drawn in test_captions.png.
+    """
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 0.0 < self.test_fraction < 1.0:
-            raise ConfigError(
-                f"--test_fraction: expected a float in (0, 1), got {self.test_fraction}"
-            )
-        require_positive(self, ("hidden", "embed", "encoder", "test_size", "beam_size"))
+    PRESETS = {"quick": {"steps": "1500", "eval_every": "500", "test_size": "500"}}
+
+    hidden: Positive = 256
+    embed: Positive = 32
+    encoder: Positive = 256
+    test_fraction: Fraction = 0.25
+    split_seed: NonNegative = 0
+    test_size: Positive = 1000
+    beam_size: Positive = 1
+    grid: Positive = 40
+    steps: Positive = 4000
+    batch_size: Positive = 64
+    lr: PositiveFloat = 2e-3
+    schedule: Schedule = "cosine"
+    eval_every: Positive = 500
+    log_every: Positive = 50
+    ckpt_every: Positive = 1000
 
 
 @dataclasses.dataclass(frozen=True)
 class CharLMConfig(TrainConfig):
-    """Defaults: one LSTM layer of 512, windows of 2 x 64 characters, 32 windows a step.
+    """Character-level LSTM on Tiny Shakespeare, truncated backpropagation through time.
 
-    Measured on the idle 2-core machine: ~0.42 s a step (~9,600 characters/s); the 1,800
-    default steps (7.4M characters, ~7 epochs) took 12.8 minutes to validation 1.491 nats/char.
+    Attributes:
+        data_dir: folder holding input.txt (empty: $JAXRNN_DATA/tinyshakespeare, the cache,
+            a download, or offline Python's own docs).
+        layers: stacked LSTM layers.
+        hidden: units per layer.
+        embed: character embedding size.
+        chunk: characters per truncated-backpropagation chunk.
+        chunks: chunks per training window (the state is carried across them).
+        val_streams: parallel streams the validation text is cut into.
+        val_chars: validate on the first this many characters (0: all).
+        temperatures: sampling temperatures of samples.txt.
+        sample_chars: characters sampled at each temperature.
+        prompt: text the samples continue.
     """
 
-    data_dir: str = ""
-    layers: int = 1
-    hidden: int = 512
-    embed: int = 64
-    chunk: int = 64
-    chunks: int = 2
-    val_streams: int = 64
-    val_chars: int = 0
-    temperatures: tuple[float, ...] = (0.7, 1.0)
-    sample_chars: int = 500
-    prompt: str = "\n"
-    steps: int = 1800
-    batch_size: int = 32
-    lr: float = 3e-3
-    schedule: str = "cosine"
-    eval_every: int = 300
-    log_every: int = 25
-    ckpt_every: int = 300
+    PRESETS = {
+        "quick": {"hidden": "256", "steps": "300", "eval_every": "150", "ckpt_every": "300",
+                  "val_chars": "20000", "sample_chars": "200"},
+    }  # fmt: skip
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        require_positive(
-            self, ("layers", "hidden", "embed", "chunk", "chunks", "val_streams", "sample_chars")
-        )
-        if not self.temperatures or min(self.temperatures) <= 0:
-            raise ConfigError(f"--temperatures: expected floats > 0, got {self.temperatures}")
-        if not self.prompt:
-            raise ConfigError("--prompt: expected at least one character, got ''")
+    data_dir: str = ""
+    layers: Positive = 1
+    hidden: Positive = 512
+    embed: Positive = 64
+    chunk: Positive = 64
+    chunks: Positive = 2
+    val_streams: Positive = 64
+    val_chars: NonNegative = 0
+    temperatures: tuple[PositiveFloat, ...] = (0.7, 1.0)
+    sample_chars: Positive = 500
+    prompt: Annotated[str, NonEmpty()] = "\n"
+    steps: Positive = 1800
+    batch_size: Positive = 32
+    lr: PositiveFloat = 3e-3
+    schedule: Schedule = "cosine"
+    eval_every: Positive = 300
+    log_every: Positive = 25
+    ckpt_every: Positive = 300
 
 
 @dataclasses.dataclass(frozen=True)
 class TranslationConfig(TrainConfig):
-    """Defaults sized for ~40 minutes on 2 CPU cores (not yet measured at full length)."""
+    """Multi30k English -> German with an LSTM encoder-decoder, optionally with attention.
+
+    Attributes:
+        data_dir: folder holding the Multi30k .gz files (empty: $JAXRNN_DATA/translation/
+            multi30k, the cache, or a download).
+        attention: add Luong attention over the encoder states.
+        reverse_source: read the English sentence last word first.
+        dropout: dropout rate on embeddings and decoder outputs.
+        embed: word embedding size.
+        hidden: LSTM units of encoder and decoder.
+        min_count: keep words seen at least this often in training.
+        buckets: padded lengths a batch is cut to.
+        beam_size: beam width of decoding.
+        max_len: longest translation generated.
+        train_limit: use only the first this many training pairs (0: all).
+        eval_limit: evaluate BLEU on the first this many pairs (0: all).
+    """
+
+    PRESETS = {
+        "quick": {"attention": "true", "train_limit": "8000", "eval_limit": "200",
+                  "embed": "128", "hidden": "128", "steps": "500", "eval_every": "250",
+                  "ckpt_every": "500", "beam_size": "2"},
+    }  # fmt: skip
 
     data_dir: str = ""
     attention: bool = False
     reverse_source: bool = True
-    dropout: float = 0.2
-    embed: int = 256
-    hidden: int = 256
-    min_count: int = 2
-    buckets: tuple[int, ...] = (16, 24, 32)
-    beam_size: int = 5
-    max_len: int = 40
-    train_limit: int = 0
-    eval_limit: int = 0
-    steps: int = 6000
-    batch_size: int = 64
-    lr: float = 2e-3
-    schedule: str = "cosine"
-    eval_every: int = 1000
-    log_every: int = 50
-    ckpt_every: int = 1000
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        require_positive(self, ("embed", "hidden", "min_count", "beam_size", "max_len"))
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"--dropout: expected a float in [0, 1), got {self.dropout}")
-        if not self.buckets or min(self.buckets) < 2 or list(self.buckets) != sorted(self.buckets):
-            raise ConfigError(f"--buckets: expected increasing ints >= 2, got {self.buckets}")
+    dropout: Rate = 0.2
+    embed: Positive = 256
+    hidden: Positive = 256
+    min_count: Positive = 2
+    buckets: Annotated[tuple[Length, ...], Increasing()] = (16, 24, 32)
+    beam_size: Positive = 5
+    max_len: Positive = 40
+    train_limit: NonNegative = 0
+    eval_limit: NonNegative = 0
+    steps: Positive = 6000
+    batch_size: Positive = 64
+    lr: PositiveFloat = 2e-3
+    schedule: Schedule = "cosine"
+    eval_every: Positive = 1000
+    log_every: Positive = 50
+    ckpt_every: Positive = 1000

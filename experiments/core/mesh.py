@@ -24,7 +24,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from experiments.core.config import ConfigError
+from experiments.core.errors import ConfigError
 
 AXIS = "data"
 

@@ -22,7 +22,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from experiments.core.config import config_to_dict
+from experiments.core.args import config_to_dict
 
 
 def is_primary() -> bool:
@@ -84,8 +84,17 @@ class Run:
     def read_metrics(self) -> list[dict[str, Any]]:
         if not self.metrics_path.exists():
             return []
-        lines = self.metrics_path.read_text().splitlines()
+        lines = self.metrics_path.read_text().split("\n")
         return [json.loads(line) for line in lines if line.strip()]
+
+    def set_metrics_aside(self, name: str) -> Path | None:
+        """Rename a non-empty ``metrics.jsonl`` to ``name``; the new path, or None."""
+        if not (self.metrics_path.exists() and self.read_metrics()):
+            return None
+        target = self.path / name
+        if is_primary():
+            self.metrics_path.replace(target)
+        return target
 
     def truncate_metrics(self, step: int) -> list[dict[str, Any]]:
         """Drop records after ``step`` (written after the checkpoint we resume from)."""

@@ -8,7 +8,8 @@ loss, batch of a step, evaluation) and calls :func:`train`. The loop
 - asks ``problem.batch(step)`` for data, which must be a pure function of the seed and
   ``step``: that is what makes ``--resume`` reach bit-identical parameters;
 - evaluates every ``eval_every`` steps, logs to ``metrics.jsonl`` every ``log_every`` steps,
-  checkpoints every ``ckpt_every`` steps and at the end, shows a tqdm bar with the loss;
+  checkpoints every ``ckpt_every`` steps and at the end, shows progress
+  (:mod:`experiments.core.progress`);
 - runs data-parallel over ``cfg.devices`` devices (:mod:`experiments.core.mesh`): the batch is
   split along its first axis, parameters and optimizer state are replicated;
 - never trains on NaN: a step whose loss or gradient norm is not finite is not applied.
@@ -27,14 +28,14 @@ import threading
 import time
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from experiments.core.checkpoint import Checkpointer
-from experiments.core.config import ConfigError, TrainConfig
+from experiments.core.config import TrainConfig
+from experiments.core.errors import ConfigError, RunDirError
 from experiments.core.mesh import make_mesh, replicate, shard_batch
 from experiments.core.nonfinite import nonfinite_error
 from experiments.core.optim import make_optimizer
 from experiments.core.plots import plot_lines
+from experiments.core.progress import TRAINING_KEYS, Progress
 from experiments.core.run import Run, is_primary
 from experiments.core.step import Problem, TrainResult, TrainState, initial_state, make_train_step
 
@@ -88,6 +89,9 @@ def train(
 
     Raises:
         NonFiniteError: a loss or gradient was NaN/inf and ``cfg.nonfinite == "stop"``.
+        ConfigError: the batch is larger than the data set, or does not split over the devices.
+        RunDirError: resuming, but none of the run's checkpoints is readable (nothing is
+            changed).
         Interrupted: SIGINT arrived (after saving a checkpoint).
     """
     if problem.n_train is not None and cfg.batch_size > problem.n_train:
@@ -115,12 +119,12 @@ def train(
     start = int(state.step)
     t0 = time.perf_counter() - wall_offset
     last: dict[str, Any] = {}
-    bar = tqdm(total=cfg.steps, initial=start, disable=not cfg.progress, dynamic_ncols=True)
+    bar = Progress(cfg, run, start)
     try:
         with _SigintFlag() as sigint:
             for step in range(start + 1, cfg.steps + 1):
                 state, m = train_step(state, shard_batch(mesh, problem.batch(step - 1)))
-                bar.update(1)
+                bar.step()
                 is_eval = problem.evaluate is not None and (
                     step % cfg.eval_every == 0 or step == cfg.steps
                 )
@@ -141,7 +145,7 @@ def train(
                     last["wall_s"] = round(time.perf_counter() - t0, 3)
                     run.log(last)
                     history.append(last)
-                    bar.set_postfix(loss=f"{last['loss']:.4g}")
+                    bar.log(last)
                 if step % cfg.ckpt_every == 0 or step == cfg.steps:
                     ckpt.save(step, state)
                 if sigint.raised or (stop_at is not None and step >= stop_at):
@@ -166,20 +170,27 @@ def train(
 
 
 def _restore(ckpt: Checkpointer, like: TrainState, run: Run) -> TrainState | None:
-    """The newest readable checkpoint, saying on stderr which step it resumes from and
-    which newer checkpoints it skipped as unreadable."""
+    """The newest readable checkpoint, saying on stderr which step it resumes from and which
+    newer checkpoints it skipped as unreadable; None when the run has no checkpoint yet (its
+    metrics records, if any, are kept aside in ``metrics.before-resume.jsonl``).
+
+    Raises:
+        RunDirError: there are checkpoints but none is readable; nothing is changed.
+    """
     on_disk = ckpt.steps()
+    if not on_disk:
+        kept = run.set_metrics_aside("metrics.before-resume.jsonl")
+        note = f"; its earlier metrics are in {kept}" if kept else ""
+        print(f"[resume] {run.path}: no checkpoint yet, training from step 0{note}",
+              file=sys.stderr, flush=True)  # fmt: skip
+        return None
     restored = ckpt.restore_latest(like)
     if restored is None:
-        if on_disk:
-            print(
-                f"[resume] {run.path}: none of the checkpoints {on_disk} is readable; "
-                "training from step 0",
-                file=sys.stderr,
-                flush=True,
-            )
-        run.truncate_metrics(0)
-        return None
+        raise RunDirError(
+            f"--resume: expected a readable checkpoint in {ckpt.directory}, got none of steps "
+            f"{on_disk} readable (damaged, or saved by another configuration); the run is left "
+            "as it is: start a new run"
+        )
     step, state = restored
     skipped = [s for s in on_disk if s > step]
     note = f" (skipped unreadable checkpoint(s) {skipped})" if skipped else ""
@@ -188,7 +199,7 @@ def _restore(ckpt: Checkpointer, like: TrainState, run: Run) -> TrainState | Non
 
 
 def _plot_history(run: Run, history: list[dict[str, Any]]) -> None:
-    skip = {"step", "wall_s", "n_skipped", "grad_norm"}
+    skip = set(TRAINING_KEYS) - {"loss"}
     names = sorted({k for r in history for k in r} - skip)
     series = {
         n: ([r["step"] for r in history if n in r], [r[n] for r in history if n in r])

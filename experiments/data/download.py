@@ -16,6 +16,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+from experiments.core.errors import DataFileError
 from experiments.data.dataset import Dataset
 
 DOWNLOAD_TIMEOUT_S = 60
@@ -45,12 +46,12 @@ def _extract(ds: Dataset, archive: Path, folder: Path) -> None:
     try:
         zf = zipfile.ZipFile(archive)
     except zipfile.BadZipFile as err:
-        raise ValueError(f"{ds.name}: {ds.url} is not a zip archive ({err})") from None
+        raise DataFileError(f"{ds.name}: {ds.url} is not a zip archive ({err})") from None
     with zf:
         names = set(zf.namelist())
         for fname, member in ds.members.items():
             if member not in names:
-                raise ValueError(
+                raise DataFileError(
                     f"{ds.name}: expected {member} in {ds.url}; the archive holds "
                     f"{sorted(names)[:10]}"
                 )
@@ -67,8 +68,9 @@ def fetch(ds: Dataset, dest: Path) -> None:
 
     Raises:
         OSError: a download failed (for a per-file dataset the message names the file's URL).
-        ValueError: ``ds`` has no download, the archive is not a zip or lacks a member, or a
-            file's sha256 does not match (nothing is cached).
+        ValueError: ``ds`` has no download.
+        DataFileError: the archive is not a zip or lacks a member, or a file's sha256 does
+            not match (nothing is cached).
     """
     if ds.download_from is None:
         raise ValueError(f"{ds.name}: expected a download URL (url or file_urls), got none")
@@ -87,7 +89,7 @@ def fetch(ds: Dataset, dest: Path) -> None:
         for fname, want in ds.files.items():
             got = sha256_file(tmp / fname)
             if got != want:
-                raise ValueError(
+                raise DataFileError(
                     f"{ds.name}: {fname} from {ds.file_urls.get(fname, ds.url)} has sha256 "
                     f"{got}, expected {want}; the download is corrupt or the upstream file "
                     "changed. Nothing was cached."

@@ -6,16 +6,30 @@ import gzip
 import zlib
 from pathlib import Path
 
+from experiments.core.errors import DataFileError, DataNotFoundError
 
-class DataFileError(ValueError):
-    """A data file that cannot be read as text; the message names the file (and line)."""
 
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text``, ending at ``\\n`` or ``\\r\\n`` only.
+
+    ``str.splitlines`` also breaks at U+0085, U+2028 and other Unicode separators, which can
+    stand inside a sentence of a data file; that would cut the sentence and shift every
+    later line (in a parallel corpus, silently misalign source and target).
+
+    Example:
+        >>> split_lines("a\\u2028b\\tc\\r\\nd\\x85e\\n")
+        ['a\\u2028b\\tc', 'd\\x85e']
+    """
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
 
 def read_text(path: str | Path) -> str:
     """The UTF-8 text of a data file, gunzipped when its name ends in ``.gz``.
 
     Raises:
-        FileNotFoundError: no such file.
+        DataNotFoundError: no such file.
         DataFileError: the file is empty, its gzip stream is cut short or corrupt, or its
             bytes are not UTF-8 (the message gives ``path:line`` and the column).
 
@@ -26,11 +40,11 @@ def read_text(path: str | Path) -> str:
         >>> read_text(p)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        experiments.data.files.DataFileError: .../bad.txt:2: not UTF-8 (byte 0xe9 at column 4); ...
+        experiments.core.errors.DataFileError: .../bad.txt:2: not UTF-8 (byte 0xe9 at column 4); ...
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"expected a data file, got {path} (no such file)")
+        raise DataNotFoundError(f"expected a data file, got {path} (no such file)")
     raw = path.read_bytes()
     if path.suffix == ".gz":
         try:

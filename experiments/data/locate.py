@@ -8,7 +8,7 @@
    ``~/.cache/jaxrnn/<name>``;
 4. a download into that cache, of the dataset's zip archive (``Dataset.url``) or of each of
    its files (``Dataset.file_urls``); every downloaded file must match its sha256, else
-   nothing is cached and :class:`ValueError` names the file.
+   nothing is cached and :class:`~experiments.core.errors.DataFileError` names the file.
 
 Local copies (1-3) are not rejected on a checksum mismatch (a user may point at their own
 files), but :class:`Located` records each file's sha256 and whether it matched, so the run
@@ -22,13 +22,9 @@ import dataclasses
 import os
 from pathlib import Path
 
+from experiments.core.errors import DataNotFoundError
 from experiments.data.dataset import Dataset
 from experiments.data.download import fetch, sha256_file
-
-
-class DataNotFoundError(FileNotFoundError):
-    """No copy of a dataset was found and none could be downloaded; the message says where
-    it looked and what to set."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,7 +84,7 @@ def locate(ds: Dataset, data_dir: str | Path | None = None, *, download: bool = 
     Raises:
         DataNotFoundError: ``data_dir`` lacks a file, or nothing was found and the download
             was impossible or failed; the message lists each place and what to set.
-        ValueError: a downloaded file does not match its sha256 (nothing is cached).
+        DataFileError: a downloaded file does not match its sha256 (nothing is cached).
     """
     files = ", ".join(ds.files)
     if data_dir is not None and str(data_dir) != "":

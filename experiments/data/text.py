@@ -19,7 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from experiments.data.files import read_text
+from experiments.core.errors import DataFileError, RunDirError
+from experiments.data.files import read_text, split_lines
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
 SPECIALS = (PAD, UNK, BOS, EOS)
@@ -101,12 +102,12 @@ class Vocab:
         """Read :meth:`save` output.
 
         Raises:
-            ValueError: the file does not start with the special tokens.
+            RunDirError: the file does not start with the special tokens.
         """
         data = json.loads(Path(path).read_text())
         tokens = data["tokens"]
         if tokens[: len(SPECIALS)] != list(SPECIALS):
-            raise ValueError(
+            raise RunDirError(
                 f"{path}: expected a vocabulary starting with {', '.join(SPECIALS)}, got "
                 f"{tokens[: len(SPECIALS)]}; it was saved by another version of the experiments"
             )
@@ -121,7 +122,7 @@ class Example(NamedTuple):
     label: int | None
 
 
-class FileFormatError(ValueError):
+class FileFormatError(DataFileError):
     """Malformed lines in a sentence file; ``.problems`` holds ``(line, message)`` pairs."""
 
     def __init__(self, path: str, problems: list[tuple[int, str]]) -> None:
@@ -142,11 +143,11 @@ def read_sentences(path: str | Path, labels: tuple[str, ...] = ("0", "1")) -> li
     (empty sentence, bad label, missing or extra tab) are all collected and raised together.
 
     Raises:
-        FileNotFoundError: no such file.
-        experiments.data.DataFileError: empty, cut-short gzip or non-UTF-8 file (line given).
+        DataNotFoundError: no such file.
+        DataFileError: empty, cut-short gzip or non-UTF-8 file (line given).
         FileFormatError: malformed lines, with their 1-based line numbers.
     """
-    lines = read_text(path).splitlines()
+    lines = split_lines(read_text(path))
     start = 1 if lines and lines[0].strip().lower().replace(" ", "") == "sentence\tlabel" else 0
     labelled = start == 1 or (bool(lines) and "\t" in lines[0])
     examples, problems = [], []

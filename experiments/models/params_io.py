@@ -10,6 +10,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from experiments.core.errors import RunDirError
+
 
 def save_params(path: Path, params: Any) -> None:
     """Write a pytree of arrays to ``.npz``, one entry per leaf named by its key path."""
@@ -21,7 +23,7 @@ def load_params(path: Path, like: Any) -> Any:
     """Read :func:`save_params` output into the structure of ``like`` (shapes must match).
 
     Raises:
-        ValueError: a leaf is missing or has another shape (the file is of another model).
+        RunDirError: a leaf is missing or has another shape (the file is of another model).
     """
     with np.load(path) as data:
         leaves = []
@@ -29,7 +31,7 @@ def load_params(path: Path, like: Any) -> Any:
             name = jax.tree_util.keystr(key)
             if name not in data or data[name].shape != np.shape(leaf):
                 got = data[name].shape if name in data else "missing"
-                raise ValueError(
+                raise RunDirError(
                     f"{path}: expected {name} with shape {np.shape(leaf)}, got {got}; "
                     "the file belongs to another model or configuration"
                 )

@@ -31,12 +31,13 @@ import numpy as np
 
 import jaxrnn
 from experiments.configs import CharLMConfig
+from experiments.core.errors import ConfigError, DataNotFoundError
 from experiments.core.run import Run
 from experiments.core.step import Problem
 from experiments.core.train import train
 from experiments.data.dataset import Dataset
 from experiments.data.files import read_text
-from experiments.data.locate import DataNotFoundError, locate
+from experiments.data.locate import locate
 from experiments.models.decoder import zero_state
 from experiments.models.losses import token_nll
 from experiments.models.params_io import save_params
@@ -157,7 +158,10 @@ def val_streams(val_ids: np.ndarray, streams: int, limit: int = 0) -> tuple[np.n
     ids = val_ids[: limit + 1] if limit else val_ids
     L = (len(ids) - 1) // streams
     if L < 1:
-        raise ValueError(f"charlm: expected at least {streams + 1} validation characters")
+        raise ConfigError(
+            f"--val_streams: expected at most {len(ids) - 1} streams for the {len(ids)} validation "
+            f"characters, got {streams}"
+        )
     x = ids[: streams * L].reshape(streams, L)
     y = ids[1 : streams * L + 1].reshape(streams, L)
     return x, y
@@ -190,23 +194,29 @@ def sample(params: dict, vocab: CharVocab, prompt: str, n: int, temperature: flo
 
 def main(cfg: CharLMConfig, resume: str | None = None) -> dict:
     text, source = load_text(cfg.data_dir)
-    run = Run.create("charlm", cfg, resume)
-    print(f"[charlm] data: {source}; {len(text):,} characters", flush=True)
     vocab = CharVocab(text)
-    (run.path / "vocab.json").write_text(json.dumps({"chars": vocab.chars}) + "\n")
     ids = vocab.encode(text)
     n_train = int(len(ids) * (1 - VAL_FRACTION))
     train_ids, val_ids = ids[:n_train], ids[n_train:]
+    window = cfg.chunk * cfg.chunks
+    if n_train <= window + 1:
+        raise ConfigError(
+            f"--chunk, --chunks: expected a window chunk*chunks under the {n_train} training "
+            f"characters, got {cfg.chunk}*{cfg.chunks} = {window}"
+        )
+    unknown = sorted(set(cfg.prompt) - set(vocab.chars))
+    if unknown:
+        raise ConfigError(f"--prompt: expected characters of the text, got {''.join(unknown)!r}")
+    val_x, val_y = val_streams(val_ids, cfg.val_streams, cfg.val_chars)
+    run = Run.create("charlm", cfg, resume)
+    print(f"[charlm] data: {source}; {len(text):,} characters", flush=True)
+    (run.path / "vocab.json").write_text(json.dumps({"chars": vocab.chars}) + "\n")
     baselines = ngram_baselines(train_ids, val_ids, len(vocab))
     run.write_json("data.json", {"source": source, "chars": len(text), "vocab": len(vocab),
                                  "train_chars": n_train, **baselines})  # fmt: skip
     print(f"[charlm] vocab {len(vocab)}; {n_train:,} train / {len(val_ids):,} val characters; "
           f"unigram {baselines['unigram_val_nats']:.3f}, bigram "
           f"{baselines['bigram_val_nats']:.3f} nats/char", flush=True)  # fmt: skip
-    window = cfg.chunk * cfg.chunks
-    if n_train <= window + 1:
-        raise ValueError(f"charlm: expected more than {window + 1} training characters")
-    val_x, val_y = val_streams(val_ids, cfg.val_streams, cfg.val_chars)
 
     @jax.jit
     def evaluate(params):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +27,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments.configs import SentimentConfig
-from experiments.core.config import ConfigError, load_config
+from experiments.core.args import load_config
+from experiments.core.errors import RunDirError
 from experiments.core.plots import confusion_matrix, plot_confusion, plot_curves
 from experiments.core.run import Run
 from experiments.core.step import Problem
@@ -37,7 +37,6 @@ from experiments.data.dataset import Dataset
 from experiments.data.locate import locate
 from experiments.data.text import (
     SST_TOKENIZER,
-    FileFormatError,
     Vocab,
     pad_batch,
     read_sentences,
@@ -213,14 +212,14 @@ def load_run(run_dir: str, model: str):
     """``(cfg, vocab, params)`` of a finished run directory.
 
     Raises:
-        FileNotFoundError: the directory lacks ``config.json``, ``vocab.json`` or the
+        RunDirError: the directory lacks ``config.json``, ``vocab.json`` or the
             model's ``params.npz`` (the message names what is missing).
     """
     path = Path(run_dir)
     need = [path / "config.json", path / "vocab.json", path / model / "params.npz"]
     missing = [str(p) for p in need if not p.is_file()]
     if missing:
-        raise FileNotFoundError(
+        raise RunDirError(
             f"--run: expected a finished sentiment run directory with {', '.join(missing)}; "
             f"got {path}. Train one with `python -m experiments sentiment` (models: "
             "--models) and pass the printed run directory."
@@ -228,7 +227,7 @@ def load_run(run_dir: str, model: str):
     cfg = load_config(SentimentConfig, path / "config.json")
     vocab = Vocab.load(path / "vocab.json")
     if vocab.tokenizer != SST_TOKENIZER:
-        raise ValueError(
+        raise RunDirError(
             f"{path / 'vocab.json'}: expected tokenizer {SST_TOKENIZER!r}, got {vocab.tokenizer!r}"
         )
     like = init_params(jax.random.key(0), cfg, model, len(vocab))
@@ -248,17 +247,13 @@ def command(argv: list[str]) -> int:
         p.add_argument("--run", required=True, help="a sentiment run directory")
         p.add_argument("--model", default="lstm", choices=("lstm", "rnn"))
     args = parser.parse_args(argv)
-    try:
-        cfg, vocab, params = load_run(args.run, args.model)
-        if args.command == "predict":
-            sentences, labels = args.sentences, None
-        else:
-            examples = read_sentences(args.file)
-            sentences = [e.sentence for e in examples]
-            labels = [e.label for e in examples]
-    except (FileNotFoundError, FileFormatError, ConfigError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2 if not isinstance(err, FileFormatError) else 1
+    cfg, vocab, params = load_run(args.run, args.model)
+    if args.command == "predict":
+        sentences, labels = args.sentences, None
+    else:
+        examples = read_sentences(args.file)
+        sentences = [e.sentence for e in examples]
+        labels = [e.label for e in examples]
     p = predict_proba(params, [vocab.encode(tokenize_sst(s)) for s in sentences], cfg.buckets)
     if labels is None or labels[0] is None:
         for s, q in zip(sentences, p):

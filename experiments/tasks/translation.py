@@ -25,19 +25,19 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from pathlib import Path
 
 import jax
 import numpy as np
 
 from experiments.configs import TranslationConfig
-from experiments.core.config import ConfigError, load_config
+from experiments.core.args import load_config
+from experiments.core.errors import DataFileError, RunDirError
 from experiments.core.run import Run, format_table
 from experiments.core.step import Problem
 from experiments.core.train import train
 from experiments.data.dataset import Dataset
-from experiments.data.files import read_text
+from experiments.data.files import read_text, split_lines
 from experiments.data.locate import locate
 from experiments.data.text import Vocab, pad_batch, pad_targets
 from experiments.models import nmt
@@ -75,7 +75,7 @@ def tokenize(text: str, lower: bool) -> list[str]:
 
     Example:
         >>> tokenize("A man's T-Shirt, (red).", lower=True)
-        ["a", "man's", 't-shirt', ',', '(', 'red', ')', '.']
+        ['a', "man's", 't-shirt', ',', '(', 'red', ')', '.']
     """
     return _TOKEN.findall(text.lower() if lower else text)
 
@@ -92,10 +92,11 @@ def detokenize(words: list[str]) -> str:
 
 def read_split(folder: Path, split: str, limit: int = 0) -> tuple[list[str], list[str]]:
     """``(english, german)`` sentences of a split (the first ``limit`` if ``limit > 0``)."""
-    pair = [read_text(folder / f"{split}.{lang}.gz").splitlines() for lang in ("en", "de")]
+    pair = [split_lines(read_text(folder / f"{split}.{lang}.gz")) for lang in ("en", "de")]
     if len(pair[0]) != len(pair[1]):
-        raise ValueError(
-            f"{split}: expected aligned files, got {len(pair[0])} en / {len(pair[1])} de"
+        raise DataFileError(
+            f"{folder / split}.{{en,de}}.gz: expected aligned files (one sentence per line), got "
+            f"{len(pair[0])} en / {len(pair[1])} de lines"
         )
     if limit:
         pair = [p[:limit] for p in pair]
@@ -228,13 +229,13 @@ def load_translator(run_dir: str) -> Translator:
     """The :class:`Translator` of a finished run directory.
 
     Raises:
-        FileNotFoundError: a file of the run is missing (the message names it).
+        RunDirError: a file of the run is missing (the message names it).
     """
     path = Path(run_dir)
     need = [path / n for n in ("config.json", "vocab.en.json", "vocab.de.json", "params.npz")]
     missing = [str(p) for p in need if not p.is_file()]
     if missing:
-        raise FileNotFoundError(
+        raise RunDirError(
             f"--run: expected a finished translation run directory with {', '.join(missing)}; "
             f"got {path}. Train one with `python -m experiments translation`."
         )
@@ -252,11 +253,6 @@ def command(argv: list[str]) -> int:
     tr.add_argument("--run", required=True, help="a translation run directory")
     tr.add_argument("sentences", nargs="+", help="English sentences")
     args = parser.parse_args(argv)
-    try:
-        translator = load_translator(args.run)
-    except (FileNotFoundError, ConfigError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    for line in translator.translate(args.sentences):
+    for line in load_translator(args.run).translate(args.sentences):
         print(line)
     return 0

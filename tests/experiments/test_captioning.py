@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from experiments.configs import CaptioningConfig
-from experiments.core.config import ConfigError, parse_args
+from experiments.core.args import parse_args
+from experiments.core.errors import ConfigError
 from experiments.data.text import Vocab
 from experiments.models.decoder import decoder_logits, step_fn
 from experiments.tasks import captioning as cap
@@ -77,7 +78,7 @@ def test_exact_match_needs_the_end_token():
 def test_config_rejects_bad_values():
     with pytest.raises(ConfigError, match="--test_fraction: expected a float in"):
         CaptioningConfig(test_fraction=1.5)
-    with pytest.raises(ConfigError, match="--beam_size: expected a positive int"):
+    with pytest.raises(ConfigError, match="--beam_size: expected an int >= 1"):
         CaptioningConfig(beam_size=0)
 
 

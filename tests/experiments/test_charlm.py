@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from experiments.configs import CharLMConfig
-from experiments.core.config import ConfigError, parse_args
+from experiments.core.args import parse_args
+from experiments.core.errors import ConfigError
 from experiments.data import download
 from experiments.data.locate import DataNotFoundError
 from experiments.tasks import charlm
@@ -97,9 +98,9 @@ def test_sampling_is_reproducible():
 
 
 def test_config_rejects_bad_values():
-    with pytest.raises(ConfigError, match="--temperatures: expected floats > 0"):
+    with pytest.raises(ConfigError, match="--temperatures: expected a comma list of float > 0"):
         CharLMConfig(temperatures=(0.0,))
-    with pytest.raises(ConfigError, match="--chunk: expected a positive int"):
+    with pytest.raises(ConfigError, match="--chunk: expected an int >= 1"):
         CharLMConfig(chunk=0)
 
 

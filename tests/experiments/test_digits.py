@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from experiments.configs import DigitsConfig
-from experiments.core.config import ConfigError, parse_args
+from experiments.core.args import parse_args
+from experiments.core.errors import ConfigError
 from experiments.models.sequence import final_logits, init_model
 from experiments.tasks import digits
 

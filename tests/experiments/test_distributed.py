@@ -20,7 +20,9 @@ import jax
 import numpy as np
 import pytest
 
-from experiments.core.config import ConfigError, TrainConfig, parse_args
+from experiments.core.args import parse_args
+from experiments.core.config import TrainConfig
+from experiments.core.errors import ConfigError
 from experiments.core.mesh import distributed_args, make_mesh, shard_batch
 from experiments.core.run import Run
 from experiments.core.train import train

@@ -17,8 +17,8 @@ import pytest
 
 from experiments.cli import main as cli_main
 from experiments.configs import AddingConfig
+from experiments.core.args import parse_args
 from experiments.core.checkpoint import Checkpointer
-from experiments.core.config import parse_args
 from experiments.core.optim import make_optimizer
 from experiments.core.run import Run
 from experiments.core.step import initial_state
@@ -57,7 +57,8 @@ def test_long_term_dependency_experiments_are_registered():
 @pytest.mark.parametrize("name", sorted(TINY_ARGS))
 def test_experiment_runs_tiny(name, tmp_path, capsys):
     module = load(name)
-    cfg, _ = parse_args(EXPERIMENTS[name].config, [*TINY, *TINY_ARGS[name], f"--runs_dir={tmp_path}"])
+    argv = ["--preset=quick", *TINY, *TINY_ARGS[name], f"--runs_dir={tmp_path}"]
+    cfg, _ = parse_args(EXPERIMENTS[name].config, argv)
     results = module.main(cfg)
     (run_dir,) = (tmp_path / name).iterdir()
     for rel in EXPECTED_FILES[name]:
@@ -174,4 +175,4 @@ def test_sigint_saves_checkpoint_and_resume_matches(tmp_path):
 
 def test_cli_help(capsys):
     assert cli_main(["adding", "--help"]) == 0
-    assert "--T_values=(50, 100, 200, 400)" in capsys.readouterr().out
+    assert "--T_values=50,100,200,400 " in capsys.readouterr().out

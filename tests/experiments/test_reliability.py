@@ -23,8 +23,9 @@ import pytest
 import jaxrnn
 from experiments.cli import main as cli_main
 from experiments.configs import AddingConfig
+from experiments.core.args import parse_args
 from experiments.core.checkpoint import Checkpointer
-from experiments.core.config import ConfigError, parse_args
+from experiments.core.errors import ConfigError, RunDirError
 from experiments.core.nonfinite import NonFiniteError, nonfinite_inputs
 from experiments.core.run import Run
 from experiments.core.step import Problem
@@ -160,19 +161,23 @@ def test_damaged_latest_checkpoint_is_reported_and_skipped(
     _assert_same(reference, jax.tree.leaves(out.params))
 
 
-def test_no_readable_checkpoint_restarts_from_zero_and_says_so(
-    tmp_path, capsys, stopped, reference
-):
+def test_no_readable_checkpoint_refuses_and_changes_nothing(tmp_path, stopped):
     run = _copy(stopped, tmp_path)
     for step in ("5", "7"):
         _damage(run.path / "checkpoints" / step, "truncate")
-    capsys.readouterr()
+    before = run.metrics_path.read_text()
     with pytest.warns(UserWarning, match="unreadable"):
-        out = train(_cfg(), problem(_cfg()), run)
-    assert "none of the checkpoints [5, 7] is readable; training from step 0" in (
-        capsys.readouterr().err
-    )
-    assert [r["step"] for r in run.read_metrics()] == [2, 4, 6, 8, 10, 12]
+        with pytest.raises(RunDirError, match=r"got none of steps \[5, 7\] readable"):
+            train(_cfg(), problem(_cfg()), run)
+    assert run.metrics_path.read_text() == before  # the run is not reset
+
+
+def test_resume_before_the_first_checkpoint_keeps_the_metrics(tmp_path, capsys, reference):
+    run = Run(tmp_path / "early", resuming=True)
+    run.log({"step": 2, "loss": 1.0})
+    out = train(_cfg(), problem(_cfg()), run)
+    assert "no checkpoint yet, training from step 0" in capsys.readouterr().err
+    assert (run.path / "metrics.before-resume.jsonl").read_text() == '{"step": 2, "loss": 1.0}\n'
     _assert_same(reference, jax.tree.leaves(out.params))
 
 
@@ -195,18 +200,19 @@ def test_half_written_checkpoint_is_invisible(tmp_path, capsys, stopped, referen
 @pytest.mark.parametrize(
     ("argv", "match"),
     [
-        (["--hidden=-3"], r"--hidden: expected a positive int, got -3"),
-        (["--test_size=0"], r"--test_size: expected a positive int, got 0"),
-        (["--batch_size=-1"], r"--batch_size: expected a positive int, got -1"),
-        (["--steps=-5"], r"--steps: expected a positive int, got -5"),
-        (["--keep=0"], r"--keep: expected a positive int, got 0"),
+        (["--hidden=-3"], r"--hidden: expected an int >= 1, got -3"),
+        (["--test_size=0"], r"--test_size: expected an int >= 1, got 0"),
+        (["--batch_size=-1"], r"--batch_size: expected an int >= 1, got -1"),
+        (["--steps=-5"], r"--steps: expected an int >= 1, got -5"),
+        (["--keep=0"], r"--keep: expected an int >= 1, got 0"),
         (["--devices=-2"], r"--devices: expected an int >= 0"),
-        (["--steps=100", "--warmup_steps=500"], r"--warmup_steps: expected an int in \[0, steps\]"),
-        (["--T_values=1"], r"--T_values: expected ints >= 2"),
-        (["--models=gru"], r"--models: expected a comma list of rnn, lstm"),
-        (["--lr=-0.1"], r"--lr: expected a positive float"),
-        (["--hiden=3"], r"unknown key --hiden; known keys"),
-        (["--hidden=3.5"], r"--hidden: expected int, got '3.5'"),
+        (["--steps=100", "--warmup_steps=500"], r"--warmup_steps: expected an int in \[0, steps=100\]"),
+        (["--T_values=1"], r"--T_values: expected a comma list of int >= 2, got '1'"),
+        (["--models=gru"], r"--models: expected a comma list of rnn\|lstm, got 'gru'"),
+        (["--lr=-0.1"], r"--lr: expected a float > 0, got -0.1"),
+        (["--hiden=3"], r"unknown key --hiden \(did you mean --hidden\?\)"),
+        (["--hidden=3.5"], r"--hidden: expected an int >= 1, got '3.5'"),
+        (["--schedule=cosin"], r"--schedule: expected one of constant\|cosine\|warmup_cosine"),
     ],
 )
 def test_bad_config_values(argv, match):
@@ -216,8 +222,7 @@ def test_bad_config_values(argv, match):
 
 def test_bad_config_on_the_command_line_exits_2(capsys):
     assert cli_main(["adding", "--hidden=-3"]) == 2
-    err = capsys.readouterr().err
-    assert "error: --hidden: expected a positive int, got -3" in err and "usage:" in err
+    assert capsys.readouterr().err == "error: --hidden: expected an int >= 1, got -3\n"
 
 
 def test_batch_larger_than_data_set(tmp_path):

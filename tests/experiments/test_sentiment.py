@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import jax
 import numpy as np
 import pytest
 
 from experiments.cli import main as cli_main
 from experiments.configs import SentimentConfig
-from experiments.core.config import ConfigError, parse_args
+from experiments.core.args import parse_args
+from experiments.core.errors import ConfigError
 from experiments.data import download
 from experiments.data.locate import DataNotFoundError
 from experiments.data.text import FileFormatError, Vocab, read_sentences, tokenize_sst
@@ -119,9 +122,9 @@ def test_padding_to_a_longer_bucket_changes_nothing():
 
 
 def test_config_errors():
-    with pytest.raises(ConfigError, match="--models: expected a comma list of rnn, lstm"):
+    with pytest.raises(ConfigError, match=r"--models: expected a comma list of rnn\|lstm, got 'gru'"):
         parse_args(SentimentConfig, ["--models=gru"])
-    with pytest.raises(ConfigError, match="--buckets: expected increasing"):
+    with pytest.raises(ConfigError, match="--buckets: expected a comma list of int >= 1, increasing"):
         parse_args(SentimentConfig, ["--buckets=16,8"])
     assert cli_main(["sentiment", "--no_such_key=1"]) == 2
 
@@ -166,11 +169,47 @@ def test_tiny_run_then_predict_and_evaluate(tmp_path, sst_dir, capsys):
 
     bad = tmp_path / "bad.tsv"
     bad.write_text("great fun\t1\ndull mess\tmaybe\n")
-    assert cli_main(["sentiment", "evaluate", "--run", str(run), "--file", str(bad)]) == 1
+    assert cli_main(["sentiment", "evaluate", "--run", str(run), "--file", str(bad)]) == 2
     assert f"{bad}:2: label must be one of 0, 1" in capsys.readouterr().err
 
     assert cli_main(["sentiment", "predict", "--run", str(tmp_path / "nope"), "x"]) == 2
     assert "expected a finished sentiment run directory" in capsys.readouterr().err
+
+
+def test_unicode_line_separators_stay_inside_sentences(tmp_path):
+    """U+0085 and U+2028 inside a sentence do not end its line (``str.splitlines`` would)."""
+    f = tmp_path / "odd.tsv"
+    f.write_text("sentence\tlabel\na witty\x85film\t1\nslow\u2028and dull\t0\r\nfine\t1\n")
+    ex = read_sentences(f)
+    assert [(e.line, e.sentence, e.label) for e in ex] == [
+        (2, "a witty\x85film", 1), (3, "slow\u2028and dull", 0), (4, "fine", 1)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("case", "match"),
+    [
+        ("data not found", r"error: sst2: --data_dir=.* must contain train\.tsv"),
+        ("bad data file", r"error: .*train\.tsv: 1 malformed line\(s\)"),
+        ("batch larger than the data", r"error: --batch_size: expected at most the 32 training"),
+        ("devices", r"error: --devices: expected an int in \[1, \d+\]"),
+    ],
+)
+def test_user_errors_exit_2_with_one_error_line(case, match, tmp_path, sst_dir, capsys):
+    args = ["--embed=4", "--hidden=4", "--steps=2", "--batch_size=8", f"--runs_dir={tmp_path / 'runs'}",
+            "--progress=false", f"--data_dir={sst_dir}"]  # fmt: skip
+    if case == "data not found":
+        args[-1] = f"--data_dir={tmp_path / 'nowhere'}"
+    elif case == "bad data file":
+        (sst_dir / "train.tsv").write_text("good\t1\nbad\tneg\n")
+    elif case == "batch larger than the data":
+        args[3] = "--batch_size=33"
+    else:
+        args.append("--devices=999")
+    assert cli_main(["sentiment", *args]) == 2
+    err = capsys.readouterr().err
+    assert re.match(match, err), err
+    assert "Traceback" not in err
 
 
 def test_word_dropout_is_seeded_and_changes_the_loss():

@@ -11,7 +11,8 @@ import pytest
 
 from experiments.cli import main as cli_main
 from experiments.configs import TranslationConfig
-from experiments.core.config import ConfigError, parse_args
+from experiments.core.args import parse_args
+from experiments.core.errors import ConfigError
 from experiments.data.locate import DataNotFoundError
 from experiments.data.text import Vocab, pad_batch, pad_targets
 from experiments.models import nmt
@@ -49,12 +50,24 @@ def test_tokenize_detokenize_round_trip():
     assert tr.tokenize("A T-Shirt.", lower=True) == ["a", "t-shirt", "."]
 
 
+def test_unicode_line_separators_keep_the_corpus_aligned(tmp_path):
+    """U+0085 / U+2028 inside a sentence must not split it: that would shift every later
+    line of one side and silently misalign source and target."""
+    for lang, text in (("en", "a man\u2028rides .\nTwo dogs\x85play .\n"),
+                       ("de", "ein Mann fährt .\nzwei Hunde spielen .\n")):  # fmt: skip
+        with gzip.open(tmp_path / f"train.{lang}.gz", "wt", encoding="utf-8") as f:
+            f.write(text)
+    en, de = tr.read_split(tmp_path, "train")
+    assert en == ["a man\u2028rides .", "Two dogs\x85play ."]
+    assert de == ["ein Mann fährt .", "zwei Hunde spielen ."]
+
+
 def test_read_split_rejects_misaligned_files(data_dir):
     en, de = tr.read_split(data_dir, "train")
     assert len(en) == len(de) == len(PAIRS)
     with gzip.open(data_dir / "val.de.gz", "wt", encoding="utf-8") as f:
         f.write("nur eine Zeile\n")
-    with pytest.raises(ValueError, match="val: expected aligned files"):
+    with pytest.raises(ValueError, match=r"val\.\{en,de\}\.gz: expected aligned files"):
         tr.read_split(data_dir, "val")
 
 
@@ -95,7 +108,7 @@ def test_beam_width_one_equals_teacher_forced_argmax(attention):
 
 
 def test_config_rejects_bad_buckets():
-    with pytest.raises(ConfigError, match="--buckets: expected increasing ints"):
+    with pytest.raises(ConfigError, match="--buckets: expected a comma list of int >= 2, increasing"):
         TranslationConfig(buckets=(16, 8))
 
 

@@ -23,7 +23,9 @@ import jax
 import numpy as np
 
 from experiments.core import train as train_mod
-from experiments.core.config import ConfigError, TrainConfig, parse_args
+from experiments.core.args import parse_args
+from experiments.core.config import Positive, PositiveFloat, TrainConfig
+from experiments.core.errors import ConfigError
 from experiments.core.mesh import maybe_initialize_distributed
 from experiments.core.run import Run
 from experiments.core.step import Problem
@@ -35,16 +37,16 @@ from experiments.tasks.adding import make_batch, mse
 class Config(TrainConfig):
     """Tiny defaults; ``sleep_ms`` slows each step so a test can kill it mid-run."""
 
-    steps: int = 40
-    batch_size: int = 8
-    lr: float = 0.01
+    steps: Positive = 40
+    batch_size: Positive = 8
+    lr: PositiveFloat = 0.01
     hidden: int = 4
     T: int = 5
     sleep_ms: float = 0.0
-    eval_every: int = 1000
-    log_every: int = 1
-    ckpt_every: int = 5
-    keep: int = 2
+    eval_every: Positive = 1000
+    log_every: Positive = 1
+    ckpt_every: Positive = 5
+    keep: Positive = 2
     progress: bool = False
 
 
