@@ -79,6 +79,14 @@ def _train(name: str, args: list[str]) -> int:
     except NonFiniteError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except Exception as err:  # XLA reports running out of memory as a runtime error
+        if "RESOURCE_EXHAUSTED" not in str(err):
+            raise
+        first = str(err).strip().splitlines()[0]
+        raise ConfigError(
+            f"expected sizes that fit in memory, got {first}; lower --batch_size or the "
+            "model / sequence sizes"
+        ) from None
     print(metrics_table(metrics))
     return 0
 

@@ -81,7 +81,7 @@ class VanishingGradientsConfig(TrainConfig):
 class AddingConfig(SweepConfig):
     """The adding problem at T = 50, 100, 200, 400, 5000 steps per (model, T)."""
 
-    PRESETS = {"quick": {"T_values": "50", "steps": "2000", "test_size": "200"}}
+    PRESETS = {"quick": {"T_values": "50", "steps": "3000", "test_size": "200"}}
 
     T_values: tuple[Length, ...] = (50, 100, 200, 400)
     steps: Positive = 5000
@@ -91,7 +91,7 @@ class AddingConfig(SweepConfig):
 class CopyConfig(SweepConfig):
     """The copy-memory task at T = 50, 100, 10000 steps per (model, T)."""
 
-    PRESETS = {"quick": {"T_values": "10", "steps": "1500", "test_size": "200"}}
+    PRESETS = {"quick": {"T_values": "10", "steps": "2500", "test_size": "200"}}
 
     steps: Positive = 10000
 
@@ -108,7 +108,7 @@ class DigitsConfig(TrainConfig):
         split_seed: seed of the train/test split.
     """
 
-    PRESETS = {"quick": {"steps": "500", "eval_every": "250"}}
+    PRESETS = {"quick": {"steps": "300", "eval_every": "150"}}
 
     views: tuple[View, ...] = VIEWS
     models: Models = MODELS
@@ -260,9 +260,10 @@ class TranslationConfig(TrainConfig):
     """
 
     PRESETS = {
-        "quick": {"attention": "true", "train_limit": "8000", "eval_limit": "200",
-                  "embed": "128", "hidden": "128", "steps": "500", "eval_every": "250",
-                  "ckpt_every": "500", "beam_size": "2"},
+        "quick": {"attention": "true", "train_limit": "6000", "eval_limit": "100",
+                  "embed": "96", "hidden": "96", "buckets": "12,20", "batch_size": "32",
+                  "steps": "400", "eval_every": "200", "ckpt_every": "400", "beam_size": "1",
+                  "max_len": "20"},
     }  # fmt: skip
 
     data_dir: str = ""

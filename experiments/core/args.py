@@ -15,7 +15,7 @@ import typing
 from pathlib import Path
 from typing import Any, Literal
 
-from experiments.core.config import _unwrap, check_value, describe, field_types, format_value
+from experiments.core.config import check_value, describe, field_types, format_value, unwrap_type
 from experiments.core.errors import ConfigError, RunDirError
 
 #: keys a resumed run may change: they alter neither the shapes in the checkpoints nor the
@@ -43,7 +43,7 @@ def parse_value(key: str, text: str, tp: Any) -> Any:
         >>> parse_value("T_values", "50,100, 200", tuple[Length, ...])
         (50, 100, 200)
     """
-    base, _ = _unwrap(tp)
+    base, _ = unwrap_type(tp)
     origin = typing.get_origin(base)
     try:  # ConfigError of an item is a ValueError too: the message names the whole field
         if origin is Literal:

@@ -70,7 +70,7 @@ def describe(tp: Any) -> str:
         >>> describe(tuple[Length, ...]), describe(Rate), describe(Literal["a", "b"])
         ('a comma list of int >= 2', 'a float in [0, 1)', 'one of a|b')
     """
-    base, marks = _unwrap(tp)
+    base, marks = unwrap_type(tp)
     origin = typing.get_origin(base)
     if origin is Literal:
         return "one of " + "|".join(map(str, typing.get_args(base)))
@@ -94,7 +94,8 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def _unwrap(tp: Any) -> tuple[Any, tuple[Any, ...]]:
+def unwrap_type(tp: Any) -> tuple[Any, tuple[Any, ...]]:
+    """``(base type, Annotated marks)`` of a field type (no marks for a plain type)."""
     if typing.get_origin(tp) is Annotated:
         base, *marks = typing.get_args(tp)
         return base, tuple(marks)
@@ -104,7 +105,7 @@ def _unwrap(tp: Any) -> tuple[Any, tuple[Any, ...]]:
 def check_value(key: str, value: Any, tp: Any) -> Any:
     """``value`` if it fits the type ``tp`` (ints become floats, lists tuples), else a
     one-line :class:`ConfigError` ``--key: expected ..., got ...``."""
-    base, marks = _unwrap(tp)
+    base, marks = unwrap_type(tp)
     origin = typing.get_origin(base)
     ok = True
     if origin is Literal:

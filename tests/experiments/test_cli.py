@@ -23,9 +23,9 @@ from experiments.core.config import (
     Range,
     Schedule,
     TrainConfig,
-    _unwrap,
     field_docs,
     field_types,
+    unwrap_type,
 )
 from experiments.core.errors import ConfigError
 from experiments.registry import EXPERIMENTS
@@ -37,7 +37,7 @@ HEAVY = ("jax", "numpy", "optax", "orbax", "matplotlib")
 
 def _bad_values(tp) -> list[str]:
     """Command-line texts a field of type ``tp`` must reject (none for free text)."""
-    base, marks = _unwrap(tp)
+    base, marks = unwrap_type(tp)
     if typing.get_origin(base) is Literal:
         return ["cosin"]
     if typing.get_origin(base) is tuple:
@@ -189,3 +189,16 @@ def test_devices_that_do_not_exist(capsys, tmp_path):
     argv = ["adding", "--preset=quick", "--devices=64", f"--runs_dir={tmp_path}"]
     assert cli_main(argv) == 2
     assert capsys.readouterr().err.startswith("error: --devices: expected an int in [1, ")
+
+
+def test_out_of_memory_is_a_sizes_error(monkeypatch, capsys):
+    import experiments.tasks.adding as adding
+
+    def oom(cfg, resume=None):
+        raise RuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating 200823395176 bytes.")
+
+    monkeypatch.setattr(adding, "main", oom)
+    assert cli_main(["adding", "--steps=1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: expected sizes that fit in memory, got RESOURCE_EXHAUSTED")
+    assert err.count("\n") == 1
