@@ -44,6 +44,7 @@ from experiments.data.text import (
 )
 from experiments.models.losses import cross_entropy
 from experiments.models.params_io import load_params, save_params
+from experiments.models.registry import MODELS
 from experiments.models.sequence import final_logits, init_model
 
 LABELS = ("negative", "positive")
@@ -245,7 +246,7 @@ def command(argv: list[str]) -> int:
     ev.add_argument("--file", required=True)
     for p in (pred, ev):
         p.add_argument("--run", required=True, help="a sentiment run directory")
-        p.add_argument("--model", default="lstm", choices=("lstm", "rnn"))
+        p.add_argument("--model", default="lstm", choices=MODELS)
     args = parser.parse_args(argv)
     cfg, vocab, params = load_run(args.run, args.model)
     if args.command == "predict":
