@@ -100,6 +100,9 @@ def train(
             f"got {cfg.batch_size}"
         )
     mesh = make_mesh(cfg.devices)
+    if mesh.devices.size > 1 and is_primary():
+        print(f"[train] each batch of {cfg.batch_size} split over {mesh.devices.size} devices "
+              f"({mesh.devices.flat[0].platform})", file=sys.stderr, flush=True)  # fmt: skip
     tx = make_optimizer(cfg)
     train_step = make_train_step(problem.loss, tx, skip=cfg.nonfinite == "skip", mesh=mesh)
     state = replicate(mesh, initial_state(cfg, problem, tx))

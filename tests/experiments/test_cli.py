@@ -202,3 +202,14 @@ def test_out_of_memory_is_a_sizes_error(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: expected sizes that fit in memory, got RESOURCE_EXHAUSTED")
     assert err.count("\n") == 1
+
+
+def test_host_devices_are_set_before_jax_starts():
+    code = (
+        "from experiments.cli import _set_host_devices; _set_host_devices(2); "
+        "import jax; print(jax.device_count())"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         env={**env, "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu"}, timeout=120)  # fmt: skip
+    assert out.stdout.strip() == "2", out.stderr
