@@ -4,13 +4,15 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
+EXP_STAMP := $(VENV)/.installed-experiments
 SRC    := $(wildcard jaxrnn tests experiments benchmarks docs)
 
 .PHONY: help install test lint typecheck format docs experiment bench bench-quick clean
 
 help:
 	@echo "make test                          run the test suite (creates .venv on first use)"
-	@echo "make experiment NAME=<name> ARGS=  run an experiment (no NAME: list them)"
+	@echo "make experiment NAME=<name> ARGS=  run an experiment (no NAME: list them;"
+	@echo "                                   ARGS=--help: its keys; ARGS=--preset=quick: < 2 min)"
 	@echo "make bench                         benchmarks against Flax, Equinox, Haiku, PyTorch"
 	@echo "make lint                          ruff"
 	@echo "make typecheck                     mypy on jaxrnn/"
@@ -20,6 +22,13 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+# `make experiment` needs only the experiments' dependencies (no test stack)
+$(EXP_STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[experiments]'
 	@touch $@
 
 install: $(STAMP)
@@ -42,7 +51,7 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix $(SRC)
 	$(PY) -m ruff format jaxrnn
 
-experiment: $(STAMP)
+experiment: $(EXP_STAMP)
 	$(PY) -m experiments $(NAME) $(ARGS)
 
 bench: $(STAMP)

@@ -1,0 +1,287 @@
+"""The configuration of every experiment: one frozen dataclass per task, each a
+:class:`~experiments.core.config.TrainConfig` with the task's own fields.
+
+They live together, apart from the task code, so that listing the experiments and
+``--help`` import no JAX. Each field's type is its check (see
+:mod:`experiments.core.config`) and its line under ``Attributes`` is its ``--help`` text.
+``PRESETS["quick"]`` finishes in under two minutes on two CPU cores and still shows the
+experiment's point.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Annotated, Literal
+
+from experiments.core.config import (
+    Fraction,
+    Increasing,
+    Length,
+    NonEmpty,
+    NonNegative,
+    Positive,
+    PositiveFloat,
+    Rate,
+    Schedule,
+    TrainConfig,
+)
+from experiments.models.registry import MODELS, Model
+
+View = Literal["rows", "pixels", "one_to_one"]
+VIEWS: tuple[str, ...] = typing.get_args(View)
+Models = tuple[Model, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepConfig(TrainConfig):
+    """Training plus a sweep over models and sequence lengths.
+
+    Attributes:
+        T_values: sequence lengths of the sweep.
+        models: the recurrent cells compared.
+        hidden: hidden units of every model.
+        test_size: examples in the fixed test set.
+    """
+
+    T_values: tuple[Length, ...] = (50, 100)
+    models: Models = MODELS
+    hidden: Positive = 128
+    test_size: Positive = 500
+    batch_size: Positive = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class VanishingGradientsConfig(TrainConfig):
+    """Gradient norms against distance, at initialisation and after training on adding.
+
+    Attributes:
+        T: length of the adding problem the models are trained on.
+        probe_T: length of the probe sequences the gradient norms are measured on.
+        hidden: hidden units of every model.
+        models: the recurrent cells compared.
+        probe_size: sequences in the probe batch.
+        test_size: examples in the adding test set.
+    """
+
+    PRESETS = {"quick": {"steps": "800", "probe_size": "50", "test_size": "200"}}
+
+    T: Length = 50
+    probe_T: Length = 200
+    hidden: Positive = 128
+    models: Models = MODELS
+    probe_size: Positive = 100
+    test_size: Positive = 500
+    steps: Positive = 2500
+    batch_size: Positive = 20
+    eval_every: Positive = 100
+
+
+@dataclasses.dataclass(frozen=True)
+class AddingConfig(SweepConfig):
+    """The adding problem at T = 50, 100, 200, 400, 5000 steps per (model, T)."""
+
+    PRESETS = {"quick": {"T_values": "50", "steps": "3000", "test_size": "200"}}
+
+    T_values: tuple[Length, ...] = (50, 100, 200, 400)
+    steps: Positive = 5000
+
+
+@dataclasses.dataclass(frozen=True)
+class CopyConfig(SweepConfig):
+    """The copy-memory task at T = 50, 100, 10000 steps per (model, T)."""
+
+    PRESETS = {"quick": {"T_values": "10", "steps": "2500", "test_size": "200"}}
+
+    steps: Positive = 10000
+
+
+@dataclasses.dataclass(frozen=True)
+class DigitsConfig(TrainConfig):
+    """Digits read by rows, by pixels and in one step, RNN vs LSTM.
+
+    Attributes:
+        views: how an image is read as a sequence.
+        models: the recurrent cells compared.
+        hidden: hidden units of every model.
+        test_fraction: share of the images held out for testing (stratified).
+        split_seed: seed of the train/test split.
+    """
+
+    PRESETS = {"quick": {"steps": "300", "eval_every": "150"}}
+
+    views: tuple[View, ...] = VIEWS
+    models: Models = MODELS
+    hidden: Positive = 128
+    test_fraction: Fraction = 0.25
+    split_seed: NonNegative = 0
+    steps: Positive = 2000
+    batch_size: Positive = 64
+    lr: PositiveFloat = 3e-3
+    schedule: Schedule = "cosine"
+    eval_every: Positive = 200
+    log_every: Positive = 20
+    ckpt_every: Positive = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class SentimentConfig(TrainConfig):
+    """SST-2 sentiment, RNN vs LSTM (``--word_dropout=0.15`` was tried: worse, kept off).
+
+    Attributes:
+        data_dir: folder holding train.tsv and dev.tsv (empty: $JAXRNN_DATA/sst2, the
+            cache, or a download).
+        models: the recurrent cells compared.
+        embed: word embedding size.
+        hidden: hidden units of every model.
+        min_count: keep words seen at least this often in training.
+        dropout: dropout rate on the embedded words.
+        word_dropout: rate at which words are replaced by <unk> in training.
+        buckets: padded lengths a batch is cut to (longer sentences are truncated).
+        train_limit: use only the first this many training sentences (0: all).
+    """
+
+    PRESETS = {"quick": {"steps": "400", "eval_every": "200", "ckpt_every": "400"}}
+
+    data_dir: str = ""
+    models: Models = MODELS
+    embed: Positive = 128
+    hidden: Positive = 128
+    min_count: Positive = 1
+    dropout: Rate = 0.5
+    word_dropout: Rate = 0.0
+    buckets: Annotated[tuple[Positive, ...], Increasing()] = (8, 16, 32, 64)
+    train_limit: NonNegative = 0
+    steps: Positive = 3000
+    batch_size: Positive = 128
+    lr: PositiveFloat = 2e-3
+    schedule: Schedule = "cosine"
+    eval_every: Positive = 500
+    log_every: Positive = 25
+    ckpt_every: Positive = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class CaptioningConfig(TrainConfig):
+    """Images of 1-3 digit numbers captioned in words by an LSTM decoder.
+
+    Attributes:
+        hidden: decoder LSTM units.
+        embed: word embedding size.
+        encoder: units of the two-layer image encoder.
+        test_fraction: share of the digit samples held out for test images (stratified).
+        split_seed: seed of the train/test split.
+        test_size: test images composed.
+        beam_size: beam width of decoding (1: greedy).
+        grid: test images drawn in test_captions.png.
+    """
+
+    PRESETS = {"quick": {"steps": "1500", "eval_every": "500", "test_size": "500"}}
+
+    hidden: Positive = 256
+    embed: Positive = 32
+    encoder: Positive = 256
+    test_fraction: Fraction = 0.25
+    split_seed: NonNegative = 0
+    test_size: Positive = 1000
+    beam_size: Positive = 1
+    grid: Positive = 40
+    steps: Positive = 4000
+    batch_size: Positive = 64
+    lr: PositiveFloat = 2e-3
+    schedule: Schedule = "cosine"
+    eval_every: Positive = 500
+    log_every: Positive = 50
+    ckpt_every: Positive = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class CharLMConfig(TrainConfig):
+    """Character-level LSTM on Tiny Shakespeare, truncated backpropagation through time.
+
+    Attributes:
+        data_dir: folder holding input.txt (empty: $JAXRNN_DATA/tinyshakespeare, the cache,
+            a download, or offline Python's own docs).
+        layers: stacked LSTM layers.
+        hidden: units per layer.
+        embed: character embedding size.
+        chunk: characters per truncated-backpropagation chunk.
+        chunks: chunks per training window (the state is carried across them).
+        val_streams: parallel streams the validation text is cut into.
+        val_chars: validate on the first this many characters (0: all).
+        temperatures: sampling temperatures of samples.txt.
+        sample_chars: characters sampled at each temperature.
+        prompt: text the samples continue.
+    """
+
+    PRESETS = {
+        "quick": {"hidden": "256", "steps": "300", "eval_every": "150", "ckpt_every": "300",
+                  "val_chars": "20000", "sample_chars": "200"},
+    }  # fmt: skip
+
+    data_dir: str = ""
+    layers: Positive = 1
+    hidden: Positive = 512
+    embed: Positive = 64
+    chunk: Positive = 64
+    chunks: Positive = 2
+    val_streams: Positive = 64
+    val_chars: NonNegative = 0
+    temperatures: tuple[PositiveFloat, ...] = (0.7, 1.0)
+    sample_chars: Positive = 500
+    prompt: Annotated[str, NonEmpty()] = "\n"
+    steps: Positive = 1800
+    batch_size: Positive = 32
+    lr: PositiveFloat = 3e-3
+    schedule: Schedule = "cosine"
+    eval_every: Positive = 300
+    log_every: Positive = 25
+    ckpt_every: Positive = 300
+
+
+@dataclasses.dataclass(frozen=True)
+class TranslationConfig(TrainConfig):
+    """Multi30k English -> German with an LSTM encoder-decoder, optionally with attention.
+
+    Attributes:
+        data_dir: folder holding the Multi30k .gz files (empty: $JAXRNN_DATA/translation/
+            multi30k, the cache, or a download).
+        attention: add Luong attention over the encoder states.
+        reverse_source: read the English sentence last word first.
+        dropout: dropout rate on embeddings and decoder outputs.
+        embed: word embedding size.
+        hidden: LSTM units of encoder and decoder.
+        min_count: keep words seen at least this often in training.
+        buckets: padded lengths a batch is cut to.
+        beam_size: beam width of decoding.
+        max_len: longest translation generated.
+        train_limit: use only the first this many training pairs (0: all).
+        eval_limit: evaluate BLEU on the first this many pairs (0: all).
+    """
+
+    PRESETS = {
+        "quick": {"attention": "true", "train_limit": "6000", "eval_limit": "100",
+                  "embed": "96", "hidden": "96", "buckets": "12,20", "batch_size": "32",
+                  "steps": "400", "eval_every": "200", "ckpt_every": "400", "beam_size": "1",
+                  "max_len": "20"},
+    }  # fmt: skip
+
+    data_dir: str = ""
+    attention: bool = False
+    reverse_source: bool = True
+    dropout: Rate = 0.2
+    embed: Positive = 256
+    hidden: Positive = 256
+    min_count: Positive = 2
+    buckets: Annotated[tuple[Length, ...], Increasing()] = (16, 24, 32)
+    beam_size: Positive = 5
+    max_len: Positive = 40
+    train_limit: NonNegative = 0
+    eval_limit: NonNegative = 0
+    steps: Positive = 6000
+    batch_size: Positive = 64
+    lr: PositiveFloat = 2e-3
+    schedule: Schedule = "cosine"
+    eval_every: Positive = 1000
+    log_every: Positive = 50
+    ckpt_every: Positive = 1000

@@ -1,0 +1,1 @@
+"""Data: dataset descriptions, finding or downloading them, reading files, text and vocabulary."""

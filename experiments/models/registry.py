@@ -1,0 +1,14 @@
+"""The recurrent models a task can be asked for by name (``--models=rnn,lstm``).
+
+The one place the choice is defined: every config field that picks a model is typed with
+:data:`Model`, so adding a cell here (and its case in :mod:`experiments.models.sequence`)
+makes it valid, listed in ``--help`` and checked everywhere at once. Imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import typing
+from typing import Literal
+
+Model = Literal["rnn", "lstm"]
+MODELS: tuple[str, ...] = typing.get_args(Model)

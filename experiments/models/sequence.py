@@ -1,0 +1,54 @@
+"""Sequence models shared by the experiments: ``rnn`` or ``lstm`` with a linear readout.
+
+``params`` is a dict ``{"cell": RNNParams | LSTMParams, "readout": {"V", "b"}}``; the RNN
+uses its own readout ``V s_t + b_o`` (so ``readout`` is empty), the LSTM gets
+``V h_t + b``. :func:`apply` returns logits ``(..., T, d_out)`` for every step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+import jaxrnn
+
+
+def init_model(key: jax.Array, model: str, d_in: int, d_h: int, d_out: int) -> dict[str, Any]:
+    """Parameters of an ``rnn`` or ``lstm`` sequence model with ``d_out`` outputs per step."""
+    k_cell, k_out = jax.random.split(key)
+    if model == "rnn":
+        return {"cell": jaxrnn.init_rnn_params(k_cell, d_in, d_h, d_out), "readout": {}}
+    if model == "lstm":
+        V = jax.nn.initializers.glorot_uniform()(k_out, (d_out, d_h), jnp.float32)
+        return {
+            "cell": jaxrnn.init_lstm_params(k_cell, d_in, d_h),
+            "readout": {"V": V, "b": jnp.zeros((d_out,), jnp.float32)},
+        }
+    raise ValueError(f"model: expected 'rnn' or 'lstm', got {model!r}")
+
+
+def apply(params: dict[str, Any], xs: jax.Array, lengths: jax.Array | None = None) -> jax.Array:
+    """Logits ``(..., T, d_out)`` of the model at every step."""
+    cell = params["cell"]
+    if isinstance(cell, jaxrnn.RNNParams):
+        return jaxrnn.rnn_scan(cell, xs, lengths=lengths)[2]
+    hs = jaxrnn.lstm_scan(cell, xs, lengths=lengths)[1]
+    return hs @ params["readout"]["V"].T + params["readout"]["b"]
+
+
+def final_logits(
+    params: dict[str, Any], xs: jax.Array, lengths: jax.Array | None = None
+) -> jax.Array:
+    """Logits ``(..., d_out)`` read from the final state (at ``lengths`` when given).
+
+    Many-to-one readout: the scans hold the state on padding steps, so ``s_T`` / ``h_T`` is
+    the state after each sequence's last valid step.
+    """
+    cell = params["cell"]
+    if isinstance(cell, jaxrnn.RNNParams):
+        s_T = jaxrnn.rnn_scan(cell, xs, lengths=lengths)[0]
+        return s_T @ cell.V.T + cell.b_o
+    h_T = jaxrnn.lstm_scan(cell, xs, lengths=lengths)[0].h
+    return h_T @ params["readout"]["V"].T + params["readout"]["b"]

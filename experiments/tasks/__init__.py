@@ -1,0 +1,2 @@
+"""One module per experiment, each with ``main(cfg, resume) -> dict`` (see
+:mod:`experiments.registry`)."""

@@ -1,0 +1,258 @@
+r"""Character language model (many-to-many, synchronised): Tiny Shakespeare, LSTM, TBPTT.
+
+At every step the model reads character ``c_{t-1}`` and predicts ``c_t``:
+
+.. math::
+
+    x_t = E[c_{t-1}], \quad h^{(l)}_t = \mathrm{LSTM}^{(l)}(h^{(l-1)}_t, h^{(l)}_{t-1}), \quad
+    p(c_t \mid c_{<t}) = \mathrm{softmax}(V h^{(L)}_t + b)
+
+Training: each example is a window of ``chunks * chunk`` characters read by truncated
+backpropagation through time: the state is carried from chunk to chunk, its gradient cut at
+chunk boundaries (``jaxrnn.detach``). Validation: the last 10% of the text, read as
+``val_streams`` long streams with the state carried through the whole stream; the metric
+is the mean negative log-likelihood in nats per character. The run ends by sampling
+``sample_chars`` characters at each temperature (``jaxrnn.sample_decode``) into
+``samples.txt``.
+
+Data: ``--data_dir``, else ``$JAXRNN_DATA/tinyshakespeare``, else the cache, else a download
+from karpathy/char-rnn checked against its sha256 (see :mod:`experiments.data.locate`); if none of
+these works (offline), the default is the text of Python's own documentation
+(``pydoc_data.topics``), and the run says so.
+"""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import jaxrnn
+from experiments.configs import CharLMConfig
+from experiments.core.errors import ConfigError, DataNotFoundError
+from experiments.core.run import Run
+from experiments.core.step import Problem
+from experiments.core.train import train
+from experiments.data.dataset import Dataset
+from experiments.data.files import read_text
+from experiments.data.locate import locate
+from experiments.models.decoder import zero_state
+from experiments.models.losses import token_nll
+from experiments.models.params_io import save_params
+
+TINY_SHAKESPEARE = Dataset(
+    name="tinyshakespeare",
+    files={"input.txt": "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"},
+    file_urls={
+        "input.txt": "https://raw.githubusercontent.com/karpathy/char-rnn/"
+        "6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/data/tinyshakespeare/input.txt"
+    },
+)
+VAL_FRACTION = 0.1
+
+
+def load_text(data_dir: str = "") -> tuple[str, str]:
+    """``(text, source)``: Tiny Shakespeare, or the offline default ``pydoc_data.topics``.
+
+    An explicit ``--data_dir`` lacking ``input.txt`` is an error, not a fallback.
+    """
+    try:
+        located = locate(TINY_SHAKESPEARE, data_dir or None)
+    except DataNotFoundError:
+        if data_dir:
+            raise
+        import pydoc_data.topics
+
+        topics = pydoc_data.topics.topics
+        text = "\n\n".join(topics[k] for k in sorted(topics))
+        return text, "pydoc_data.topics (Tiny Shakespeare not found; offline default)"
+    note = "sha256 ok" if located.verified else "sha256 differs from the published file"
+    text = read_text(located.path / "input.txt")
+    return text, f"{located.path / 'input.txt'} ({located.source}, {note})"
+
+
+class CharVocab:
+    """Characters in sorted order; ``encode``/``decode`` between text and int32 ids.
+
+    Example:
+        >>> v = CharVocab("hello")
+        >>> v.chars, v.encode("hole").tolist(), v.decode([3, 1])
+        ('ehlo', [1, 3, 2, 0], 'oh')
+    """
+
+    def __init__(self, text: str) -> None:
+        self.chars = "".join(sorted(set(text)))
+        self.index = {c: i for i, c in enumerate(self.chars)}
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    def encode(self, text: str) -> np.ndarray:
+        missing = sorted(set(text) - set(self.index))
+        if missing:
+            raise ValueError(f"charlm: expected characters of the vocabulary, got {missing[:10]}")
+        return np.array([self.index[c] for c in text], np.int32)
+
+    def decode(self, ids) -> str:
+        return "".join(self.chars[int(i)] for i in ids)
+
+
+def ngram_baselines(train_ids: np.ndarray, val_ids: np.ndarray, n_vocab: int) -> dict:
+    """Validation nats/char of add-one-smoothed unigram and bigram models fit on train."""
+    uni = np.bincount(train_ids, minlength=n_vocab) + 1.0
+    uni_nll = -np.mean(np.log(uni / uni.sum())[val_ids])
+    big = np.ones((n_vocab, n_vocab))
+    np.add.at(big, (train_ids[:-1], train_ids[1:]), 1.0)
+    big /= big.sum(axis=1, keepdims=True)
+    big_nll = -np.mean(np.log(big[val_ids[:-1], val_ids[1:]]))
+    return {"unigram_val_nats": float(uni_nll), "bigram_val_nats": float(big_nll)}
+
+
+def init_params(key: jax.Array, cfg: CharLMConfig, n_vocab: int) -> dict:
+    keys = jax.random.split(key, cfg.layers + 2)
+    d_ins = [cfg.embed] + [cfg.hidden] * (cfg.layers - 1)
+    return {
+        "E": jax.random.normal(keys[0], (n_vocab, cfg.embed), jnp.float32) / np.sqrt(cfg.embed),
+        "cells": tuple(jaxrnn.init_lstm_params(k, d, cfg.hidden) for k, d in zip(keys[2:], d_ins)),
+        "V": jax.nn.initializers.glorot_uniform()(keys[1], (n_vocab, cfg.hidden), jnp.float32),
+        "b": jnp.zeros((n_vocab,), jnp.float32),
+    }
+
+
+def initial_state(params: dict, batch: int) -> tuple:
+    return tuple(zero_state(batch, cell.f.W.shape[0]) for cell in params["cells"])
+
+
+def forward(params: dict, states: tuple, ids: jax.Array):
+    """``(states_T, logits (B, T, n_vocab))`` reading ``ids (B, T)`` from ``states``."""
+    x = params["E"][ids]
+    new = []
+    for cell, state in zip(params["cells"], states):
+        state_T, x = jaxrnn.lstm_scan(cell, x, state)
+        new.append(state_T)
+    return tuple(new), x @ params["V"].T + params["b"]
+
+
+def tbptt_loss(params: dict, batch, chunk: int) -> jax.Array:
+    """Mean NLL of ``targets`` over windows read chunk by chunk, state carried, gradient cut.
+
+    ``batch = (inputs, targets)``, both ``(B, n * chunk)``.
+    """
+    inputs, targets = batch
+    B, T = inputs.shape
+    n = T // chunk
+    split = lambda a: a.reshape(B, n, chunk).swapaxes(0, 1)  # noqa: E731  (n, B, chunk)
+
+    def body(states, xy):
+        states, logits = forward(params, jaxrnn.detach(states), xy[0])
+        return states, token_nll(logits, xy[1])
+
+    _, losses = jax.lax.scan(body, initial_state(params, B), (split(inputs), split(targets)))
+    return jnp.mean(losses)
+
+
+def val_streams(val_ids: np.ndarray, streams: int, limit: int = 0) -> tuple[np.ndarray, ...]:
+    """``(inputs, targets)`` of shape ``(streams, L)``: the validation text cut in streams."""
+    ids = val_ids[: limit + 1] if limit else val_ids
+    L = (len(ids) - 1) // streams
+    if L < 1:
+        raise ConfigError(
+            f"--val_streams: expected at most {len(ids) - 1} streams for the {len(ids)} validation "
+            f"characters, got {streams}"
+        )
+    x = ids[: streams * L].reshape(streams, L)
+    y = ids[1 : streams * L + 1].reshape(streams, L)
+    return x, y
+
+
+def step_fn(params: dict) -> jaxrnn.StepFn:
+    """``(states, c_prev (B,)) -> (states, logits)`` for the library decoders."""
+
+    def step(states, c_prev):
+        x = params["E"][c_prev]
+        new = []
+        for cell, state in zip(params["cells"], states):
+            state, x = jaxrnn.lstm_step(cell, state, x)
+            new.append(state)
+        return tuple(new), x @ params["V"].T + params["b"]
+
+    return step
+
+
+def sample(params: dict, vocab: CharVocab, prompt: str, n: int, temperature: float, key) -> str:
+    """``n`` characters sampled after ``prompt`` (the state reads the prompt first)."""
+    ids = jnp.asarray(vocab.encode(prompt))[None]
+    states, _ = forward(params, initial_state(params, 1), ids[:, :-1])
+    out = jaxrnn.sample_decode(
+        step_fn(params), states, ids[:, -1], key,
+        max_len=n, end_token=None, temperature=temperature,
+    )  # fmt: skip
+    return vocab.decode(np.asarray(out.tokens[0]))
+
+
+def main(cfg: CharLMConfig, resume: str | None = None) -> dict:
+    text, source = load_text(cfg.data_dir)
+    vocab = CharVocab(text)
+    ids = vocab.encode(text)
+    n_train = int(len(ids) * (1 - VAL_FRACTION))
+    train_ids, val_ids = ids[:n_train], ids[n_train:]
+    window = cfg.chunk * cfg.chunks
+    if n_train <= window + 1:
+        raise ConfigError(
+            f"--chunk, --chunks: expected a window chunk*chunks under the {n_train} training "
+            f"characters, got {cfg.chunk}*{cfg.chunks} = {window}"
+        )
+    unknown = sorted(set(cfg.prompt) - set(vocab.chars))
+    if unknown:
+        raise ConfigError(f"--prompt: expected characters of the text, got {''.join(unknown)!r}")
+    val_x, val_y = val_streams(val_ids, cfg.val_streams, cfg.val_chars)
+    run = Run.create("charlm", cfg, resume)
+    print(f"[charlm] data: {source}; {len(text):,} characters", flush=True)
+    (run.path / "vocab.json").write_text(json.dumps({"chars": vocab.chars}) + "\n")
+    baselines = ngram_baselines(train_ids, val_ids, len(vocab))
+    run.write_json("data.json", {"source": source, "chars": len(text), "vocab": len(vocab),
+                                 "train_chars": n_train, **baselines})  # fmt: skip
+    print(f"[charlm] vocab {len(vocab)}; {n_train:,} train / {len(val_ids):,} val characters; "
+          f"unigram {baselines['unigram_val_nats']:.3f}, bigram "
+          f"{baselines['bigram_val_nats']:.3f} nats/char", flush=True)  # fmt: skip
+
+    @jax.jit
+    def evaluate(params):
+        _, logits = forward(params, initial_state(params, val_x.shape[0]), val_x)
+        return {"val_nats": token_nll(logits, val_y)}
+
+    def batch(step: int):
+        starts = np.random.default_rng([cfg.seed, step]).integers(
+            0, n_train - window - 1, cfg.batch_size
+        )
+        idx = starts[:, None] + np.arange(window)
+        return train_ids[idx], train_ids[idx + 1]
+
+    problem = Problem(
+        init=lambda key: init_params(key, cfg, len(vocab)),
+        loss=lambda params, b: tbptt_loss(params, b, cfg.chunk),
+        batch=batch,
+        evaluate=evaluate,
+        n_train=n_train - window - 1,
+    )
+    out = train(cfg, problem, run)
+    save_params(run.path / "params.npz", out.params)
+    samples = []
+    for i, tau in enumerate(cfg.temperatures):
+        s = sample(out.params, vocab, cfg.prompt, cfg.sample_chars, tau, jax.random.key(i))
+        samples.append(f"--- temperature {tau} ({cfg.sample_chars} characters) ---\n{s}\n")
+    (run.path / "samples.txt").write_text(f"data: {source}\n\n" + "\n".join(samples))
+    print("\n".join(samples))
+    results = {
+        "val_nats": round(float(out.metrics["val_nats"]), 4),
+        **{k: round(v, 4) for k, v in baselines.items()},
+        "steps": out.metrics["steps"],
+        "train_chars_seen": out.metrics["steps"] * cfg.batch_size * window,
+        "wall_s": round(out.metrics.get("wall_s", 0.0), 1),
+        "data": "tinyshakespeare" if "pydoc" not in source else "pydoc_data.topics",
+    }
+    run.write_json("results.json", results)
+    print(f"run directory: {run.path}")
+    return results
