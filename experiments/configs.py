@@ -197,12 +197,13 @@ class CaptioningConfig(TrainConfig):
 
 @dataclasses.dataclass(frozen=True)
 class CharLMConfig(TrainConfig):
-    """Character-level LSTM on Tiny Shakespeare, truncated backpropagation through time.
+    """Character-level LSTM (or GRU) on Tiny Shakespeare, truncated backpropagation through time.
 
     Attributes:
         data_dir: folder holding input.txt (empty: $JAXRNN_DATA/tinyshakespeare, the cache,
             a download, or offline Python's own docs).
-        layers: stacked LSTM layers.
+        model: the recurrent cell, ``lstm`` or ``gru``.
+        layers: stacked layers.
         hidden: units per layer.
         embed: character embedding size.
         chunk: characters per truncated-backpropagation chunk.
@@ -220,6 +221,7 @@ class CharLMConfig(TrainConfig):
     }  # fmt: skip
 
     data_dir: str = ""
+    model: Literal["lstm", "gru"] = "lstm"
     layers: Positive = 1
     hidden: Positive = 512
     embed: Positive = 64

@@ -10,5 +10,5 @@ from __future__ import annotations
 import typing
 from typing import Literal
 
-Model = Literal["rnn", "lstm"]
+Model = Literal["rnn", "lstm", "gru"]
 MODELS: tuple[str, ...] = typing.get_args(Model)

@@ -1,8 +1,8 @@
-"""Sequence models shared by the experiments: ``rnn`` or ``lstm`` with a linear readout.
+"""Sequence models shared by the experiments: ``rnn``, ``lstm`` or ``gru`` with a linear readout.
 
-``params`` is a dict ``{"cell": RNNParams | LSTMParams, "readout": {"V", "b"}}``; the RNN
-uses its own readout ``V s_t + b_o`` (so ``readout`` is empty), the LSTM gets
-``V h_t + b``. :func:`apply` returns logits ``(..., T, d_out)`` for every step.
+``params`` is a dict ``{"cell": RNNParams | LSTMParams | GRUParams, "readout": {"V", "b"}}``;
+the RNN uses its own readout ``V s_t + b_o`` (so ``readout`` is empty), the LSTM and the GRU
+get ``V h_t + b``. :func:`apply` returns logits ``(..., T, d_out)`` for every step.
 """
 
 from __future__ import annotations
@@ -16,17 +16,26 @@ import jaxrnn
 
 
 def init_model(key: jax.Array, model: str, d_in: int, d_h: int, d_out: int) -> dict[str, Any]:
-    """Parameters of an ``rnn`` or ``lstm`` sequence model with ``d_out`` outputs per step."""
+    """Parameters of an ``rnn``, ``lstm`` or ``gru`` model with ``d_out`` outputs per step."""
     k_cell, k_out = jax.random.split(key)
     if model == "rnn":
         return {"cell": jaxrnn.init_rnn_params(k_cell, d_in, d_h, d_out), "readout": {}}
-    if model == "lstm":
-        V = jax.nn.initializers.glorot_uniform()(k_out, (d_out, d_h), jnp.float32)
-        return {
-            "cell": jaxrnn.init_lstm_params(k_cell, d_in, d_h),
-            "readout": {"V": V, "b": jnp.zeros((d_out,), jnp.float32)},
-        }
-    raise ValueError(f"model: expected 'rnn' or 'lstm', got {model!r}")
+    init = {"lstm": jaxrnn.init_lstm_params, "gru": jaxrnn.init_gru_params}.get(model)
+    if init is None:
+        raise ValueError(f"model: expected 'rnn', 'lstm' or 'gru', got {model!r}")
+    V = jax.nn.initializers.glorot_uniform()(k_out, (d_out, d_h), jnp.float32)
+    return {
+        "cell": init(k_cell, d_in, d_h),
+        "readout": {"V": V, "b": jnp.zeros((d_out,), jnp.float32)},
+    }
+
+
+def _hidden(cell: Any, xs: jax.Array, lengths: jax.Array | None) -> tuple[jax.Array, jax.Array]:
+    """``(h_T, hs)`` of an LSTM or GRU cell."""
+    if isinstance(cell, jaxrnn.GRUParams):
+        return jaxrnn.gru_scan(cell, xs, lengths=lengths)
+    state_T, hs = jaxrnn.lstm_scan(cell, xs, lengths=lengths)
+    return state_T.h, hs
 
 
 def apply(params: dict[str, Any], xs: jax.Array, lengths: jax.Array | None = None) -> jax.Array:
@@ -34,7 +43,7 @@ def apply(params: dict[str, Any], xs: jax.Array, lengths: jax.Array | None = Non
     cell = params["cell"]
     if isinstance(cell, jaxrnn.RNNParams):
         return jaxrnn.rnn_scan(cell, xs, lengths=lengths)[2]
-    hs = jaxrnn.lstm_scan(cell, xs, lengths=lengths)[1]
+    hs = _hidden(cell, xs, lengths)[1]
     return hs @ params["readout"]["V"].T + params["readout"]["b"]
 
 
@@ -50,5 +59,5 @@ def final_logits(
     if isinstance(cell, jaxrnn.RNNParams):
         s_T = jaxrnn.rnn_scan(cell, xs, lengths=lengths)[0]
         return s_T @ cell.V.T + cell.b_o
-    h_T = jaxrnn.lstm_scan(cell, xs, lengths=lengths)[0].h
+    h_T = _hidden(cell, xs, lengths)[0]
     return h_T @ params["readout"]["V"].T + params["readout"]["b"]

@@ -43,7 +43,7 @@ def mse(params, batch) -> jax.Array:
 
 
 def problem(cfg: TrainConfig, model: str, T: int, hidden: int, test_size: int) -> Problem:
-    """The adding problem of length ``T`` for an ``rnn``/``lstm`` with ``hidden`` units."""
+    """The adding problem of length ``T`` for an ``rnn``/``lstm``/``gru`` with ``hidden`` units."""
     test = make_batch(cfg.seed, TEST_STREAM, 0, test_size, T)
     test_mse = jax.jit(mse)
     return Problem(

@@ -111,18 +111,24 @@ def ngram_baselines(train_ids: np.ndarray, val_ids: np.ndarray, n_vocab: int) ->
 
 
 def init_params(key: jax.Array, cfg: CharLMConfig, n_vocab: int) -> dict:
+    init = jaxrnn.init_gru_params if cfg.model == "gru" else jaxrnn.init_lstm_params
     keys = jax.random.split(key, cfg.layers + 2)
     d_ins = [cfg.embed] + [cfg.hidden] * (cfg.layers - 1)
     return {
         "E": jax.random.normal(keys[0], (n_vocab, cfg.embed), jnp.float32) / np.sqrt(cfg.embed),
-        "cells": tuple(jaxrnn.init_lstm_params(k, d, cfg.hidden) for k, d in zip(keys[2:], d_ins)),
+        "cells": tuple(init(k, d, cfg.hidden) for k, d in zip(keys[2:], d_ins)),
         "V": jax.nn.initializers.glorot_uniform()(keys[1], (n_vocab, cfg.hidden), jnp.float32),
         "b": jnp.zeros((n_vocab,), jnp.float32),
     }
 
 
 def initial_state(params: dict, batch: int) -> tuple:
-    return tuple(zero_state(batch, cell.f.W.shape[0]) for cell in params["cells"])
+    return tuple(
+        jnp.zeros((batch, cell.z.W.shape[0]), jnp.float32)
+        if isinstance(cell, jaxrnn.GRUParams)
+        else zero_state(batch, cell.f.W.shape[0])
+        for cell in params["cells"]
+    )
 
 
 def forward(params: dict, states: tuple, ids: jax.Array):
@@ -130,7 +136,8 @@ def forward(params: dict, states: tuple, ids: jax.Array):
     x = params["E"][ids]
     new = []
     for cell, state in zip(params["cells"], states):
-        state_T, x = jaxrnn.lstm_scan(cell, x, state)
+        scan = jaxrnn.gru_scan if isinstance(cell, jaxrnn.GRUParams) else jaxrnn.lstm_scan
+        state_T, x = scan(cell, x, state)
         new.append(state_T)
     return tuple(new), x @ params["V"].T + params["b"]
 
@@ -174,7 +181,8 @@ def step_fn(params: dict) -> jaxrnn.StepFn:
         x = params["E"][c_prev]
         new = []
         for cell, state in zip(params["cells"], states):
-            state, x = jaxrnn.lstm_step(cell, state, x)
+            one = jaxrnn.gru_step if isinstance(cell, jaxrnn.GRUParams) else jaxrnn.lstm_step
+            state, x = one(cell, state, x)
             new.append(state)
         return tuple(new), x @ params["V"].T + params["b"]
 

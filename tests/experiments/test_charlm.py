@@ -59,14 +59,15 @@ def test_ngram_baselines_order():
     assert base["bigram_val_nats"] < base["unigram_val_nats"] < np.log(ids.max() + 1)
 
 
-def _tiny_params(layers=2):
-    cfg = CharLMConfig(layers=layers, hidden=6, embed=3)
+def _tiny_params(layers=2, model="lstm"):
+    cfg = CharLMConfig(layers=layers, hidden=6, embed=3, model=model)
     return charlm.init_params(jax.random.key(0), cfg, 11)
 
 
+@pytest.mark.parametrize("model", ["lstm", "gru"])
 @pytest.mark.parametrize("layers", [1, 2])
-def test_step_fn_equals_scanned_forward(layers):
-    params = _tiny_params(layers)
+def test_step_fn_equals_scanned_forward(layers, model):
+    params = _tiny_params(layers, model)
     ids = jax.random.randint(jax.random.key(1), (2, 7), 0, 11)
     _, logits = charlm.forward(params, charlm.initial_state(params, 2), ids)
     states, step = charlm.initial_state(params, 2), charlm.step_fn(params)
@@ -102,6 +103,8 @@ def test_config_rejects_bad_values():
         CharLMConfig(temperatures=(0.0,))
     with pytest.raises(ConfigError, match="--chunk: expected an int >= 1"):
         CharLMConfig(chunk=0)
+    with pytest.raises(ConfigError, match="--model: expected one of lstm\\|gru"):
+        CharLMConfig(model="rnn")
 
 
 def test_charlm_runs_tiny(text_dir, tmp_path):

@@ -113,7 +113,7 @@ def test_batches_are_bucketed_and_deterministic(tmp_path, sst_dir):
 
 def test_padding_to_a_longer_bucket_changes_nothing():
     cfg = SentimentConfig(embed=6, hidden=5)
-    for model in ("rnn", "lstm"):
+    for model in ("rnn", "lstm", "gru"):
         params = sentiment.init_params(jax.random.key(0), cfg, model, 20)
         seqs = [[3, 4, 5], [7, 8, 9, 10, 11, 2]]
         short = sentiment.predict_proba(params, seqs, (8,))
@@ -122,8 +122,10 @@ def test_padding_to_a_longer_bucket_changes_nothing():
 
 
 def test_config_errors():
-    with pytest.raises(ConfigError, match=r"--models: expected a comma list of rnn\|lstm, got 'gru'"):
-        parse_args(SentimentConfig, ["--models=gru"])
+    with pytest.raises(
+        ConfigError, match=r"--models: expected a comma list of rnn\|lstm\|gru, got 'tanh'"
+    ):
+        parse_args(SentimentConfig, ["--models=tanh"])
     with pytest.raises(ConfigError, match="--buckets: expected a comma list of int >= 1, increasing"):
         parse_args(SentimentConfig, ["--buckets=16,8"])
     assert cli_main(["sentiment", "--no_such_key=1"]) == 2
