@@ -26,7 +26,7 @@ from experiments.core.config import (
     Schedule,
     TrainConfig,
 )
-from experiments.models.registry import MODELS, Model
+from experiments.models.registry import DEFAULT_MODELS, Model
 
 View = Literal["rows", "pixels", "one_to_one"]
 VIEWS: tuple[str, ...] = typing.get_args(View)
@@ -45,7 +45,7 @@ class SweepConfig(TrainConfig):
     """
 
     T_values: tuple[Length, ...] = (50, 100)
-    models: Models = MODELS
+    models: Models = DEFAULT_MODELS
     hidden: Positive = 128
     test_size: Positive = 500
     batch_size: Positive = 20
@@ -69,7 +69,7 @@ class VanishingGradientsConfig(TrainConfig):
     T: Length = 50
     probe_T: Length = 200
     hidden: Positive = 128
-    models: Models = MODELS
+    models: Models = DEFAULT_MODELS
     probe_size: Positive = 100
     test_size: Positive = 500
     steps: Positive = 2500
@@ -111,7 +111,7 @@ class DigitsConfig(TrainConfig):
     PRESETS = {"quick": {"steps": "300", "eval_every": "150"}}
 
     views: tuple[View, ...] = VIEWS
-    models: Models = MODELS
+    models: Models = DEFAULT_MODELS
     hidden: Positive = 128
     test_fraction: Fraction = 0.25
     split_seed: NonNegative = 0
@@ -144,7 +144,7 @@ class SentimentConfig(TrainConfig):
     PRESETS = {"quick": {"steps": "400", "eval_every": "200", "ckpt_every": "400"}}
 
     data_dir: str = ""
-    models: Models = MODELS
+    models: Models = DEFAULT_MODELS
     embed: Positive = 128
     hidden: Positive = 128
     min_count: Positive = 1

@@ -10,5 +10,7 @@ from __future__ import annotations
 import typing
 from typing import Literal
 
-Model = Literal["rnn", "lstm", "gru"]
+Model = Literal["rnn", "lstm", "gru", "mingru", "minlstm"]
 MODELS: tuple[str, ...] = typing.get_args(Model)
+DEFAULT_MODELS: tuple[str, ...] = ("rnn", "lstm")
+"""What a task runs when ``--models`` is not given; the others are asked for by name."""
