@@ -112,8 +112,9 @@ class Solver:
         jac = jax.jacfwd(lambda h, x: self.f(h, x, *consts))
         if jacobian == "full":
             return jax.vmap(jac)(H_prev, xs)
-        if self.diag is not None:
-            return jax.vmap(lambda h, x: self.diag(h, x, *consts))(H_prev, xs)
+        cell_diag = self.diag
+        if cell_diag is not None:
+            return jax.vmap(lambda h, x: cell_diag(h, x, *consts))(H_prev, xs)
         T, D = H_prev.shape
 
         def diag(h_x):

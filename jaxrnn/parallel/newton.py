@@ -150,8 +150,8 @@ def newton_scan(
     leaves = jax.tree_util.tree_leaves(carry0)
     if not leaves:
         raise ValueError(f"{where}: expected carry0 to hold at least one array, got {carry0!r}")
-    d_s = [getattr(leaf, "shape", (None,))[-1] if getattr(leaf, "ndim", 0) else None
-           for leaf in leaves]  # fmt: skip
+    d_s: list[Any] = [getattr(leaf, "shape", (None,))[-1] if getattr(leaf, "ndim", 0) else None
+                      for leaf in leaves]  # fmt: skip
     _check_tree(carry0, [(*batch, d) for d in d_s], "carry0", where, "(batch axes of xs, then d)")
     if init is not None:
         _check_tree(init, [(*batch, T, d) for d in d_s], "init", where, "(..., T, d)")
