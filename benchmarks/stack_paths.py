@@ -43,8 +43,10 @@ def main() -> None:
     a = ap.parse_args()
     xs = jax.random.normal(jax.random.key(1), (a.B, a.T, a.d_in))
     no_resets = jnp.zeros((a.B, a.T), bool)
-    print(f"jax {jax.__version__}, {jax.devices()[0].platform}, B={a.B} T={a.T} "
-          f"d_in={a.d_in} d_h={a.d_h}, fwd+bwd, median of {a.rounds} interleaved rounds")
+    print(
+        f"jax {jax.__version__}, {jax.devices()[0].platform}, B={a.B} T={a.T} "
+        f"d_in={a.d_in} d_h={a.d_h}, fwd+bwd, median of {a.rounds} interleaved rounds"
+    )
     for cell in ("lstm", "rnn"):
         params = init_stack(jax.random.key(0), cell, a.d_in, a.d_h, d_out=8)
         variants = {
@@ -60,7 +62,7 @@ def main() -> None:
             fns[name] = (fn, r)
         times = {name: [] for name in fns}
         for i in range(a.rounds):
-            names = list(fns)[i % len(fns):] + list(fns)[: i % len(fns)]  # rotate the order
+            names = list(fns)[i % len(fns) :] + list(fns)[: i % len(fns)]  # rotate the order
             for name in names:
                 fn, r = fns[name]
                 t0 = time.perf_counter()

@@ -105,7 +105,7 @@ def test_time_major_reverse_keep_order_follow_flax_rnn():
     chex.assert_trees_all_close((finals, jnp.swapaxes(out_tm, 0, 1)), stack(params, XS), atol=ATOL)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("cell", ["gru", "rnn"])
 def test_carries_on_the_fast_loops_equal_the_plain_scan(cell):
     params = init_stack(jax.random.key(0), cell, D_IN, D_H, d_out=2, num_layers=2,
                         bidirectional=True)  # fmt: skip
