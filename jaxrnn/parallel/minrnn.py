@@ -59,12 +59,7 @@ def _scan(cls, coefficients, state_fn, where, params, xs, h0, lengths, reverse, 
     batch, T = tuple(xs.shape[:-2]), xs.shape[-2]
     if lengths is not None:
         lengths = _checks.check_lengths(lengths, batch, where)
-    if h0 is None:
-        h0 = jnp.zeros((*batch, d_h), dtype)
-    else:
-        h0 = _checks.check_state(h0, (*batch, d_h), where, name="h0")
-        _checks.check_dtype(h0, dtype, where)
-        h0 = h0.astype(dtype)
+    h0 = _checks.initial_state(h0, (*batch, d_h), dtype, where, name="h0")
     if T == 0:  # no steps: the state passes through
         return h0, jnp.zeros((*batch, 0, d_h), dtype)
     # Time-major, the batch axes flattened into one (as lstm_scan does).
