@@ -10,7 +10,7 @@ only (Feng et al. 2024, "Were RNNs All We Needed?"):
         b_t = i'_t \odot \tilde h_t, \quad i'_t = \sigma(\log i_t - \log f_t)
 
 With ``parallel=True`` the coefficients of all steps come from one matrix product per
-matrix, and the recurrence is :mod:`jaxrnn.parallel._linear`'s: an associative scan on
+matrix, and the recurrence is :mod:`jaxrnn._loops.linear`'s: an associative scan on
 accelerators, a sequential loop on CPU (which measured faster there), exact in both cases
 (no division by vanishing products of gates; see that module). The coefficients are the
 step's own expressions: ``1 - z_t`` rounded once from an accurate ``z_t`` is what keeps a
@@ -33,9 +33,9 @@ import jax
 import jax.numpy as jnp
 
 from jaxrnn import _checks
+from jaxrnn._loops.linear import linear_recurrence
 from jaxrnn._typing import Array, Float, Int
 from jaxrnn.cells_min import _mingru_state, _minlstm_mix, _minlstm_state
-from jaxrnn.parallel._linear import linear_recurrence
 from jaxrnn.params import MinGRUParams, MinLSTMParams
 
 
