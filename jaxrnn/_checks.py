@@ -152,6 +152,15 @@ def check_state(state: Any, shape: tuple[int, ...], where: str, *, name: str) ->
     return state
 
 
+def initial_state(state: Any, shape: tuple[int, ...], dtype: Any, where: str, *, name: str) -> Any:
+    """``state`` checked and cast to ``dtype``, or zeros of ``shape`` where it is ``None``."""
+    if state is None:
+        return jnp.zeros(shape, dtype)
+    state = check_state(state, shape, where, name=name)
+    check_dtype(state, dtype, where)
+    return state.astype(dtype)
+
+
 def check_lengths(lengths: Any, batch_shape: tuple[int, ...], where: str) -> Any:
     """Validate ``lengths``: integer array of shape ``xs.shape[:-2]``."""
     lengths = as_array(lengths, "lengths", where)

@@ -124,12 +124,7 @@ def rnn_scan(
     dtype = params.W.dtype
     xs, batch, mask = _prepare(xs, lengths, d_in, dtype, where, unroll, remat)
     jacobian = _checks.check_method(method, where, remat)
-    if s0 is None:
-        s0 = jnp.zeros((*batch, d_h), dtype)
-    else:
-        s0 = _checks.check_state(s0, (*batch, d_h), where, name="s0")
-        _checks.check_dtype(s0, dtype, where)
-        s0 = s0.astype(dtype)
+    s0 = _checks.initial_state(s0, (*batch, d_h), dtype, where, name="s0")
     T, n = xs.shape[-2], math.prod(batch)
     if T > 0 and jacobian is not None:
         step, diag = (functools.partial(fn, params) for fn in (_rnn_state, _rnn_state_diag))

@@ -88,12 +88,7 @@ def gru_scan(
     dtype = params.z.W.dtype
     xs, batch, mask = _prepare(xs, lengths, d_in, dtype, where, unroll, remat)
     jacobian = _checks.check_method(method, where, remat)
-    if h0 is None:
-        h0 = jnp.zeros((*batch, d_h), dtype)
-    else:
-        h0 = _checks.check_state(h0, (*batch, d_h), where, name="h0")
-        _checks.check_dtype(h0, dtype, where)
-        h0 = h0.astype(dtype)
+    h0 = _checks.initial_state(h0, (*batch, d_h), dtype, where, name="h0")
     T, n = xs.shape[-2], math.prod(batch)
     if T > 0 and jacobian is not None:
         step = functools.partial(_gru_state, params, reset_after=bool(reset_after))

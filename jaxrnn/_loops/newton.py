@@ -36,6 +36,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
+from jaxrnn._loops.linear import compose as compose_diagonal
 from jaxrnn._typing import Array
 
 
@@ -62,20 +63,13 @@ def _compose_full(a: tuple[Array, Array], b: tuple[Array, Array]) -> tuple[Array
     return A_b @ A_a, jnp.einsum("...ij,...j->...i", A_b, c_a) + c_b
 
 
-def _compose_diag(a: tuple[Array, Array], b: tuple[Array, Array]) -> tuple[Array, Array]:
-    """``b`` after ``a`` for affine maps ``x -> a * x + c`` with diagonal ``a``."""
-    A_a, c_a = a
-    A_b, c_b = b
-    return A_b * A_a, A_b * c_a + c_b
-
-
 def linear_recurrence(A: Array, c: Array, *, reverse: bool = False) -> Array:
     """All ``y_t = A_t y_{t-1} + c_t`` (``y_0 = 0``) by one parallel prefix scan.
 
     ``A`` is ``(T, D, D)`` (dense) or ``(T, D)`` (diagonal); ``c`` is ``(T, D)``. With
     ``reverse`` the recurrence runs from ``t = T-1`` down: ``y_t = A_t y_{t+1} + c_t``.
     """
-    compose = _compose_full if A.ndim == 3 else _compose_diag
+    compose = _compose_full if A.ndim == 3 else compose_diagonal
     _, y = jax.lax.associative_scan(compose, (A, c), reverse=reverse)
     return y
 

@@ -150,3 +150,13 @@ def check_matrix(
     if not jnp.issubdtype(x.dtype, jnp.floating):
         raise TypeError(f"{where}: expected {name} to have a floating dtype, got {x.dtype}")
     return x
+
+
+def check_embed_readout(
+    E: Any, V: Any, b_o: Any, d_in: int, d_h: int, where: str
+) -> tuple[Array, Array, Array]:
+    """A step builder's embedding ``E (n_vocab, d_in)`` and readout ``V (d_out, d_h)``, ``b_o``."""
+    E = check_matrix(E, (None, d_in), "E", f"(n_vocab, d_in={d_in})", where)
+    V = check_matrix(V, (None, d_h), "V", f"(d_out, d_h={d_h})", where)
+    b_o = check_matrix(b_o, (V.shape[0],), "b_o", f"(d_out={V.shape[0]},)", where)
+    return E, V, b_o

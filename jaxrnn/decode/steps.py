@@ -12,7 +12,7 @@ from typing import Any
 from jaxrnn import _checks
 from jaxrnn._typing import Array, Float, Int
 from jaxrnn.cells import LSTMState, _gru_state, _lstm_state, _rnn_readout, _rnn_state
-from jaxrnn.decode._checks import check_matrix
+from jaxrnn.decode._checks import check_embed_readout, check_matrix
 from jaxrnn.decode.greedy import StepFn
 
 
@@ -57,9 +57,7 @@ def make_lstm_step_fn(
     """
     where = "make_lstm_step_fn"
     d_in, d_h = _checks.check_lstm_params(params, where)
-    E = check_matrix(E, (None, d_in), "E", f"(n_vocab, d_in={d_in})", where)
-    V = check_matrix(V, (None, d_h), "V", f"(d_out, d_h={d_h})", where)
-    b_o = check_matrix(b_o, (V.shape[0],), "b_o", f"(d_out={V.shape[0]},)", where)
+    E, V, b_o = check_embed_readout(E, V, b_o, d_in, d_h, where)
 
     def step_fn(state: LSTMState, y_prev: Int[Array, " B"]) -> tuple[LSTMState, Array]:
         state_t = _lstm_state(params, state, E[y_prev])
@@ -110,9 +108,7 @@ def make_gru_step_fn(
     """
     where = "make_gru_step_fn"
     d_in, d_h = _checks.check_gru_params(params, where)
-    E = check_matrix(E, (None, d_in), "E", f"(n_vocab, d_in={d_in})", where)
-    V = check_matrix(V, (None, d_h), "V", f"(d_out, d_h={d_h})", where)
-    b_o = check_matrix(b_o, (V.shape[0],), "b_o", f"(d_out={V.shape[0]},)", where)
+    E, V, b_o = check_embed_readout(E, V, b_o, d_in, d_h, where)
     reset_after = bool(reset_after)
 
     def step_fn(h_prev: Array, y_prev: Int[Array, " B"]) -> tuple[Array, Array]:

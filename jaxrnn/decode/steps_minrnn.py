@@ -12,16 +12,14 @@ from typing import Any
 from jaxrnn import _checks
 from jaxrnn._typing import Array, Float, Int
 from jaxrnn.cells_min import _mingru_state, _minlstm_state
-from jaxrnn.decode._checks import check_matrix
+from jaxrnn.decode._checks import check_embed_readout
 from jaxrnn.decode.greedy import StepFn
 from jaxrnn.params import MinGRUParams, MinLSTMParams
 
 
 def _make(state_fn, cls: type, where: str, E, params, V, b_o) -> StepFn:
     d_in, d_h = _checks.check_min_params(params, cls, where)
-    E = check_matrix(E, (None, d_in), "E", f"(n_vocab, d_in={d_in})", where)
-    V = check_matrix(V, (None, d_h), "V", f"(d_out, d_h={d_h})", where)
-    b_o = check_matrix(b_o, (V.shape[0],), "b_o", f"(d_out={V.shape[0]},)", where)
+    E, V, b_o = check_embed_readout(E, V, b_o, d_in, d_h, where)
 
     def step_fn(h_prev: Array, y_prev: Int[Array, " B"]) -> tuple[Array, Array]:
         h_t = state_fn(params, h_prev, E[y_prev])

@@ -10,7 +10,7 @@ only (Feng et al. 2024, "Were RNNs All We Needed?"):
         b_t = i'_t \odot \tilde h_t, \quad i'_t = \sigma(\log i_t - \log f_t)
 
 With ``parallel=True`` the coefficients of all steps come from one matrix product per
-matrix, and the recurrence is :mod:`jaxrnn.parallel._linear`'s: an associative scan on
+matrix, and the recurrence is :mod:`jaxrnn._loops.linear`'s: an associative scan on
 accelerators, a sequential loop on CPU (which measured faster there), exact in both cases
 (no division by vanishing products of gates; see that module). The coefficients are the
 step's own expressions: ``1 - z_t`` rounded once from an accurate ``z_t`` is what keeps a
@@ -33,9 +33,9 @@ import jax
 import jax.numpy as jnp
 
 from jaxrnn import _checks
+from jaxrnn._loops.linear import linear_recurrence
 from jaxrnn._typing import Array, Float, Int
 from jaxrnn.cells_min import _mingru_state, _minlstm_mix, _minlstm_state
-from jaxrnn.parallel._linear import linear_recurrence
 from jaxrnn.params import MinGRUParams, MinLSTMParams
 
 
@@ -59,12 +59,7 @@ def _scan(cls, coefficients, state_fn, where, params, xs, h0, lengths, reverse, 
     batch, T = tuple(xs.shape[:-2]), xs.shape[-2]
     if lengths is not None:
         lengths = _checks.check_lengths(lengths, batch, where)
-    if h0 is None:
-        h0 = jnp.zeros((*batch, d_h), dtype)
-    else:
-        h0 = _checks.check_state(h0, (*batch, d_h), where, name="h0")
-        _checks.check_dtype(h0, dtype, where)
-        h0 = h0.astype(dtype)
+    h0 = _checks.initial_state(h0, (*batch, d_h), dtype, where, name="h0")
     if T == 0:  # no steps: the state passes through
         return h0, jnp.zeros((*batch, 0, d_h), dtype)
     # Time-major, the batch axes flattened into one (as lstm_scan does).

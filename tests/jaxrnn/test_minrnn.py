@@ -11,7 +11,7 @@ import pytest
 from jax.test_util import check_grads
 
 import jaxrnn
-from jaxrnn.parallel._linear import linear_recurrence
+from jaxrnn._loops.linear import linear_recurrence
 from tests import reference as ref
 from tests.jaxrnn.test_cells import _nonzero_biases
 

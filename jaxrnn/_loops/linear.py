@@ -49,7 +49,7 @@ def _sequential(a: Array, b: Array, h0: Array, reverse: bool) -> tuple[Array, Ar
     return jax.lax.scan(step, h0, (a, b), reverse=reverse)
 
 
-def _compose(earlier, later):
+def compose(earlier, later):
     """``(a_1, b_1) o (a_2, b_2) = (a_1 a_2, a_2 b_1 + b_2)``: apply step 1, then step 2."""
     a_1, b_1 = earlier
     a_2, b_2 = later
@@ -59,7 +59,7 @@ def _compose(earlier, later):
 def _associative(a: Array, b: Array, h0: Array, reverse: bool) -> tuple[Array, Array]:
     first = -1 if reverse else 0  # the step that reads h0
     b = jnp.asarray(b).at[first].add(a[first] * h0)
-    _, hs = jax.lax.associative_scan(_compose, (a, b), reverse=reverse)
+    _, hs = jax.lax.associative_scan(compose, (a, b), reverse=reverse)
     return (hs[0] if reverse else hs[-1]), hs
 
 
