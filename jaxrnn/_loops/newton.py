@@ -1,4 +1,4 @@
-r"""The Newton solver for one example, on flat state vectors, with its implicit adjoint.
+r"""Newton's method over time for one example on a flat state, and its derivatives.
 
 The trajectory ``h_1..h_T`` of ``h_t = f(h_{t-1}, x_t)`` is the root of the T equations
 ``h_t - f(h_{t-1}, x_t) = 0``. Linearising ``f`` around the current guess ``h`` gives the
@@ -12,14 +12,25 @@ Newton step ``delta`` as a *linear* recurrence in the per-step Jacobians
 
 solved for all ``t`` at once by a parallel prefix scan over the affine maps
 ``\delta \mapsto J_t \delta + r_t`` (``O(log T)`` depth). With ``J`` replaced by any
-approximation ``\tilde J`` (its diagonal: quasi-DEER; ``J / (1 + \lambda)``: damping),
-``\delta_1 = r_1`` still makes ``h_1`` exact, and once ``h_1..h_{k-1}`` are exact their
-residuals vanish, so iteration ``k`` makes ``h_k`` exact: at most ``T`` iterations.
+approximation ``\tilde J`` (its diagonal: quasi-DEER), ``\delta_1 = r_1`` still makes
+``h_1`` exact, and once ``h_1..h_{k-1}`` are exact their residuals vanish, so iteration
+``k`` makes ``h_k`` exact: at most ``T`` iterations. The damped (ELK) step of
+:mod:`jaxrnn._loops.elk` keeps this: it follows Newton's recurrence on the first ``k``
+steps at iteration ``k``.
 
-The adjoint (gradient) of the solution is, by implicit differentiation, the linear
-recurrence backward in time with the transposed Jacobians,
-``\lambda_t = \bar h_t + J_{t+1}^\top \lambda_{t+1}``, solved by the same scan; the
-parameter and input cotangents are then one ``vjp`` of ``f`` over all steps at once.
+Derivatives, by the implicit function theorem: at the solution, a tangent of the
+parameters, the inputs or ``h_0`` moves the trajectory by the linear recurrence
+
+.. math::
+
+    dh_t = J_t\, dh_{t-1} + \frac{\partial f}{\partial x} dx_t
+      + \frac{\partial f}{\partial \theta} d\theta, \qquad dh_0 \text{ given},
+
+the same recurrence as a Newton step, solved by the same scan (a ``jax.custom_jvp``;
+forward mode). Reverse mode is JAX's transpose of it: ``jax.lax.custom_linear_solve``
+supplies the transposed solve, the adjoint recurrence backward in time
+``\lambda_t = \bar h_t + J_{t+1}^\top \lambda_{t+1}``, and the parameter and input
+cotangents come from one transposed ``jvp`` of ``f`` over all steps at once.
 
 Used by :func:`jaxrnn.newton_scan` (the public, checked entry point) and by the scans'
 ``method="newton"``. The batch is vmapped over the per-example solver, so each example
