@@ -101,6 +101,15 @@ def _smoother_gain(P: Array, a_next: Array, P_minus_next: Array) -> Array:
     return jnp.where(P_minus_next > 0, P * a_next / safe, 0)
 
 
+def _pinned_to_filter(q: Array, m: Array, s: Array) -> Array:
+    """The smoothed ``s_t``, except the filter's ``m_t`` (Newton's) on pinned steps.
+
+    Their smoother gain is 0, but ``0 * inf = NaN``: an overflow in the unconverged
+    suffix must not reach the exact prefix.
+    """
+    return jnp.where((q == 0)[:, None], m, s)
+
+
 def elk_step_diagonal(a: Array, r: Array, lam: Array, q: Array, form: str = "platform") -> Array:
     """The ELK step ``delta`` (``(T, D)``) for diagonal Jacobians ``a`` and residuals ``r``.
 
@@ -121,7 +130,7 @@ def elk_step_diagonal(a: Array, r: Array, lam: Array, q: Array, form: str = "pla
     P_minus_next = jnp.concatenate([(a2 * P_prev + q)[1:], jnp.zeros_like(q[:1] * P[:1])])
     G = _smoother_gain(P, a_next, P_minus_next)
     _, s = elementwise_recurrence(G, m - G * (a_next * m + r_next), zero, reverse=True, form=form)
-    return s
+    return _pinned_to_filter(q[:, 0], m, s)
 
 
 def _filter_full(J: Array, r: Array, lam: Array, q: Array):
@@ -162,7 +171,7 @@ def elk_step_full(J: Array, r: Array, lam: Array, q: Array) -> Array:
     after = (J[1:], r[1:], P_minus[1:], q[1:])
     inputs = (m[:-1], P[:-1], *after)
     _, s = jax.lax.scan(back, m[-1], inputs, reverse=True)
-    return jnp.concatenate([s, m[-1:]])
+    return _pinned_to_filter(q, m, jnp.concatenate([s, m[-1:]]))
 
 
 def elk_step(J: Array, r: Array, lam: Array, pinned: Array, form: str = "platform") -> Array:

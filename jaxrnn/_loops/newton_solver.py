@@ -66,11 +66,6 @@ def _finite(H: Array) -> Array:
     return jnp.where(jnp.isfinite(H), H, jnp.zeros_like(H))
 
 
-def _merit(r: Array) -> Array:
-    m = jnp.sum(r * r)
-    return jnp.where(jnp.isfinite(m), m, jnp.inf)
-
-
 class Solver:
     """Evaluations of ``f(h, x, *consts)`` over all steps, and the Jacobians it needs."""
 
@@ -99,37 +94,39 @@ class Solver:
             return jax.vmap(diag)((H_prev, xs))
         return jax.lax.map(diag, (H_prev, xs), batch_size=max(1, _DIAG_CHUNK_ENTRIES // (D * D)))
 
-    def residuals(self, consts: tuple, h0: Array, H: Array, xs: Any) -> Array:
-        """``r_t = f(h_{t-1}, x_t) - h_t`` for all ``t``."""
-        return self.values(consts, shift_down(h0, H), xs) - H
-
     def forward(self, consts, h0, xs, init, damping, tol, max_iters):
         """``(H, residual, iterations)``: iterations from ``init`` until the residual
-        ``max_t |r_t| <= tol`` or ``max_iters``; Newton, or ELK for ``damping > 0``."""
-        T = init.shape[0]
-        t = jnp.arange(T)[:, None]
+        ``max_t |r_t| <= tol`` or ``max_iters``; Newton, or ELK for ``damping > 0``.
+
+        The state carries ``F_t = f(h_{t-1}, x_t)``; ``r_t = F_t - h_t``.
+        """
+        t = jnp.arange(init.shape[0])[:, None]
 
         def keep_going(state):
-            _, r, k = state
-            return (k < max_iters) & ~(max_abs(r) <= tol)
+            H, F, k = state
+            return (k < max_iters) & ~(max_abs(F - H) <= tol)
 
         def newton(state):
-            H, r, k = state
+            H, F, k = state
             J = self.jacobians(consts, shift_down(h0, H), xs, self.jacobian)
-            H = _finite(H + linear_recurrence(J, r))
-            return H, self.residuals(consts, h0, H, xs), k + 1
+            H = _finite(H + linear_recurrence(J, F - H))
+            return H, self.values(consts, shift_down(h0, H), xs), k + 1
 
         def elk(state):
-            H, r, k = state
+            H, F, k = state
             J = self.jacobians(consts, shift_down(h0, H), xs, self.jacobian)
-            H_new = _finite(H + elk_step(J, r, damping, k + 1))
-            r_new = self.residuals(consts, h0, H_new, xs)
-            return H_new, r_new, k + 1
+            delta = elk_step(J, F - H, damping, k + 1)
+            # The pinned steps as F_t + J_t delta_{t-1} (= h_t + delta_t): no cancellation
+            # against a far-off h_t (ELK's steps in an expanding suffix can reach 1e250).
+            delta_prev = shift_down(jnp.zeros_like(delta[0]), delta)
+            J_delta = jnp.einsum("tij,tj->ti", J, delta_prev) if J.ndim == 3 else J * delta_prev
+            H = _finite(jnp.where(t <= k, F + J_delta, H + delta))
+            return H, self.values(consts, shift_down(h0, H), xs), k + 1
 
         step = newton if damping == 0 else elk
-        state = (init, self.residuals(consts, h0, init, xs), jnp.zeros((), jnp.int32))
-        H, r, k = jax.lax.while_loop(keep_going, step, state)
-        return H, max_abs(r), k
+        F0 = self.values(consts, shift_down(h0, init), xs)
+        H, F, k = jax.lax.while_loop(keep_going, step, (init, F0, jnp.zeros((), jnp.int32)))
+        return H, max_abs(F - H), k
 
     def linear_solve(self, consts, h0, xs, H, tol, transpose: bool) -> Callable:
         """``solve(matvec, b)`` for ``jax.lax.custom_linear_solve``: the tangent recurrence

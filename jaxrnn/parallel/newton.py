@@ -76,7 +76,8 @@ def newton_scan(
 
         h^{(k+1)} = h^{(k)} + \delta, \qquad
         \delta_t = \tilde J_t \delta_{t-1} + f(h^{(k)}_{t-1}, x_t) - h^{(k)}_t, \qquad
-        \tilde J_t = \Big[\frac{\partial f}{\partial h}(h^{(k)}_{t-1}, x_t)\Big]_{\text{full or diag}}
+        \tilde J_t = \Big[\frac{\partial f}{\partial h}(h^{(k)}_{t-1}, x_t)
+          \Big]_{\text{full or diag}}
 
     where ``h_t`` is the carry flattened into one vector (``D`` entries). Each iteration
     solves its linear recurrence with one ``jax.lax.associative_scan``. Iterations stop

@@ -1,9 +1,9 @@
 """ELK damping and forward mode of jaxrnn.newton_scan.
 
 The damped step against a dense float64 NumPy solve of the Levenberg-Marquardt normal
-equations; damped results against the sequential scans; a case where damping takes fewer
-iterations than Newton (measured); ``jax.jvp`` and ``jax.grad`` against the sequential
-scans' in float64.
+equations; damped results against the sequential scans, also where ELK's steps run far
+off; ``jax.jvp`` and ``jax.grad`` against the sequential scans' in float64. No test asserts
+fewer iterations with damping: no case measured so far shows it (docs/newton.md).
 """
 
 from __future__ import annotations
@@ -87,15 +87,21 @@ def test_damped_matches_sequential_float32(jacobian):
     np.testing.assert_allclose(ss, jaxrnn.rnn_scan(p, xs)[1], atol=F32_ATOL, rtol=0)
 
 
-def test_damping_takes_fewer_iterations_than_newton(x64):
-    """RNN, W = 2 x orthogonal (expanding), T = 200, d_h = 6, full Jacobians: Newton's
-    steps overshoot where the linearised dynamics expand; ELK's bound them. Measured
-    iterations per example: Newton [62, 72, 77, 48], damping 1e-10 [49, 58, 57, 44]."""
-    p, xs = _rnn(jnp.float64, gain=2.0, d_h=6, t=200, b=4)
-    newton = _rnn_newton(p, xs)[2].iterations
-    _, ss, elk = _rnn_newton(p, xs, damping=1e-10)
-    assert bool((elk.iterations < newton).all()), (elk.iterations, newton)
-    np.testing.assert_allclose(ss, jaxrnn.rnn_scan(p, xs)[1], atol=F64_ATOL, rtol=0)
+def test_damped_exact_by_the_cap_when_its_steps_run_far_off(x64):
+    """An expanding map, ``h + sin``-like: with little damping ELK's steps in the
+    unconverged suffix reach ~1e250; the pinned prefix must not lose digits to them
+    (it is formed as ``f(h_{t-1}) + J_t delta_{t-1}``, not ``h_t + delta_t``)."""
+    xs = 0.5 * jax.random.normal(jax.random.key(1), (1, 120, 2), jnp.float64)
+
+    def step(h, x):
+        return 0.9 * h + 0.5 * jnp.sin(3 * h) + x
+
+    def seq(xs):
+        return jax.lax.scan(lambda h, x: (step(h, x),) * 2, jnp.zeros(2), xs)[1]
+
+    _, hs, info = jaxrnn.newton_scan(step, jnp.zeros((1, 2)), xs, damping=1e-8, tol=0.0)
+    assert int(info.iterations[0]) == 120
+    np.testing.assert_allclose(hs, jax.vmap(seq)(xs), atol=F64_ATOL, rtol=0)
 
 
 @pytest.mark.parametrize("damping", [-1.0, float("nan"), float("inf"), True, "1", None])
