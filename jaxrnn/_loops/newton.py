@@ -90,12 +90,8 @@ def make_solve(solver: Solver, damping: float, tol: float, max_iters: int) -> Ca
         def matvec(y):  # (y_t - J_t y_{t-1})_t
             return y - coupling(shift_down(jnp.zeros_like(y[0]), y))
 
-        dH = jax.lax.custom_linear_solve(
-            matvec,
-            u,
-            solver.linear_solve(consts, h0, xs, H, tol, transpose=False),
-            solver.linear_solve(consts, h0, xs, H, tol, transpose=True),
-        )
+        solve_y, transpose_solve_y = solver.linear_solves(consts, h0, xs, H, tol)
+        dH = jax.lax.custom_linear_solve(matvec, u, solve_y, transpose_solve_y)
         d_k = np.zeros(np.shape(k), jax.dtypes.float0)
         return (H, k, res), (dH, d_k, jnp.zeros_like(res))
 

@@ -128,10 +128,11 @@ class Solver:
         H, F, k = jax.lax.while_loop(keep_going, step, (init, F0, jnp.zeros((), jnp.int32)))
         return H, max_abs(F - H), k
 
-    def linear_solve(self, consts, h0, xs, H, tol, transpose: bool) -> Callable:
-        """``solve(matvec, b)`` for ``jax.lax.custom_linear_solve``: the tangent recurrence
-        ``y_t = J_t y_{t-1} + b_t`` or, ``transpose``, the adjoint ``y_t = J_{t+1}^T
-        y_{t+1} + b_t`` (Jacobians at the solution ``H``, undamped).
+    def linear_solves(self, consts, h0, xs, H, tol) -> tuple[Callable, Callable]:
+        """``solve(matvec, b)`` and ``transpose_solve(vecmat, b)`` for
+        ``jax.lax.custom_linear_solve``: the tangent recurrence ``y_t = J_t y_{t-1} + b_t``
+        and the adjoint ``y_t = J_{t+1}^T y_{t+1} + b_t`` (Jacobians at the solution ``H``,
+        undamped, computed once for both).
 
         ``"full"``: one parallel scan with the dense Jacobians. ``"diagonal"``: the exact
         coupling applied matrix-free (``matvec(y) = y - (J_t y_{t-1})_t``, or its
@@ -139,29 +140,32 @@ class Solver:
         ``y <- rec(d, b + (J - d) y^{old})``: exact after at most ``T`` iterations by the
         exactness argument, stopped when the equation's residual is ``<= tol * max|b|``.
         """
-        H_prev = shift_down(h0, H)
+        J = self.jacobians(consts, shift_down(h0, H), xs, self.jacobian)
         if self.jacobian == "full":
-            J = self.jacobians(consts, H_prev, xs, "full")
-            J = shift_up(jnp.swapaxes(J, -1, -2)) if transpose else J
-            return lambda _, b: linear_recurrence(J, b, reverse=transpose)
-        d = self.jacobians(consts, H_prev, xs, "diagonal")
-        A = shift_up(d) if transpose else d
-        shift = shift_up if transpose else (lambda y: shift_down(jnp.zeros_like(y[0]), y))
+            J_T = shift_up(jnp.swapaxes(J, -1, -2))
+            return (
+                lambda _, b: linear_recurrence(J, b),
+                lambda _, b: linear_recurrence(J_T, b, reverse=True),
+            )
         T = H.shape[0]
 
-        def solve(operator, b):  # operator(y) = y - coupling(y)
-            goal = tol * max_abs(b)
+        def iterate(A, shift, reverse):
+            def solve(operator, b):  # operator(y) = y - coupling(y)
+                goal = tol * max_abs(b)
 
-            def keep_going(state):
-                _, res, k = state
-                return (k < T) & ~(res <= goal)
+                def keep_going(state):
+                    _, res, k = state
+                    return (k < T) & ~(res <= goal)
 
-            def step(state):
-                y, _, k = state
-                y = linear_recurrence(A, b + y - operator(y) - A * shift(y), reverse=transpose)
-                return y, max_abs(b - operator(y)), k + 1
+                def step(state):
+                    y, _, k = state
+                    y = linear_recurrence(A, b + y - operator(y) - A * shift(y), reverse=reverse)
+                    return y, max_abs(b - operator(y)), k + 1
 
-            state = (jnp.zeros_like(b), max_abs(b), jnp.zeros((), jnp.int32))
-            return jax.lax.while_loop(keep_going, step, state)[0]
+                state = (jnp.zeros_like(b), max_abs(b), jnp.zeros((), jnp.int32))
+                return jax.lax.while_loop(keep_going, step, state)[0]
 
-        return solve
+            return solve
+
+        down = lambda y: shift_down(jnp.zeros_like(y[0]), y)  # noqa: E731
+        return iterate(J, down, False), iterate(shift_up(J), shift_up, True)
