@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal, TypedDict, Unpack, overload
 
 import jax
 import jax.numpy as jnp
@@ -137,6 +137,52 @@ def _check_stack(params: Any, where: str) -> tuple[Any, ...]:
     return tuple(params)
 
 
+class StackOptions(TypedDict, total=False):
+    """The keyword arguments of :func:`stack` other than ``return_carries``."""
+
+    seq_lengths: Int[Array, "..."] | None
+    lengths: Int[Array, "..."] | None
+    resets: Bool[Array, "... T"] | None
+    merge: str
+    dropout: float
+    key: PRNGKey | None
+    time_major: bool
+    reverse: bool
+    keep_order: bool
+    unroll: int
+    remat: int | None
+    dtype: Any
+    initial_state: Any
+
+
+# stack's result has a third entry exactly when return_carries is True.
+@overload
+def stack(
+    params: Sequence[Any],
+    xs: Float[Array, "... T d_in"],
+    initial_carry: Sequence[Any] | None = None,
+    *,
+    return_carries: Literal[False] = False,
+    **options: Unpack[StackOptions],
+) -> tuple[tuple[Any, ...], Array]: ...
+@overload
+def stack(
+    params: Sequence[Any],
+    xs: Float[Array, "... T d_in"],
+    initial_carry: Sequence[Any] | None = None,
+    *,
+    return_carries: Literal[True],
+    **options: Unpack[StackOptions],
+) -> tuple[tuple[Any, ...], Array, tuple[Any, ...]]: ...
+@overload
+def stack(
+    params: Sequence[Any],
+    xs: Float[Array, "... T d_in"],
+    initial_carry: Sequence[Any] | None = None,
+    *,
+    return_carries: bool,
+    **options: Unpack[StackOptions],
+) -> tuple[tuple[Any, ...], Array] | tuple[tuple[Any, ...], Array, tuple[Any, ...]]: ...
 def stack(
     params: Sequence[Any],
     xs: Float[Array, "... T d_in"],
