@@ -15,8 +15,8 @@ import sys
 
 from benchmarks import newton
 
-GPU_GRID = ["--B", "1,16", "--T", "1000,10000,100000", "--d-h", "8,32,128",
-            "--max-full-gb", "16", "--json", "benchmarks/results/gpu_newton.json"]  # fmt: skip
+GPU_GRID = ["--B", "1,16", "--T", "1000,10000,100000", "--d-h", "8,32,128", "--max-gb", "100",
+            "--max-call-s", "60", "--json", "benchmarks/results/gpu_newton.json"]  # fmt: skip
 DRY_RUN = ["--B", "2", "--T", "20", "--d-h", "3", "--reps", "2", "--weights", "trained",
            "--jacobians", "full,diagonal"]  # fmt: skip
 
