@@ -162,7 +162,8 @@ def why_not(jacobian: str, B: int, T: int, D: int, max_gb: float, max_call_s: fl
             ref: dict | None, D_ref: int = 0) -> dict:  # fmt: skip
     """``{}`` when a Newton call may run, else ``{"skipped": reason, ...}``: its working set
     (:func:`memory_gib`) is over ``max_gb``, or its time, estimated from the measured row
-    ``ref`` (state size ``D_ref``) scaled by :func:`work`, is over ``max_call_s``."""
+    ``ref`` (state size ``D_ref``) scaled by :func:`work` (and by ``T``, when ``ref``
+    took over ``T/4`` iterations), is over ``max_call_s``."""
     mem = memory_gib(jacobian, B, T, D)
     if mem > max_gb:
         jac = f"full Jacobians {4 * B * T * D * D / GIB:.1f} GiB, " if jacobian == "full" else ""
@@ -171,6 +172,8 @@ def why_not(jacobian: str, B: int, T: int, D: int, max_gb: float, max_call_s: fl
     if ref is None or max_call_s is None:
         return {}
     scale = work(jacobian, B, T, D) / work(jacobian, ref["B"], ref["T"], D_ref)
+    if 4 * ref["iterations"] > ref["T"]:  # far from T-independent: assume they grow as T
+        scale *= max(1.0, T / ref["T"])
     est_s = ref["newton_ms"] / 1e3 * scale
     if est_s <= max_call_s:
         return {}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 
 def test_gpu_newton_dry_run_writes_results(tmp_path):
     from benchmarks import gpu_newton
@@ -24,8 +26,65 @@ def test_what_does_not_fit_is_said_with_its_memory_or_estimated_time():
     # LSTM, d_h = 128 (D = 256), B = 16, T = 100,000: 390.6 GiB of full Jacobians
     row = newton.why_not("full", 16, 100000, 256, 6.0, 15.0, None)
     assert row["skipped"].startswith("needs ~1187.1 GiB (full Jacobians 390.6 GiB, limit 6 GiB)")
-    ref = {"B": 1, "T": 1000, "d_h": 8, "newton_ms": 10.0}  # 10 ms measured at B=1, T=1000
+    ref = {"B": 1, "T": 1000, "d_h": 8, "newton_ms": 10.0, "iterations": 30}  # 10 ms measured at B=1, T=1000
     row = newton.why_not("diagonal", 16, 10000, 8, 6.0, 1.0, ref, D_ref=8)
     assert abs(row["est_newton_s"] - 1.6) < 1e-9  # scaled by B·T·D²: 160x
     assert row["skipped"].startswith("est. 1.6 s per call (> 1 s; from B=1 T=1000 d_h=8")
     assert newton.why_not("diagonal", 16, 10000, 8, 6.0, 2.0, ref, D_ref=8) == {}
+    slow = {**ref, "iterations": 400}  # iterations near T: assumed to grow with T
+    assert newton.why_not("diagonal", 16, 10000, 8, 6.0, 1.0, slow, D_ref=8)["est_newton_s"] > 15
+
+
+def _args(**kw):
+    import argparse
+
+    base = dict(B=[2], T=[12], jacobians=["full", "diagonal"], reps=1, budget_s=1.0,
+                max_gb=1.0, max_call_s=None, json=None)  # fmt: skip
+    return argparse.Namespace(**{**base, **kw})
+
+
+def test_trained_adding_models_are_loaded_and_measured_on_adding_sequences(tmp_path):
+    from benchmarks import newton_trained
+    from experiments.configs import AddingConfig
+    from experiments.tasks import adding
+
+    cfg = AddingConfig(T_values=(6,), models=("gru",), hidden=3, steps=2, test_size=4,
+                       batch_size=2, eval_every=2, log_every=1, ckpt_every=2, progress=False,
+                       runs_dir=str(tmp_path))  # fmt: skip
+    adding.main(cfg)
+    (run,) = (tmp_path / "adding").iterdir()
+    ((model, params, final, T),) = newton_trained.trained_models(run, "adding")
+    assert (model, T, params["cell"].z.W.shape) == ("gru", 6, (3, 3)) and "test_mse" in final
+    assert newton_trained.adding_inputs(run, 2, 7).shape == (2, 7, 2)
+    rows = newton_trained.rows_for("adding", str(run), _args(jacobians=["diagonal"]))
+    assert [r["T"] for r in rows] == [6, 12]  # the trained length, then --T
+    assert all(r["max_abs_err"] < 1e-4 and 0 < r["iterations"] <= r["T"] for r in rows)
+
+
+def test_trained_sentiment_model_runs_on_dev_sentences_of_one_length(tmp_path):
+    from benchmarks import newton_trained
+    from experiments.configs import SentimentConfig
+    from experiments.tasks import sentiment
+
+    data = tmp_path / "sst2"
+    data.mkdir()
+    lines = ["sentence\tlabel", "a great fun film\t1", "a dull boring mess\t0",
+             "great acting , great story\t1", "boring , boring , boring\t0", "a joy\t1"]  # fmt: skip
+    for name in ("train.tsv", "dev.tsv"):
+        (data / name).write_text("\n".join(lines) + "\n")
+    cfg = SentimentConfig(data_dir=str(data), models=("lstm",), embed=4, hidden=3, buckets=(8,),
+                          steps=2, batch_size=4, eval_every=2, log_every=1, ckpt_every=2,
+                          progress=False, runs_dir=str(tmp_path / "runs"))  # fmt: skip
+    sentiment.main(cfg)
+    (run,) = (tmp_path / "runs" / "sentiment").iterdir()
+    assert newton_trained.sentence_ids(run, 2).shape == (2, 5)  # the two 5-word sentences
+    rows = newton_trained.rows_for("sentiment", str(run), _args(max_gb=1e-9))
+    assert [r["T"] for r in rows] == [5, 5] and rows[0]["metric"].startswith("dev acc")
+    assert all(r["skipped"].startswith("needs ~") for r in rows)  # said, not dropped
+
+
+def test_an_unknown_trained_task_is_refused(tmp_path):
+    from benchmarks import newton_trained
+
+    with pytest.raises(ValueError, match="expected a task in"):
+        newton_trained.trained_models(tmp_path, "copy")
