@@ -29,8 +29,10 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -218,17 +220,22 @@ def markdown(rows: list[dict], keys=("cell", "weights", "jacobian", "B", "T", "d
 
 
 def environment(argv) -> dict:
+    """Where and how it ran; ``loadavg_start`` (and ``loadavg_end`` in :func:`write`): the
+    machine's 1/5/15-minute load averages, other processes included."""
     return {"platform": platform.platform(), "device": str(jax.devices()[0]),
-            "jax": jax.__version__, "argv": argv}  # fmt: skip
+            "jax": jax.__version__, "argv": sys.argv[1:] if argv is None else argv,
+            "cpus": os.cpu_count(), "loadavg_start": os.getloadavg()}  # fmt: skip
 
 
 def write(path: Path, env: dict, rows: list[dict], keys=None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    env = {**env, "loadavg_end": os.getloadavg()}
     path.write_text(json.dumps({"environment": env, "results": rows}, indent=1))
     path.with_suffix(".md").write_text(markdown(rows, *([keys] if keys else [])))
 
 
-def main(argv: list[str] | None = None) -> list[dict]:
+def parser() -> argparse.ArgumentParser:
+    """The command line (every grid axis a comma-separated flag)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cells", type=_words, default=["rnn", "lstm"])
     ap.add_argument("--weights", type=_words, default=["random"])
@@ -242,7 +249,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--max-call-s", type=float, default=15.0, help="estimated Newton call limit")
     ap.add_argument("--trained", type=_words, default=[], help="adding=RUN,sentiment=RUN")
     ap.add_argument("--json", type=Path, default=None)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    args = parser().parse_args(argv)
     env = environment(argv)
     if args.trained:
         from benchmarks import newton_trained

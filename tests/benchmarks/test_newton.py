@@ -11,13 +11,23 @@ def test_gpu_newton_dry_run_writes_results(tmp_path):
     from benchmarks import gpu_newton
 
     out = tmp_path / "newton.json"
-    rows = gpu_newton.main(["--dry-run", "--cells", "rnn,lstm", "--json", str(out)])
+    rows = gpu_newton.main(["--dry-run", "--json", str(out)])
     assert {(r["cell"], r["jacobian"]) for r in rows} == {
-        (c, j) for c in ("rnn", "lstm") for j in ("full", "diagonal")
+        (c, j) for c in ("gru", "rnn", "lstm") for j in ("full", "diagonal")
     }
     assert all(r["max_abs_err"] < 1e-4 and 0 < r["iterations"] <= 20 for r in rows)
-    assert len(json.loads(out.read_text())["results"]) == 4
+    assert len(json.loads(out.read_text())["results"]) == 6
     assert "| newton / seq |" in out.with_suffix(".md").read_text()
+
+
+def test_the_gpu_grid_is_the_cpu_grid_with_the_gru_and_deers_configuration():
+    from benchmarks import gpu_newton, newton
+
+    gpu = newton.parser().parse_args(gpu_newton.GRID + gpu_newton.CARD)
+    cpu = newton.parser().parse_args([])
+    assert (gpu.B, gpu.T, gpu.d_h, gpu.jacobians) == (cpu.B, cpu.T, cpu.d_h, cpu.jacobians)
+    assert set(cpu.cells) < set(gpu.cells) and gpu.cells[0] == "gru"  # DEER: GRU first
+    assert 16 in gpu.B and 10000 in gpu.T
 
 
 def test_what_does_not_fit_is_said_with_its_memory_or_estimated_time():
