@@ -44,7 +44,7 @@ import numpy as np
 
 import jaxrnn
 from jaxrnn import cells
-from jaxrnn._loops.newton import newton_carries
+from jaxrnn._loops.newton import default_tol, newton_carries
 
 CELLS = ("rnn", "lstm", "gru")
 GIB = 2**30
@@ -108,17 +108,18 @@ def memory_gib(jacobian: str, B: int, T: int, D: int) -> float:
     return 4 * B * T * per_step / GIB
 
 
-def newton_fn(c: Cell, jacobian: str) -> Callable:
-    """``(p, carry0, xs) -> (carries, iterations)``: the solver call of the scans' Newton
-    path (:func:`jaxrnn._loops.newton.newton_carries` with the cell's analytic diagonal)."""
+def newton_fn(c: Cell, jacobian: str, max_iters: int | None = None) -> Callable:
+    """``(p, carry0, xs) -> (carries, iterations, residual)``: the solver call of the scans'
+    Newton path (:func:`jaxrnn._loops.newton.newton_carries` with the cell's analytic
+    diagonal); ``max_iters`` caps the iterations (the scans' cap is ``T``)."""
 
     def run(p, carry0, xs):
         step = lambda c_, x: c.step(p, c_, x)  # noqa: E731
         diag = lambda c_, x: c.diag(p, c_, x)  # noqa: E731
-        _, carries, k, _ = newton_carries(step, carry0, xs, None, jacobian=jacobian,
-                                          damping=0.0, tol=None, max_iters=None,
-                                          diag_fn=diag)  # fmt: skip
-        return carries, k
+        _, carries, k, res = newton_carries(step, carry0, xs, None, jacobian=jacobian,
+                                            damping=0.0, tol=None, max_iters=max_iters,
+                                            diag_fn=diag)  # fmt: skip
+        return carries, k, res
 
     return jax.jit(run)
 
@@ -129,10 +130,13 @@ def _seconds(fn, *args) -> tuple[float, Any]:
     return time.perf_counter() - start, out
 
 
-def measure(c: Cell, p, xs, jacobian: str, reps: int, budget_s: float, skip: str = "") -> dict:
+def measure(c: Cell, p, xs, jacobian: str, reps: int, budget_s: float, skip: str = "",
+            max_iters: int | None = None) -> dict:  # fmt: skip
     """Times, iterations and error of Newton against the sequential scan on ``xs (B, T, d)``.
 
     ``skip`` (a reason): time only the sequential scan and report Newton as not run.
+    ``max_iters``: cap Newton's iterations; ``converged`` says whether every residual still
+    reached the tolerance (if not, the time is a lower bound and the error is large).
     """
     seq = jax.jit(c.seq)
     first_seq, want = _seconds(seq, p, xs)  # compiles
@@ -140,12 +144,15 @@ def measure(c: Cell, p, xs, jacobian: str, reps: int, budget_s: float, skip: str
     if skip:
         return {"skipped": skip, "seq_ms": 1e3 * _seconds(seq, p, xs)[0],
                 "seq_first_ms": 1e3 * first_seq}  # fmt: skip
-    newton = newton_fn(c, jacobian)
+    newton = newton_fn(c, jacobian, max_iters)
     carry0 = c.carry0(B, d_h)
-    first_newton, (carries, k) = _seconds(newton, p, carry0, xs)  # compiles
+    first_newton, (carries, k, res) = _seconds(newton, p, carry0, xs)  # compiles
     err = np.max(np.abs(np.asarray(c.h(carries)) - np.asarray(want)))
+    done = bool(np.all(np.asarray(res) <= default_tol(xs.dtype)))
     row = {"iterations": int(np.max(k)), "iterations_min": int(np.min(k)),
-           "max_abs_err": float(err)}  # fmt: skip
+           "max_abs_err": float(err), "converged": done}  # fmt: skip
+    if max_iters is not None:
+        row["max_iters"] = max_iters
     times: dict[str, list[float]] = {"seq": [], "newton": []}
     start = time.perf_counter()
     for _ in range(reps):
@@ -161,11 +168,14 @@ def measure(c: Cell, p, xs, jacobian: str, reps: int, budget_s: float, skip: str
 
 
 def why_not(jacobian: str, B: int, T: int, D: int, max_gb: float, max_call_s: float | None,
-            ref: dict | None, D_ref: int = 0) -> dict:  # fmt: skip
+            ref: dict | None, D_ref: int = 0, cap: bool = False) -> dict:  # fmt: skip
     """``{}`` when a Newton call may run, else ``{"skipped": reason, ...}``: its working set
     (:func:`memory_gib`) is over ``max_gb``, or its time, estimated from the measured row
     ``ref`` (state size ``D_ref``) scaled by :func:`work` (and by ``T``, when ``ref``
-    took over ``T/4`` iterations), is over ``max_call_s``."""
+    took over ``T/4`` iterations), is over ``max_call_s``. With ``cap``, instead of a
+    time estimate, ``{"max_iters": n}``: the iterations that fit in ``max_call_s`` at
+    ``ref``'s time per iteration scaled by the work (when under ``T``), so that models whose
+    iterations grow with ``T`` (long memory) still run, capped and said so."""
     mem = memory_gib(jacobian, B, T, D)
     if mem > max_gb:
         jac = f"full Jacobians {4 * B * T * D * D / GIB:.1f} GiB, " if jacobian == "full" else ""
@@ -174,6 +184,13 @@ def why_not(jacobian: str, B: int, T: int, D: int, max_gb: float, max_call_s: fl
     if ref is None or max_call_s is None:
         return {}
     scale = work(jacobian, B, T, D) / work(jacobian, ref["B"], ref["T"], D_ref)
+    if cap:
+        per_iter_s = ref["newton_ms"] / 1e3 / max(ref["iterations"], 1) * scale
+        n = int(max_call_s / per_iter_s)
+        if n < 1:
+            return {"skipped": f"est. {per_iter_s:.3g} s per iteration (> {max_call_s:g} s)",
+                    "est_newton_s": per_iter_s}  # fmt: skip
+        return {"max_iters": n} if n < T else {}
     if 4 * ref["iterations"] > ref["T"]:  # far from T-independent: assume they grow as T
         scale *= max(1.0, T / ref["T"])
     est_s = ref["newton_ms"] / 1e3 * scale
@@ -208,8 +225,10 @@ def _cell_text(r: dict) -> str:
         est = r.get("est_newton_over_seq")
         ratio = "" if est is None else f"~{est:.3g}x (est.)"
         return f"| not run: {r['skipped']} | | {r['seq_ms']:.1f} | | {ratio} |"
-    return (f"| {r['iterations']} | {r['max_abs_err']:.1e} | {r['seq_ms']:.1f} "
-            f"| {r['newton_ms']:.1f} | {r['newton_over_seq']:.2f} |")  # fmt: skip
+    done = r.get("converged", True)
+    k, more = (r["iterations"], "") if done else (f"> {r['iterations']} (capped)", "> ")
+    return (f"| {k} | {r['max_abs_err']:.1e} | {r['seq_ms']:.1f} "
+            f"| {more}{r['newton_ms']:.1f} | {more}{r['newton_over_seq']:.2f} |")  # fmt: skip
 
 
 def markdown(rows: list[dict], keys=("cell", "weights", "jacobian", "B", "T", "d_h")) -> str:

@@ -123,10 +123,10 @@ def rows_for(task: str, run_dir: str, args: Any) -> list[dict]:
                 ref = last.get((model, jac))
                 D_ref = 0 if ref is None else c.D_per_h * ref["d_h"]
                 row.update(why_not(jac, B, T, c.D_per_h * d_h, args.max_gb, args.max_call_s,
-                                   ref, D_ref))  # fmt: skip
-                skip = row.get("skipped", "")
-                row.update(measure(c, p, jnp.asarray(xs), jac, args.reps, args.budget_s, skip))
-                if "newton_ms" in row:
+                                   ref, D_ref, cap=True))  # fmt: skip
+                skip, cap = row.get("skipped", ""), row.pop("max_iters", None)
+                row.update(measure(c, p, jnp.asarray(xs), jac, args.reps, args.budget_s, skip, cap))
+                if row.get("converged"):
                     last[(model, jac)] = row
                 print(json.dumps(row), flush=True)
                 rows.append(row)
