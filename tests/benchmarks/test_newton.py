@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import jax
 import pytest
 
 
@@ -45,6 +46,30 @@ def test_what_does_not_fit_is_said_with_its_memory_or_estimated_time():
     assert newton.why_not("diagonal", 16, 10000, 8, 6.0, 1.0, slow, D_ref=8)["est_newton_s"] > 15
 
 
+def test_trained_models_get_an_iteration_cap_instead_of_a_time_estimate():
+    from benchmarks import newton
+
+    ref = {"B": 1, "T": 1000, "d_h": 8, "newton_ms": 10.0, "iterations": 10}  # 1 ms/iteration
+    assert newton.why_not("full", 1, 2000, 8, 6.0, 1.0, ref, D_ref=8, cap=True) == {
+        "max_iters": 500  # 2 ms per iteration at twice the length: 500 fit in 1 s
+    }
+    assert newton.why_not("full", 1, 400, 8, 6.0, 1.0, ref, D_ref=8, cap=True) == {}  # T fit
+    row = newton.why_not("full", 1, 2000, 8, 6.0, 1e-3, ref, D_ref=8, cap=True)
+    assert row["skipped"] == "est. 0.002 s per iteration (> 0.001 s)"
+
+
+def test_a_capped_newton_call_says_it_did_not_converge():
+    from benchmarks import newton
+
+    c = newton.Cell("rnn")
+    p = c.params("random", 3, 3)
+    xs = jax.random.normal(jax.random.key(0), (2, 30, 3))
+    row = newton.measure(c, p, xs, "diagonal", 1, 1.0, max_iters=2)
+    assert (row["iterations"], row["converged"], row["max_iters"]) == (2, False, 2)
+    assert "> 2 (capped)" in newton.markdown([{**row, "cell": "rnn", "weights": "random",
+                                               "jacobian": "diagonal", "B": 2, "T": 30, "d_h": 3}])  # fmt: skip
+
+
 def _args(**kw):
     import argparse
 
@@ -68,7 +93,8 @@ def test_trained_adding_models_are_loaded_and_measured_on_adding_sequences(tmp_p
     assert newton_trained.adding_inputs(run, 2, 7).shape == (2, 7, 2)
     rows = newton_trained.rows_for("adding", str(run), _args(jacobians=["diagonal"]))
     assert [r["T"] for r in rows] == [6, 12]  # the trained length, then --T
-    assert all(r["max_abs_err"] < 1e-4 and 0 < r["iterations"] <= r["T"] for r in rows)
+    assert all(r["converged"] and r["max_abs_err"] < 1e-4 for r in rows)
+    assert all(0 < r["iterations"] <= r["T"] for r in rows)
 
 
 def test_trained_sentiment_model_runs_on_dev_sentences_of_one_length(tmp_path):
