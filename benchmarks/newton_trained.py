@@ -12,7 +12,10 @@ loads each trained cell (every ``lstm``/``gru`` the run holds) and runs
   vocabulary); inputs are SST-2 dev sentences embedded as the model does (``E[w_t]``): for
   each ``--B``, the longest length that ``B`` dev sentences share, so no padding is needed.
 
-Each row names the model's metric (test MSE, dev accuracy). Results: ``--json`` (default
+Each row names the model's metric (test MSE, dev accuracy). A trained model's iterations
+may grow with ``T`` (long memory), so instead of being skipped for time its Newton call is
+capped at the iterations that fit in ``--max-call-s`` (``why_not(..., cap=True)``) and the
+row says whether it converged. Results: ``--json`` (default
 ``benchmarks/results/newton_trained.json``) and ``.md``.
 """
 
