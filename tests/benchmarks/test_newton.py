@@ -37,7 +37,8 @@ def test_what_does_not_fit_is_said_with_its_memory_or_estimated_time():
     # LSTM, d_h = 128 (D = 256), B = 16, T = 100,000: 390.6 GiB of full Jacobians
     row = newton.why_not("full", 16, 100000, 256, 6.0, 15.0, None)
     assert row["skipped"].startswith("needs ~1187.1 GiB (full Jacobians 390.6 GiB, limit 6 GiB)")
-    ref = {"B": 1, "T": 1000, "d_h": 8, "newton_ms": 10.0, "iterations": 30}  # 10 ms measured at B=1, T=1000
+    # 10 ms measured at B=1, T=1000
+    ref = {"B": 1, "T": 1000, "d_h": 8, "newton_ms": 10.0, "iterations": 30}
     row = newton.why_not("diagonal", 16, 10000, 8, 6.0, 1.0, ref, D_ref=8)
     assert abs(row["est_newton_s"] - 1.6) < 1e-9  # scaled by B·T·D²: 160x
     assert row["skipped"].startswith("est. 1.6 s per call (> 1 s; from B=1 T=1000 d_h=8")
