@@ -197,15 +197,17 @@ class CaptioningConfig(TrainConfig):
 
 @dataclasses.dataclass(frozen=True)
 class CharLMConfig(TrainConfig):
-    """Character-level LSTM (or GRU) on Tiny Shakespeare, truncated backpropagation through time.
+    """Character-level LSTM (GRU, or deep minGRU/minLSTM) on Tiny Shakespeare, truncated BPTT.
 
     Attributes:
         data_dir: folder holding input.txt (empty: $JAXRNN_DATA/tinyshakespeare, the cache,
             a download, or offline Python's own docs).
-        model: the recurrent cell, ``lstm`` or ``gru``.
-        layers: stacked layers.
-        hidden: units per layer.
-        embed: character embedding size.
+        model: the recurrent cell; mingru and minlstm run the paper's deep recipe (residual
+            blocks of the cell and a per-step MLP).
+        layers: stacked layers (blocks for mingru/minlstm).
+        hidden: units per layer (the residual stream's width for mingru/minlstm).
+        embed: character embedding size (lstm/gru; mingru/minlstm embed into hidden).
+        mlp_expansion: hidden units of the per-step MLP, times hidden (mingru/minlstm).
         chunk: characters per truncated-backpropagation chunk.
         chunks: chunks per training window (the state is carried across them).
         val_streams: parallel streams the validation text is cut into.
@@ -221,10 +223,11 @@ class CharLMConfig(TrainConfig):
     }  # fmt: skip
 
     data_dir: str = ""
-    model: Literal["lstm", "gru"] = "lstm"
+    model: Literal["lstm", "gru", "mingru", "minlstm"] = "lstm"
     layers: Positive = 1
     hidden: Positive = 512
     embed: Positive = 64
+    mlp_expansion: Positive = 4
     chunk: Positive = 64
     chunks: Positive = 2
     val_streams: Positive = 64
