@@ -287,13 +287,13 @@ def problems(cfg: CharLMConfig, models: tuple[str, ...]) -> dict[str, Problem]:
 def main(cfg: CharLMConfig, resume: str | None = None) -> dict:
     data = load_data(cfg)
     source, vocab, train_ids, val_ids = data
-    n_train, window = len(train_ids), cfg.chunk * cfg.chunks
+    n_train, n_chars, window = len(train_ids), len(train_ids) + len(val_ids), cfg.chunk * cfg.chunks
     run = Run.create("charlm", cfg, resume)
-    print(f"[charlm] data: {source}; {n_train + len(val_ids):,} characters", flush=True)
+    print(f"[charlm] data: {source}; {n_chars:,} characters", flush=True)
     (run.path / "vocab.json").write_text(json.dumps({"chars": vocab.chars}) + "\n")
     baselines = ngram_baselines(train_ids, val_ids, len(vocab))
-    run.write_json("data.json", {"source": source, "chars": n_train + len(val_ids),
-                                 "vocab": len(vocab), "train_chars": n_train, **baselines})  # fmt: skip
+    run.write_json("data.json", {"source": source, "chars": n_chars, "vocab": len(vocab),
+                                 "train_chars": n_train, **baselines})  # fmt: skip
     print(f"[charlm] vocab {len(vocab)}; {n_train:,} train / {len(val_ids):,} val characters; "
           f"unigram {baselines['unigram_val_nats']:.3f}, bigram "
           f"{baselines['bigram_val_nats']:.3f} nats/char", flush=True)  # fmt: skip
