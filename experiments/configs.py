@@ -298,8 +298,9 @@ class WallclockConfig(TrainConfig):
     """Held-out loss at equal training wall time and at equal steps, model against model.
 
     The task's config (its defaults, then ``task_args``) sets every training hyperparameter
-    but ``steps``, which follows from ``budget_s``; of the keys shared by all experiments this
-    one reads only runs_dir, progress and host_devices.
+    but ``steps``, which follows from ``budget_s``, and ``seed``, which is this config's; of
+    the other keys shared by all experiments this one reads only runs_dir, progress and
+    host_devices.
 
     Attributes:
         task: the experiment whose models are compared.
@@ -329,7 +330,7 @@ class WallclockConfig(TrainConfig):
     lock: str = ""
 
     def check(self) -> None:
-        own = {"runs_dir", "progress", "host_devices"}
+        own = {"seed", "runs_dir", "progress", "host_devices"}
         for f in dataclasses.fields(TrainConfig):
             if f.name not in own and getattr(self, f.name) != f.default:
                 raise ConfigError(

@@ -10,8 +10,8 @@ its models (``lstm``, ``mingru``, ``minlstm``, ...):
    slowest model is evaluated ``evals`` times);
 3. **read** the held-out loss against the step and against the wall time
    ``step x time per step``: at the budget (equal wall time), at the slowest model's last
-   evaluation (equal steps), and the time each model takes to reach the loss all of them
-   reach.
+   evaluation (equal steps), the best loss within the budget and when it came, and the time
+   each model takes to reach the loss all of them reach.
 
 The wall-time axis comes from the measured time per step, not from each run's clock, which
 also counts evaluations, checkpoints and whatever else the machine did meanwhile (each run's
@@ -43,9 +43,10 @@ TASKS = {"charlm": configs.CharLMConfig, "sentiment": configs.SentimentConfig}
 
 
 def task_config(cfg: configs.WallclockConfig) -> Any:
-    """The task's config: its defaults, then ``cfg.task_args``, with ``cfg.progress``."""
+    """The task's config: its defaults, then ``cfg.task_args``, with ``cfg.seed`` and
+    ``cfg.progress``."""
     task_cfg, _ = parse_args(TASKS[cfg.task], shlex.split(cfg.task_args))
-    return dataclasses.replace(task_cfg, progress=cfg.progress)
+    return dataclasses.replace(task_cfg, seed=cfg.seed, progress=cfg.progress)
 
 
 def plan(
@@ -132,12 +133,15 @@ def main(cfg: configs.WallclockConfig, resume: str | None = None) -> dict:
             "loadavg_1m": round(os.getloadavg()[0], 2),
         }
     n_equal = eval_every * cfg.evals
-    target = max(float(ys[-1]) for _, ys in curves.values())
+    target = max(float(ys.min()) for _, ys in curves.values())  # a loss every model reaches
     for m, (xs, ys) in curves.items():
+        best = int(np.argmin(ys))
         rows[m] = {
             **rows[m],
             f"{key}@{cfg.budget_s:g}s": round(float(ys[-1]), 4),
             f"{key}@{n_equal}steps": round(float(np.interp(n_equal, xs, ys)), 4),
+            f"best_{key}": round(float(ys[best]), 4),
+            "best_at_s": round(float(xs[best] * per_step[m]), 1),
             f"s_to_{target:.4f}": round(first_reach(xs * per_step[m], ys, target), 1),
         }
     title = f"{cfg.task}: held-out {key}"
