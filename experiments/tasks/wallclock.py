@@ -121,6 +121,8 @@ def main(cfg: configs.WallclockConfig, resume: str | None = None) -> dict:
             warmup_steps=min(task_cfg.warmup_steps, steps[m]),
         )  # fmt: skip
         out = train(m_cfg, problems[m], run.sub(m))
+        if run.sub(m).read_json("load.json") is None:  # the load when this run ended
+            run.sub(m).write_json("load.json", {"loadavg": os.getloadavg()})
         evals = [r for r in out.history if key in r]
         curves[m] = (np.array([r["step"] for r in evals]), np.array([r[key] for r in evals]))
         rows[m] = {
@@ -130,7 +132,7 @@ def main(cfg: configs.WallclockConfig, resume: str | None = None) -> dict:
             "steps": out.metrics["steps"],
             **{k: v for k, v in out.metrics.items() if k.startswith(("val_", "dev_"))},
             "run_clock_s": round(out.metrics.get("wall_s", float("nan")), 1),
-            "loadavg_1m": round(os.getloadavg()[0], 2),
+            "loadavg_1m": round(run.sub(m).read_json("load.json")["loadavg"][0], 2),
         }
     n_equal = eval_every * cfg.evals
     target = max(float(ys.min()) for _, ys in curves.values())  # a loss every model reaches
