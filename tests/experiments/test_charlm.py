@@ -127,7 +127,7 @@ def test_charlm_runs_tiny(text_dir, tmp_path):
 
 def test_deep_min_charlm_resumes_bit_exact_after_a_crash(text_dir, tmp_path):
     """Train 4 steps (checkpoints at 2 and 4); lose step 4 as if killed after step 3; resume."""
-    args = [*TINY, "--layers=2", "--model=minlstm", "--temperatures=1.0", "--sample_chars=5",
+    args = [*TINY, "--model=minlstm", "--temperatures=1.0", "--sample_chars=5",
             f"--data_dir={text_dir}", f"--runs_dir={tmp_path / 'runs'}"]  # fmt: skip
     cfg, _ = parse_args(CharLMConfig, args)
     charlm.main(cfg)
