@@ -152,7 +152,7 @@ def main(cfg: configs.WallclockConfig, resume: str | None = None) -> dict:
                xlabel="training wall time, s (steps x measured time per step)")  # fmt: skip
     plot_lines(run.path / "loss_vs_step.png", curves, xlabel="step", ylabel=key, title=title)
     table = run.report(list(rows.values()), f"{title} at equal wall time ({cfg.budget_s:g} s)")
-    best = min(rows, key=lambda m: rows[m][f"{key}@{cfg.budget_s:g}s"])
-    print(f"{table}\nlowest {key} after {cfg.budget_s:g} s of training: {best}")
+    winner = min(rows, key=lambda m: rows[m][f"{key}@{cfg.budget_s:g}s"])
+    print(f"{table}\nlowest {key} after {cfg.budget_s:g} s of training: {winner}")
     print(f"run directory: {run.path}")
     return rows
