@@ -12,7 +12,7 @@ import pytest
 from experiments.configs import CharLMConfig
 from experiments.core.args import parse_args
 from experiments.core.errors import ConfigError
-from experiments.data import download
+from experiments.data import chars, download
 from experiments.data.locate import DataNotFoundError
 from experiments.tasks import charlm
 
@@ -33,7 +33,7 @@ def text_dir(tmp_path):
 
 
 def test_load_text_from_data_dir_and_offline_fallback(text_dir, tmp_path, monkeypatch):
-    text, source = charlm.load_text(str(text_dir))
+    text, source = chars.load_text(str(text_dir))
     assert text == TEXT and "--data_dir" in source and "differs" in source
     monkeypatch.delenv("JAXRNN_DATA", raising=False)
     monkeypatch.setenv("JAXRNN_CACHE", str(tmp_path / "empty_cache"))
@@ -42,22 +42,22 @@ def test_load_text_from_data_dir_and_offline_fallback(text_dir, tmp_path, monkey
         raise download.urllib.error.URLError("no network")
 
     monkeypatch.setattr(download.urllib.request, "urlopen", offline)  # also offline on a networked CI
-    text, source = charlm.load_text("")
+    text, source = chars.load_text("")
     assert source.startswith("pydoc_data.topics") and len(text) > 100_000
     with pytest.raises(DataNotFoundError, match="must contain input.txt"):
-        charlm.load_text(str(tmp_path / "nowhere"))
+        chars.load_text(str(tmp_path / "nowhere"))
 
 
 def test_vocab_round_trip_and_unknown_characters():
-    vocab = charlm.CharVocab(TEXT)
+    vocab = chars.CharVocab(TEXT)
     assert vocab.decode(vocab.encode(TEXT)) == TEXT
     with pytest.raises(ValueError, match="expected characters of the vocabulary"):
         vocab.encode("Z")
 
 
 def test_ngram_baselines_order():
-    ids = charlm.CharVocab(TEXT).encode(TEXT)
-    base = charlm.ngram_baselines(ids[:500], ids[500:], int(ids.max()) + 1)
+    ids = chars.CharVocab(TEXT).encode(TEXT)
+    base = chars.ngram_baselines(ids[:500], ids[500:], int(ids.max()) + 1)
     assert base["bigram_val_nats"] < base["unigram_val_nats"] < np.log(ids.max() + 1)
 
 
@@ -98,7 +98,7 @@ def test_tbptt_carries_state_but_cuts_gradient(model):
 
 def test_sampling_is_reproducible():
     params = _tiny_params(2)
-    vocab = charlm.CharVocab("abcdefghijk")
+    vocab = chars.CharVocab("abcdefghijk")
     a = charlm.sample(params, vocab, "ab", 15, 0.8, jax.random.key(3))
     b = charlm.sample(params, vocab, "ab", 15, 0.8, jax.random.key(3))
     assert a == b and len(a) == 15
