@@ -11,7 +11,7 @@ Every block :math:`l` updates a residual stream :math:`x_t` of width :math:`d` a
 where :math:`\hat x_t = x_t / \mathrm{rms}(x_t)` is the stream normalised before each
 sub-block (and once more before the readout). Why normalise: the min cells' candidate
 :math:`\tilde h_t = U_h \hat x_t + b_h` has no ``tanh`` and every block adds to the stream,
-so without it the stream's scale grows with depth and training, and the gate
+so without it the stream's scale can grow with depth and training, and the gate
 pre-activations :math:`U_z x_t` with it, until the gates saturate; RMS normalisation keeps
 each sub-block's input at unit scale. It has no learned gain: each normalised vector only
 feeds a linear map (:math:`U`, :math:`W_1`, :math:`V`), which would absorb it.
