@@ -26,6 +26,7 @@ from experiments.core.config import (
     Schedule,
     TrainConfig,
 )
+from experiments.core.errors import ConfigError
 from experiments.models.registry import DEFAULT_MODELS, Model
 
 View = Literal["rows", "pixels", "one_to_one"]
@@ -197,15 +198,17 @@ class CaptioningConfig(TrainConfig):
 
 @dataclasses.dataclass(frozen=True)
 class CharLMConfig(TrainConfig):
-    """Character-level LSTM (or GRU) on Tiny Shakespeare, truncated backpropagation through time.
+    """Character-level LSTM (GRU, or deep minGRU/minLSTM) on Tiny Shakespeare, truncated BPTT.
 
     Attributes:
         data_dir: folder holding input.txt (empty: $JAXRNN_DATA/tinyshakespeare, the cache,
             a download, or offline Python's own docs).
-        model: the recurrent cell, ``lstm`` or ``gru``.
-        layers: stacked layers.
-        hidden: units per layer.
-        embed: character embedding size.
+        model: the recurrent cell; mingru and minlstm run the paper's deep recipe (residual
+            blocks of the cell and a per-step MLP).
+        layers: stacked layers (blocks for mingru/minlstm).
+        hidden: units per layer (the residual stream's width for mingru/minlstm).
+        embed: character embedding size (lstm/gru; mingru/minlstm embed into hidden).
+        mlp_expansion: hidden units of the per-step MLP, times hidden (mingru/minlstm).
         chunk: characters per truncated-backpropagation chunk.
         chunks: chunks per training window (the state is carried across them).
         val_streams: parallel streams the validation text is cut into.
@@ -221,10 +224,11 @@ class CharLMConfig(TrainConfig):
     }  # fmt: skip
 
     data_dir: str = ""
-    model: Literal["lstm", "gru"] = "lstm"
+    model: Literal["lstm", "gru", "mingru", "minlstm"] = "lstm"
     layers: Positive = 1
     hidden: Positive = 512
     embed: Positive = 64
+    mlp_expansion: Positive = 4
     chunk: Positive = 64
     chunks: Positive = 2
     val_streams: Positive = 64
@@ -287,3 +291,49 @@ class TranslationConfig(TrainConfig):
     eval_every: Positive = 1000
     log_every: Positive = 50
     ckpt_every: Positive = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class WallclockConfig(TrainConfig):
+    """Held-out loss at equal training wall time and at equal steps, model against model.
+
+    The task's config (its defaults, then ``task_args``) sets every training hyperparameter
+    but ``steps``, which follows from ``budget_s``, and ``seed``, which is this config's; of
+    the other keys shared by all experiments this one reads only runs_dir, progress and
+    host_devices.
+
+    Attributes:
+        task: the experiment whose models are compared.
+        models: the recurrent cells compared.
+        task_args: the task's --key=value overrides, space-separated; a constant learning
+            rate makes the curves comparable at every step.
+        budget_s: seconds of training (steps times the measured time per step) per model.
+        evals: held-out evaluations within the slowest model's run (the faster models
+            evaluate at the same steps, and so more times).
+        timing_rounds: interleaved rounds timing every model's training step.
+        timing_steps: training steps timed per model and round.
+        max_steps: at most this many steps per model.
+        lock: file held locked (flock) while timing, e.g. /tmp/bench.lock (empty: none).
+    """
+
+    PRESETS = {"quick": {"budget_s": "20", "evals": "4", "timing_rounds": "3",
+                         "task_args": "--preset=quick --schedule=constant"}}  # fmt: skip
+
+    task: Literal["charlm", "sentiment"] = "charlm"
+    models: Models = ("lstm", "mingru", "minlstm")
+    task_args: str = "--schedule=constant"
+    budget_s: PositiveFloat = 120.0
+    evals: Positive = 10
+    timing_rounds: Positive = 5
+    timing_steps: Positive = 5
+    max_steps: Positive = 50_000
+    lock: str = ""
+
+    def check(self) -> None:
+        own = {"seed", "runs_dir", "progress", "host_devices"}
+        for f in dataclasses.fields(TrainConfig):
+            if f.name not in own and getattr(self, f.name) != f.default:
+                raise ConfigError(
+                    f"--{f.name}: expected it in --task_args (the task's training keys are "
+                    f"used), got --{f.name}={getattr(self, f.name)} for the comparison itself"
+                )

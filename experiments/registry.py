@@ -66,13 +66,18 @@ EXPERIMENTS: dict[str, Experiment] = {
     "charlm": Experiment(
         configs.CharLMConfig,
         "experiments.tasks.charlm",
-        "Tiny Shakespeare character LSTM, TBPTT, val nats/char",
+        "Tiny Shakespeare character LSTM (GRU, deep minGRU/minLSTM), TBPTT, val nats/char",
     ),
     "translation": Experiment(
         configs.TranslationConfig,
         "experiments.tasks.translation",
         "Multi30k en->de LSTM seq2seq (+attention), BLEU",
         ("translate",),
+    ),
+    "wallclock": Experiment(
+        configs.WallclockConfig,
+        "experiments.tasks.wallclock",
+        "charlm or sentiment: held-out loss at equal training wall time, LSTM vs minGRU/minLSTM",
     ),
 }
 

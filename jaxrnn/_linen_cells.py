@@ -21,7 +21,7 @@ from jaxrnn._typing import Array, DType, PRNGKey
 from jaxrnn.params import default_bias_init, default_input_init, default_recurrent_init
 
 
-def make_params(module: nn.Module, layout: Any, inits: mc.Inits) -> Any:
+def make_params(module: nn.Module, layout: mc.Layout, inits: mc.Inits) -> Any:
     """Create the parameters of ``layout`` in ``module`` leaf by leaf; the NamedTuple.
 
     A top-level array field is one ``module.param`` built by the role's initialiser (so
@@ -29,8 +29,8 @@ def make_params(module: nn.Module, layout: Any, inits: mc.Inits) -> Any:
     is one ``module.param`` holding a dict of arrays.
     """
     stored = {}
-    for name, node in zip(layout._fields, layout, strict=True):
-        if mc.is_leaf(node):
+    for name, node in layout.items():
+        if isinstance(node, mc.Leaf):
             if node.role != "empty":
                 stored[name] = module.param(name, lambda key, leaf=node: inits(key, leaf))
         else:

@@ -3,10 +3,11 @@
 A framework module wraps one of jaxrnn's pure step functions. For each cell this table
 gives:
 
-- ``layout(d_in, d_h)``: the parameter NamedTuple with a :class:`Leaf` ``(role, shape)``
-  in place of each array. ``role`` selects the initialiser (``kernel``,
-  ``recurrent_kernel``, ``bias``, or ``forget_bias``: ``bias`` plus the forget-gate offset);
-  leaves of role ``empty`` (the absent readout of a lower RNN layer) are not stored.
+- ``layout(d_in, d_h)``: a :data:`Layout`, the parameter NamedTuple as nested dicts keyed
+  by its field names (in field order) with a :class:`Leaf` ``(role, shape)`` in place of
+  each array. ``role`` selects the initialiser (``kernel``, ``recurrent_kernel``, ``bias``,
+  or ``forget_bias``: ``bias`` plus the forget-gate offset); leaves of role ``empty`` (the
+  absent readout of a lower RNN layer) are not stored.
 - ``step(params, carry, x_t) -> (carry_t, y_t)``: one step (jaxrnn's equations).
 - ``zeros(batch, d_h, dtype)``: the zero carry.
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple, Protocol, TypeAlias
 
 import jax
 import jax.numpy as jnp
@@ -52,49 +53,58 @@ class Leaf(NamedTuple):
     shape: tuple[int, ...]
 
 
+Layout: TypeAlias = dict[str, "Leaf | Layout"]
+"""A parameter NamedTuple's fields, by name, each a :class:`Leaf` or a nested layout."""
+
+
+class LayoutFn(Protocol):
+    """The layout of a cell's parameters for input size ``d_in``, hidden size ``d_h``."""
+
+    def __call__(self, d_in: int, d_h: int, d_out: int = 0) -> Layout: ...
+
+
 class Cell(NamedTuple):
     """One recurrent cell as the framework modules see it."""
 
-    layout: Callable[..., Any]
+    layout: LayoutFn
     step: Callable[[Any, Any, Array], tuple[Any, Array]]
     zeros: Callable[[tuple[int, ...], int, DType], Any]
 
 
-def _lstm_layout(d_in: int, d_h: int, d_out: int = 0) -> LSTMParams:
-    def gate(bias: str) -> Gate:
-        return Gate(U=Leaf("kernel", (d_h, d_in)), W=Leaf("recurrent_kernel", (d_h, d_h)),
-                    b=Leaf(bias, (d_h,)))  # fmt: skip
-
-    return LSTMParams(f=gate("forget_bias"), i=gate("bias"), c=gate("bias"), o=gate("bias"))
+def _gate_layout(d_in: int, d_h: int, bias: str = "bias") -> Layout:  # a Gate
+    U, W = Leaf("kernel", (d_h, d_in)), Leaf("recurrent_kernel", (d_h, d_h))
+    return {"U": U, "W": W, "b": Leaf(bias, (d_h,))}
 
 
-def _gru_layout(d_in: int, d_h: int, d_out: int = 0) -> GRUParams:
-    def gate() -> Gate:
-        return Gate(U=Leaf("kernel", (d_h, d_in)), W=Leaf("recurrent_kernel", (d_h, d_h)),
-                    b=Leaf("bias", (d_h,)))  # fmt: skip
-
-    return GRUParams(z=gate(), r=gate(), n=gate(), b_hn=Leaf("bias", (d_h,)))
+def _lstm_layout(d_in: int, d_h: int, d_out: int = 0) -> Layout:  # an LSTMParams
+    f, i, c, o = (_gate_layout(d_in, d_h, b) for b in ("forget_bias", "bias", "bias", "bias"))
+    return {"f": f, "i": i, "c": c, "o": o}
 
 
-def _mingru_layout(d_in: int, d_h: int, d_out: int = 0) -> MinGRUParams:
+def _gru_layout(d_in: int, d_h: int, d_out: int = 0) -> Layout:  # a GRUParams
+    z, r, n = (_gate_layout(d_in, d_h) for _ in range(3))
+    return {"z": z, "r": r, "n": n, "b_hn": Leaf("bias", (d_h,))}
+
+
+def _mingru_layout(d_in: int, d_h: int, d_out: int = 0) -> Layout:  # a MinGRUParams
     U, b = Leaf("kernel", (d_h, d_in)), Leaf("bias", (d_h,))
-    return MinGRUParams(U_z=U, b_z=b, U_h=U, b_h=b)
+    return {"U_z": U, "b_z": b, "U_h": U, "b_h": b}
 
 
-def _minlstm_layout(d_in: int, d_h: int, d_out: int = 0) -> MinLSTMParams:
+def _minlstm_layout(d_in: int, d_h: int, d_out: int = 0) -> Layout:  # a MinLSTMParams
     U, b = Leaf("kernel", (d_h, d_in)), Leaf("bias", (d_h,))
-    return MinLSTMParams(U_f=U, b_f=b, U_i=U, b_i=b, U_h=U, b_h=b)
+    return {"U_f": U, "b_f": b, "U_i": U, "b_i": b, "U_h": U, "b_h": b}
 
 
-def _rnn_layout(d_in: int, d_h: int, d_out: int = 0) -> RNNParams:
+def _rnn_layout(d_in: int, d_h: int, d_out: int = 0) -> Layout:  # an RNNParams
     readout = "kernel" if d_out else "empty"
-    return RNNParams(
-        U=Leaf("kernel", (d_h, d_in)),
-        W=Leaf("recurrent_kernel", (d_h, d_h)),
-        V=Leaf(readout, (d_out, d_h)),
-        b_s=Leaf("bias", (d_h,)),
-        b_o=Leaf("bias" if d_out else "empty", (d_out,)),
-    )
+    return {
+        "U": Leaf("kernel", (d_h, d_in)),
+        "W": Leaf("recurrent_kernel", (d_h, d_h)),
+        "V": Leaf(readout, (d_out, d_h)),
+        "b_s": Leaf("bias", (d_h,)),
+        "b_o": Leaf("bias" if d_out else "empty", (d_out,)),
+    }
 
 
 def _h_zeros(batch: tuple[int, ...], d_h: int, dtype: DType) -> Array:
@@ -120,23 +130,20 @@ CELLS: dict[str, Cell] = {
 }
 """The cells the modules wrap, by the name :func:`jaxrnn.layers.init_stack` uses."""
 
-PARAM_TYPES: tuple[type, ...] = (
+PARAM_TYPES: Final = (
     LSTMParams, GRUParams, Gate, RNNParams, MinGRUParams, MinLSTMParams, Bidirectional,
 )  # fmt: skip
 """NamedTuples that :func:`rebuild` recognises by their field names."""
 
-_OPTIONAL = {RNNParams: ("V", "b_o")}  # a lower RNN layer stores no readout
+# A lower RNN layer stores no readout.
+_OPTIONAL: dict[type, tuple[str, ...]] = {RNNParams: ("V", "b_o")}
 
 
-def is_leaf(node: Any) -> bool:
-    return isinstance(node, Leaf)
-
-
-def layer_layout(cell: str, d_in: int, d_h: int, *, d_out: int = 0, bidirectional: bool) -> Any:
+def layer_layout(cell: str, d_in: int, d_h: int, *, d_out: int = 0, bidirectional: bool) -> Layout:
     """The layout of one layer of a stack (a ``Bidirectional`` pair when bidirectional)."""
     layout = CELLS[cell].layout
     if bidirectional:
-        return Bidirectional(layout(d_in, d_h, d_out), layout(d_in, d_h, d_out))
+        return {"fwd": layout(d_in, d_h, d_out), "bwd": layout(d_in, d_h, d_out)}
     return layout(d_in, d_h, d_out)
 
 
@@ -149,7 +156,7 @@ def stack_layouts(
     num_layers: int = 1,
     bidirectional: bool = False,
     merge: str = "concat",
-) -> list[Any]:
+) -> list[Layout]:
     """The layouts of a stack's layers, bottom first (as :func:`jaxrnn.layers.init_stack`)."""
     layouts = []
     for l in range(num_layers):
@@ -188,22 +195,22 @@ class Inits(NamedTuple):
         return add_offset(value, self.forget_bias if leaf.role == "forget_bias" else 0.0)
 
 
-def build(layout: Any, make: Callable[[tuple[str, ...], Leaf], Any]) -> Any:
+def build(layout: Layout, make: Callable[[tuple[str, ...], Leaf], Any]) -> dict[str, Any]:
     """Nested dicts mirroring ``layout``; each stored leaf is ``make(path, leaf)``."""
 
-    def walk(node: Any, path: tuple[str, ...]) -> Any:
-        if is_leaf(node):
-            return make(path, node)
+    def walk(node: Layout, path: tuple[str, ...]) -> dict[str, Any]:
         return {
-            name: walk(child, (*path, name))
-            for name, child in zip(node._fields, node, strict=True)
-            if not (is_leaf(child) and child.role == "empty")
+            name: make((*path, name), child)
+            if isinstance(child, Leaf)
+            else walk(child, (*path, name))
+            for name, child in node.items()
+            if not (isinstance(child, Leaf) and child.role == "empty")
         }
 
     return walk(layout, ())
 
 
-def init_tree(key: Array, layout: Any, inits: Inits) -> dict[str, Any]:
+def init_tree(key: Array, layout: Layout, inits: Inits) -> dict[str, Any]:
     """Nested dicts of fresh arrays for ``layout``; leaf ``n`` uses ``fold_in(key, n)``."""
     counter = iter(range(1 << 30))
     return build(layout, lambda path, leaf: inits(jax.random.fold_in(key, next(counter)), leaf))

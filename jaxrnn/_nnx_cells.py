@@ -21,7 +21,7 @@ from jaxrnn._typing import Array, DType
 from jaxrnn.params import default_bias_init, default_input_init, default_recurrent_init
 
 
-def make_params(layout: Any, inits: mc.Inits, rngs: nnx.Rngs) -> nnx.Dict:
+def make_params(layout: mc.Layout, inits: mc.Inits, rngs: nnx.Rngs) -> nnx.Dict:
     """One ``nnx.Param`` per stored leaf of ``layout``, in nested ``nnx.Dict``s."""
 
     def to_nnx(tree: Any) -> Any:

@@ -27,16 +27,17 @@ from jaxrnn._nnx_cells import (
     MinGRUCell,
     MinLSTMCell,
     RNNCell,
+    _Cell,
     make_params,
     values,
 )
 from jaxrnn._renames import MISSING, alias, renamed
 from jaxrnn._typing import Array
-from jaxrnn.layers import stack
+from jaxrnn.layers import StackOptions, stack
 from jaxrnn.params import default_bias_init, default_input_init, default_recurrent_init
 
 
-def layer_params(module: nnx.Module, layer: int | None = None) -> Any:
+def layer_params(module: _Stack | _Cell, layer: int | None = None) -> Any:
     """Layer ``layer`` of a stack (or a cell's parameters) as jaxrnn's NamedTuple.
 
     Example:
@@ -47,9 +48,14 @@ def layer_params(module: nnx.Module, layer: int | None = None) -> Any:
         >>> jaxrnn.lstm_scan(layer_params(model, 0), jnp.ones((2, 5, 3)))[1].shape
         (2, 5, 4)
     """
-    if layer is None:
+    if layer is None and isinstance(module, _Cell):
         return module.params()
-    return values(module.layers[layer])
+    if layer is not None and isinstance(module, _Stack):
+        return values(module.layers[layer])
+    raise TypeError(
+        "expected a cell with layer=None or a stack with a layer index, got "
+        f"{type(module).__name__} with layer={layer!r}"
+    )
 
 
 class _Stack(nnx.Module):
@@ -102,13 +108,15 @@ class _Stack(nnx.Module):
                                    num_layers=num_layers, bidirectional=bidirectional,
                                    merge=merge)  # fmt: skip
         self.layers = nnx.List([make_params(layout, inits, rngs) for layout in layouts])
-        self.options = {
+        self.options: StackOptions = {
             "merge": merge, "dropout": dropout, "time_major": time_major, "reverse": reverse,
             "keep_order": keep_order, "unroll": unroll, "remat": remat, "dtype": dtype,
         }  # fmt: skip
         self.return_carry = return_carry
         self.deterministic = False
-        self.dropout_rngs = rngs["dropout"].fork() if dropout > 0 else nnx.data(None)
+        self.dropout_rngs: nnx.RngStream | None = (
+            rngs["dropout"].fork() if dropout > 0 else nnx.data(None)
+        )
 
     def __call__(
         self,
@@ -128,11 +136,10 @@ class _Stack(nnx.Module):
         seq_lengths = alias(where, "seq_lengths", seq_lengths, "lengths", lengths)
         deterministic = self.deterministic if deterministic is None else deterministic
         use_dropout = not deterministic and self.options["dropout"] > 0
-        key = self.dropout_rngs() if use_dropout else None
+        key = self.dropout_rngs() if use_dropout and self.dropout_rngs is not None else None
         layers = tuple(values(layer) for layer in self.layers)
-        finals, outputs = stack(
-            layers, xs, initial_carry, seq_lengths=seq_lengths, key=key, **self.options
-        )
+        options: StackOptions = {**self.options, "seq_lengths": seq_lengths, "key": key}
+        finals, outputs = stack(layers, xs, initial_carry, **options)
         return (finals, outputs) if self.return_carry else outputs
 
 

@@ -23,7 +23,9 @@ these works (offline), the default is the text of Python's own documentation
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -31,98 +33,44 @@ import numpy as np
 
 import jaxrnn
 from experiments.configs import CharLMConfig
-from experiments.core.errors import ConfigError, DataNotFoundError
+from experiments.core.errors import ConfigError
 from experiments.core.run import Run
 from experiments.core.step import Problem
 from experiments.core.train import train
-from experiments.data.dataset import Dataset
-from experiments.data.files import read_text
-from experiments.data.locate import locate
+from experiments.data.chars import CharVocab, load_text, ngram_baselines
 from experiments.models.decoder import zero_state
+from experiments.models.deep_min import MIN_MODELS, deep_scan, deep_step, init_deep, zero_states
 from experiments.models.losses import token_nll
 from experiments.models.params_io import save_params
 
-TINY_SHAKESPEARE = Dataset(
-    name="tinyshakespeare",
-    files={"input.txt": "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"},
-    file_urls={
-        "input.txt": "https://raw.githubusercontent.com/karpathy/char-rnn/"
-        "6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/data/tinyshakespeare/input.txt"
-    },
-)
 VAL_FRACTION = 0.1
 
 
-def load_text(data_dir: str = "") -> tuple[str, str]:
-    """``(text, source)``: Tiny Shakespeare, or the offline default ``pydoc_data.topics``.
-
-    An explicit ``--data_dir`` lacking ``input.txt`` is an error, not a fallback.
-    """
-    try:
-        located = locate(TINY_SHAKESPEARE, data_dir or None)
-    except DataNotFoundError:
-        if data_dir:
-            raise
-        import pydoc_data.topics
-
-        topics = pydoc_data.topics.topics
-        text = "\n\n".join(topics[k] for k in sorted(topics))
-        return text, "pydoc_data.topics (Tiny Shakespeare not found; offline default)"
-    note = "sha256 ok" if located.verified else "sha256 differs from the published file"
-    text = read_text(located.path / "input.txt")
-    return text, f"{located.path / 'input.txt'} ({located.source}, {note})"
-
-
-class CharVocab:
-    """Characters in sorted order; ``encode``/``decode`` between text and int32 ids.
-
-    Example:
-        >>> v = CharVocab("hello")
-        >>> v.chars, v.encode("hole").tolist(), v.decode([3, 1])
-        ('ehlo', [1, 3, 2, 0], 'oh')
-    """
-
-    def __init__(self, text: str) -> None:
-        self.chars = "".join(sorted(set(text)))
-        self.index = {c: i for i, c in enumerate(self.chars)}
-
-    def __len__(self) -> int:
-        return len(self.chars)
-
-    def encode(self, text: str) -> np.ndarray:
-        missing = sorted(set(text) - set(self.index))
-        if missing:
-            raise ValueError(f"charlm: expected characters of the vocabulary, got {missing[:10]}")
-        return np.array([self.index[c] for c in text], np.int32)
-
-    def decode(self, ids) -> str:
-        return "".join(self.chars[int(i)] for i in ids)
-
-
-def ngram_baselines(train_ids: np.ndarray, val_ids: np.ndarray, n_vocab: int) -> dict:
-    """Validation nats/char of add-one-smoothed unigram and bigram models fit on train."""
-    uni = np.bincount(train_ids, minlength=n_vocab) + 1.0
-    uni_nll = -np.mean(np.log(uni / uni.sum())[val_ids])
-    big = np.ones((n_vocab, n_vocab))
-    np.add.at(big, (train_ids[:-1], train_ids[1:]), 1.0)
-    big /= big.sum(axis=1, keepdims=True)
-    big_nll = -np.mean(np.log(big[val_ids[:-1], val_ids[1:]]))
-    return {"unigram_val_nats": float(uni_nll), "bigram_val_nats": float(big_nll)}
-
-
 def init_params(key: jax.Array, cfg: CharLMConfig, n_vocab: int) -> dict:
-    init = jaxrnn.init_gru_params if cfg.model == "gru" else jaxrnn.init_lstm_params
+    """LSTM/GRU: ``{"E" (n_vocab, embed), "cells", "V", "b"}``; minGRU/minLSTM (the deep
+    recipe, :mod:`experiments.models.deep_min`): ``{"E" (n_vocab, hidden), "blocks", "V", "b"}``,
+    the embedding being the residual stream's first value (unit scale)."""
     keys = jax.random.split(key, cfg.layers + 2)
+    head = {
+        "V": jax.nn.initializers.glorot_uniform()(keys[1], (n_vocab, cfg.hidden), jnp.float32),
+        "b": jnp.zeros((n_vocab,), jnp.float32),
+    }
+    if cfg.model in MIN_MODELS:
+        E = jax.random.normal(keys[0], (n_vocab, cfg.hidden), jnp.float32)
+        blocks = init_deep(keys[2], cfg.model, cfg.hidden, cfg.layers, cfg.mlp_expansion)
+        return {"E": E, "blocks": blocks, **head}
+    init = jaxrnn.init_gru_params if cfg.model == "gru" else jaxrnn.init_lstm_params
     d_ins = [cfg.embed] + [cfg.hidden] * (cfg.layers - 1)
     return {
         "E": jax.random.normal(keys[0], (n_vocab, cfg.embed), jnp.float32) / np.sqrt(cfg.embed),
         "cells": tuple(init(k, d, cfg.hidden) for k, d in zip(keys[2:], d_ins)),
-        "V": jax.nn.initializers.glorot_uniform()(keys[1], (n_vocab, cfg.hidden), jnp.float32),
-        "b": jnp.zeros((n_vocab,), jnp.float32),
+        **head,
     }
 
 
 def initial_state(params: dict, batch: int) -> tuple:
+    if "blocks" in params:
+        return zero_states(params["blocks"], batch)
     return tuple(
         jnp.zeros((batch, cell.z.W.shape[0]), jnp.float32)
         if isinstance(cell, jaxrnn.GRUParams)
@@ -134,6 +82,9 @@ def initial_state(params: dict, batch: int) -> tuple:
 def forward(params: dict, states: tuple, ids: jax.Array):
     """``(states_T, logits (B, T, n_vocab))`` reading ``ids (B, T)`` from ``states``."""
     x = params["E"][ids]
+    if "blocks" in params:
+        new, x = deep_scan(params["blocks"], x, states)
+        return new, x @ params["V"].T + params["b"]
     new = []
     for cell, state in zip(params["cells"], states):
         scan = jaxrnn.gru_scan if isinstance(cell, jaxrnn.GRUParams) else jaxrnn.lstm_scan
@@ -179,6 +130,9 @@ def step_fn(params: dict) -> jaxrnn.StepFn:
 
     def step(states, c_prev):
         x = params["E"][c_prev]
+        if "blocks" in params:
+            new, x = deep_step(params["blocks"], states, x)
+            return new, x @ params["V"].T + params["b"]
         new = []
         for cell, state in zip(params["cells"], states):
             one = jaxrnn.gru_step if isinstance(cell, jaxrnn.GRUParams) else jaxrnn.lstm_step
@@ -200,12 +154,21 @@ def sample(params: dict, vocab: CharVocab, prompt: str, n: int, temperature: flo
     return vocab.decode(np.asarray(out.tokens[0]))
 
 
-def main(cfg: CharLMConfig, resume: str | None = None) -> dict:
+class CharData(NamedTuple):
+    """The text split for training: ``source`` says where it came from."""
+
+    source: str
+    vocab: CharVocab
+    train_ids: np.ndarray
+    val_ids: np.ndarray
+
+
+def load_data(cfg: CharLMConfig) -> CharData:
+    """The text of ``cfg.data_dir``, encoded and split, after checking the window and prompt."""
     text, source = load_text(cfg.data_dir)
     vocab = CharVocab(text)
     ids = vocab.encode(text)
     n_train = int(len(ids) * (1 - VAL_FRACTION))
-    train_ids, val_ids = ids[:n_train], ids[n_train:]
     window = cfg.chunk * cfg.chunks
     if n_train <= window + 1:
         raise ConfigError(
@@ -215,16 +178,13 @@ def main(cfg: CharLMConfig, resume: str | None = None) -> dict:
     unknown = sorted(set(cfg.prompt) - set(vocab.chars))
     if unknown:
         raise ConfigError(f"--prompt: expected characters of the text, got {''.join(unknown)!r}")
-    val_x, val_y = val_streams(val_ids, cfg.val_streams, cfg.val_chars)
-    run = Run.create("charlm", cfg, resume)
-    print(f"[charlm] data: {source}; {len(text):,} characters", flush=True)
-    (run.path / "vocab.json").write_text(json.dumps({"chars": vocab.chars}) + "\n")
-    baselines = ngram_baselines(train_ids, val_ids, len(vocab))
-    run.write_json("data.json", {"source": source, "chars": len(text), "vocab": len(vocab),
-                                 "train_chars": n_train, **baselines})  # fmt: skip
-    print(f"[charlm] vocab {len(vocab)}; {n_train:,} train / {len(val_ids):,} val characters; "
-          f"unigram {baselines['unigram_val_nats']:.3f}, bigram "
-          f"{baselines['bigram_val_nats']:.3f} nats/char", flush=True)  # fmt: skip
+    return CharData(source, vocab, ids[:n_train], ids[n_train:])
+
+
+def make_problem(cfg: CharLMConfig, data: CharData) -> Problem:
+    """Random training windows (a pure function of ``(seed, step)``) and validation nats/char."""
+    val_x, val_y = val_streams(data.val_ids, cfg.val_streams, cfg.val_chars)
+    window, n_train = cfg.chunk * cfg.chunks, len(data.train_ids)
 
     @jax.jit
     def evaluate(params):
@@ -236,16 +196,41 @@ def main(cfg: CharLMConfig, resume: str | None = None) -> dict:
             0, n_train - window - 1, cfg.batch_size
         )
         idx = starts[:, None] + np.arange(window)
-        return train_ids[idx], train_ids[idx + 1]
+        return data.train_ids[idx], data.train_ids[idx + 1]
 
-    problem = Problem(
-        init=lambda key: init_params(key, cfg, len(vocab)),
+    return Problem(
+        init=lambda key: init_params(key, cfg, len(data.vocab)),
         loss=lambda params, b: tbptt_loss(params, b, cfg.chunk),
         batch=batch,
         evaluate=evaluate,
         n_train=n_train - window - 1,
     )
-    out = train(cfg, problem, run)
+
+
+LOSS_KEY = "val_nats"
+"""The held-out loss :mod:`experiments.tasks.wallclock` compares."""
+
+
+def problems(cfg: CharLMConfig, models: tuple[str, ...]) -> dict[str, Problem]:
+    """One :class:`Problem` per model (``cfg.model`` replaced), the data read once."""
+    data = load_data(cfg)
+    return {m: make_problem(dataclasses.replace(cfg, model=m), data) for m in models}
+
+
+def main(cfg: CharLMConfig, resume: str | None = None) -> dict:
+    data = load_data(cfg)
+    source, vocab, train_ids, val_ids = data
+    n_train, n_chars, window = len(train_ids), len(train_ids) + len(val_ids), cfg.chunk * cfg.chunks
+    run = Run.create("charlm", cfg, resume)
+    print(f"[charlm] data: {source}; {n_chars:,} characters", flush=True)
+    (run.path / "vocab.json").write_text(json.dumps({"chars": vocab.chars}) + "\n")
+    baselines = ngram_baselines(train_ids, val_ids, len(vocab))
+    run.write_json("data.json", {"source": source, "chars": n_chars, "vocab": len(vocab),
+                                 "train_chars": n_train, **baselines})  # fmt: skip
+    print(f"[charlm] vocab {len(vocab)}; {n_train:,} train / {len(val_ids):,} val characters; "
+          f"unigram {baselines['unigram_val_nats']:.3f}, bigram "
+          f"{baselines['bigram_val_nats']:.3f} nats/char", flush=True)  # fmt: skip
+    out = train(cfg, make_problem(cfg, data), run)
     save_params(run.path / "params.npz", out.params)
     samples = []
     for i, tau in enumerate(cfg.temperatures):

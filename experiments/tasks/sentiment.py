@@ -164,17 +164,34 @@ def encode(vocab: Vocab, examples) -> tuple[list[list[int]], np.ndarray]:
     return ids, np.array([e.label for e in examples], np.int32)
 
 
-def main(cfg: SentimentConfig, resume: str | None = None) -> dict:
+LOSS_KEY = "dev_loss"
+"""The held-out loss :mod:`experiments.tasks.wallclock` compares."""
+
+
+def prepare(cfg: SentimentConfig):
+    """``(located, vocab, train set, dev set)``: the data read, the vocabulary built on the
+    training sentences, both sets encoded."""
     located, train_ex, dev_ex = load_sst2(cfg)
+    vocab = Vocab.build((tokenize_sst(e.sentence) for e in train_ex), cfg.min_count, SST_TOKENIZER)
+    return located, vocab, encode(vocab, train_ex), encode(vocab, dev_ex)
+
+
+def problems(cfg: SentimentConfig, models: Sequence[str]) -> dict[str, Problem]:
+    """One :class:`Problem` per model, the data read and encoded once."""
+    _, vocab, train_set, dev_set = prepare(cfg)
+    return {m: problem(cfg, m, vocab, train_set, dev_set) for m in models}
+
+
+def main(cfg: SentimentConfig, resume: str | None = None) -> dict:
+    located, vocab, train_set, dev_set = prepare(cfg)
     run = Run.create("sentiment", cfg, resume)
     run.write_json("data.json", located.record())
     note = "matches GLUE sha256" if located.verified else "does NOT match the GLUE sha256"
     print(f"[sentiment] data {located.path} ({located.source}; {note})", flush=True)
-    vocab = Vocab.build((tokenize_sst(e.sentence) for e in train_ex), cfg.min_count, SST_TOKENIZER)
     vocab.save(run.path / "vocab.json")
-    train_set, dev_set = encode(vocab, train_ex), encode(vocab, dev_ex)
     print(
-        f"[sentiment] {len(train_ex)} train, {len(dev_ex)} dev sentences; vocab {len(vocab)}",
+        f"[sentiment] {len(train_set[0])} train, {len(dev_set[0])} dev sentences; "
+        f"vocab {len(vocab)}",
         flush=True,
     )
     results, histories = {}, {}

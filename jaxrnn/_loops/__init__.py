@@ -3,7 +3,8 @@ r"""The sequence loops behind ``rnn_scan``, ``lstm_scan`` and ``gru_scan``, buil
 One module per network (``rnn.py``, ``lstm.py``, ``gru.py``), the pieces they share in
 ``_common.py``, and the slower general loop with per-step resets in ``resets.py``.
 ``linear.py`` evaluates ``h_t = a_t h_{t-1} + b_t`` over all steps (the minGRU and minLSTM);
-``newton.py`` solves ``h_t = f(h_{t-1}, x_t)`` for all steps at once by Newton's method.
+``newton.py`` solves ``h_t = f(h_{t-1}, x_t)`` for all steps at once by Newton's method
+(iterations in ``newton_solver.py``, the damped ELK step in ``elk.py``).
 
 Each network's loop is a ``jax.custom_jvp`` whose tangent loop carries only the recurrent
 tangents (``ds``, or ``(dh, dC)``). Every other tangent enters through one large product

@@ -1,4 +1,4 @@
-r"""The Newton solver for one example, on flat state vectors, with its implicit adjoint.
+r"""Newton's method over time for one example on a flat state, and its derivatives.
 
 The trajectory ``h_1..h_T`` of ``h_t = f(h_{t-1}, x_t)`` is the root of the T equations
 ``h_t - f(h_{t-1}, x_t) = 0``. Linearising ``f`` around the current guess ``h`` gives the
@@ -12,14 +12,25 @@ Newton step ``delta`` as a *linear* recurrence in the per-step Jacobians
 
 solved for all ``t`` at once by a parallel prefix scan over the affine maps
 ``\delta \mapsto J_t \delta + r_t`` (``O(log T)`` depth). With ``J`` replaced by any
-approximation ``\tilde J`` (its diagonal: quasi-DEER; ``J / (1 + \lambda)``: damping),
-``\delta_1 = r_1`` still makes ``h_1`` exact, and once ``h_1..h_{k-1}`` are exact their
-residuals vanish, so iteration ``k`` makes ``h_k`` exact: at most ``T`` iterations.
+approximation ``\tilde J`` (its diagonal: quasi-DEER), ``\delta_1 = r_1`` still makes
+``h_1`` exact, and once ``h_1..h_{k-1}`` are exact their residuals vanish, so iteration
+``k`` makes ``h_k`` exact: at most ``T`` iterations. The damped (ELK) step of
+:mod:`jaxrnn._loops.elk` keeps this: it follows Newton's recurrence on the first ``k``
+steps at iteration ``k``.
 
-The adjoint (gradient) of the solution is, by implicit differentiation, the linear
-recurrence backward in time with the transposed Jacobians,
-``\lambda_t = \bar h_t + J_{t+1}^\top \lambda_{t+1}``, solved by the same scan; the
-parameter and input cotangents are then one ``vjp`` of ``f`` over all steps at once.
+Derivatives, by the implicit function theorem: at the solution, a tangent of the
+parameters, the inputs or ``h_0`` moves the trajectory by the linear recurrence
+
+.. math::
+
+    dh_t = J_t\, dh_{t-1} + \frac{\partial f}{\partial x} dx_t
+      + \frac{\partial f}{\partial \theta} d\theta, \qquad dh_0 \text{ given},
+
+the same recurrence as a Newton step, solved by the same scan (a ``jax.custom_jvp``;
+forward mode). Reverse mode is JAX's transpose of it: ``jax.lax.custom_linear_solve``
+supplies the transposed solve, the adjoint recurrence backward in time
+``\lambda_t = \bar h_t + J_{t+1}^\top \lambda_{t+1}``, and the parameter and input
+cotangents come from one transposed ``jvp`` of ``f`` over all steps at once.
 
 Used by :func:`jaxrnn.newton_scan` (the public, checked entry point) and by the scans'
 ``method="newton"``. The batch is vmapped over the per-example solver, so each example
@@ -34,10 +45,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from jaxrnn._loops.linear import compose as compose_diagonal
-from jaxrnn._typing import Array
+from jaxrnn._loops.newton_solver import Solver, shift_down
 
 
 def default_tol(dtype: Any) -> float:
@@ -51,157 +62,39 @@ def default_tol(dtype: Any) -> float:
     return float(jnp.finfo(dtype).eps) ** 0.75
 
 
-# Above this many Jacobian entries per example, the diagonal is computed in time chunks
-# so that the dense per-step Jacobians never exist for the whole sequence at once.
-_DIAG_CHUNK_ENTRIES = 1 << 22
-
-
-def _compose_full(a: tuple[Array, Array], b: tuple[Array, Array]) -> tuple[Array, Array]:
-    """``b`` after ``a`` for affine maps ``x -> A x + c`` with dense ``A``."""
-    A_a, c_a = a
-    A_b, c_b = b
-    return A_b @ A_a, jnp.einsum("...ij,...j->...i", A_b, c_a) + c_b
-
-
-def linear_recurrence(A: Array, c: Array, *, reverse: bool = False) -> Array:
-    """All ``y_t = A_t y_{t-1} + c_t`` (``y_0 = 0``) by one parallel prefix scan.
-
-    ``A`` is ``(T, D, D)`` (dense) or ``(T, D)`` (diagonal); ``c`` is ``(T, D)``. With
-    ``reverse`` the recurrence runs from ``t = T-1`` down: ``y_t = A_t y_{t+1} + c_t``.
-    """
-    compose = _compose_full if A.ndim == 3 else compose_diagonal
-    _, y = jax.lax.associative_scan(compose, (A, c), reverse=reverse)
-    return y
-
-
-def max_abs(x: Array) -> Array:
-    """``max |x|``, NaN if any entry is NaN (XLA's CPU reductions may skip NaNs)."""
-    a = jnp.abs(x)
-    return jnp.where(jnp.isnan(a).any(), jnp.nan, jnp.max(a, initial=0))
-
-
-def _shift_down(h0: Array, H: Array) -> Array:
-    """``(h_0, h_1, ..., h_{T-1})`` from ``h_0`` and ``H = (h_1, ..., h_T)``."""
-    return jnp.concatenate([h0[None], H[:-1]])
-
-
-def _shift_up(v: Array) -> Array:
-    """``(v_2, ..., v_T, 0)``: what step ``t+1`` sends back to step ``t``."""
-    return jnp.concatenate([v[1:], jnp.zeros_like(v[:1])])
-
-
-class Solver:
-    """Evaluations of ``f(h, x, *consts)`` over all steps, and the Jacobians it needs."""
-
-    def __init__(self, f: Callable[..., Array], jacobian: str, diag: Callable | None = None):
-        self.f = f
-        self.jacobian = jacobian
-        self.diag = diag  # optional: the diagonal of df/dh in O(D) (the cells give one)
-
-    def values(self, consts: tuple, H_prev: Array, xs: Any) -> Array:
-        return jax.vmap(lambda h, x: self.f(h, x, *consts))(H_prev, xs)
-
-    def jacobians(self, consts: tuple, H_prev: Array, xs: Any, jacobian: str) -> Array:
-        """``(T, D, D)`` dense Jacobians, or their ``(T, D)`` diagonals."""
-        jac = jax.jacfwd(lambda h, x: self.f(h, x, *consts))
-        if jacobian == "full":
-            return jax.vmap(jac)(H_prev, xs)
-        cell_diag = self.diag
-        if cell_diag is not None:
-            return jax.vmap(lambda h, x: cell_diag(h, x, *consts))(H_prev, xs)
-        T, D = H_prev.shape
-
-        def diag(h_x):
-            return jnp.diagonal(jac(*h_x))
-
-        if T * D * D <= _DIAG_CHUNK_ENTRIES:
-            return jax.vmap(diag)((H_prev, xs))
-        return jax.lax.map(diag, (H_prev, xs), batch_size=max(1, _DIAG_CHUNK_ENTRIES // (D * D)))
-
-    def residual(self, consts: tuple, h0: Array, H: Array, xs: Any) -> Array:
-        """``max_t ||f(h_{t-1}, x_t) - h_t||_inf`` (NaN counts as not converged)."""
-        return max_abs(self.values(consts, _shift_down(h0, H), xs) - H)
-
-    def forward(self, consts, h0, xs, init, damping, tol, max_iters):
-        """Newton iterations from ``init`` until the residual is ``<= tol`` or the cap."""
-        scale = 1.0 / (1.0 + damping)
-
-        def keep_going(state):
-            _, res, k = state
-            return (k < max_iters) & ~(res <= tol)
-
-        def newton_step(state):
-            H, _, k = state
-            # Steps past the exact prefix may have overflowed (products of Jacobians
-            # larger than the float range, e.g. float32 with large weights); a NaN there
-            # would stay (r_t - h_t = NaN). Restarting them from 0 keeps the guarantee.
-            H = jnp.where(jnp.isfinite(H), H, jnp.zeros_like(H))
-            H_prev = _shift_down(h0, H)
-            r = self.values(consts, H_prev, xs) - H
-            J = self.jacobians(consts, H_prev, xs, self.jacobian)
-            J = J if damping == 0 else J * jnp.asarray(scale, J.dtype)
-            H = H + linear_recurrence(J, r)
-            return H, self.residual(consts, h0, H, xs), k + 1
-
-        res0 = self.residual(consts, h0, init, xs)
-        state = (init, res0, jnp.zeros((), jnp.int32))
-        return jax.lax.while_loop(keep_going, newton_step, state)
-
-    def adjoint(self, consts, h0, xs, H, H_bar, tol):
-        """``lambda_t = H_bar_t + J_{t+1}^T lambda_{t+1}``, exactly (``J`` undamped)."""
-        H_prev = _shift_down(h0, H)
-        _, vjp = jax.vjp(lambda c, hp, x: self.values(c, hp, x), consts, H_prev, xs)
-        if self.jacobian == "full":
-            J_T = jnp.swapaxes(self.jacobians(consts, H_prev, xs, "full"), -1, -2)
-            return linear_recurrence(_shift_up(J_T), H_bar, reverse=True), vjp
-        # Quasi-Newton on the (linear) adjoint equation, the diagonal as preconditioner:
-        # lambda_t = H_bar_t + d_{t+1} lambda_{t+1} + (J_{t+1}^T - d_{t+1}) lambda_{t+1}^old.
-        # Exact after at most T iterations by the same argument as the forward pass.
-        d = self.jacobians(consts, H_prev, xs, "diagonal")
-        A = _shift_up(d)
-        T = H.shape[0]
-        goal = tol * max_abs(H_bar)
-
-        def sent_back(lam):  # (J_{t+1}^T lambda_{t+1})_t
-            return _shift_up(vjp(lam)[1])
-
-        def keep_going(state):
-            _, _, res, k = state
-            return (k < T) & ~(res <= goal)
-
-        def step(state):
-            lam, back, _, k = state
-            lam = linear_recurrence(A, H_bar + back - A * _shift_up(lam), reverse=True)
-            back = sent_back(lam)
-            return lam, back, max_abs(H_bar + back - lam), k + 1
-
-        zero = jnp.zeros_like(H_bar)
-        state = (zero, zero, max_abs(H_bar), jnp.zeros((), jnp.int32))
-        return jax.lax.while_loop(keep_going, step, state)[0], vjp
-
-
 def make_solve(solver: Solver, damping: float, tol: float, max_iters: int) -> Callable:
-    """``solve(consts, h0, xs, init) -> (H, iterations, residual)`` with an implicit VJP.
+    """``solve(consts, h0, xs, init) -> (H, iterations, residual)`` with its implicit JVP.
 
-    ``init`` gets a zero cotangent: the solution does not depend on the starting guess.
+    The tangent is the linear recurrence ``dH_t = J_t dH_{t-1} + u_t`` at the solution,
+    ``u_t`` the step's tangent for the tangents of ``consts``, ``x_t`` (and ``h_0`` at
+    ``t = 1``), solved by ``jax.lax.custom_linear_solve`` so that reverse mode transposes
+    it into the adjoint recurrence. ``init`` has no effect on the solution: its tangent
+    is ignored. ``iterations`` and ``residual`` have zero tangents.
     """
 
-    @jax.custom_vjp
+    @jax.custom_jvp
     def solve(consts, h0, xs, init):
         H, res, k = solver.forward(consts, h0, xs, init, damping, tol, max_iters)
         return H, k, res
 
-    def solve_fwd(consts, h0, xs, init):
-        out = solve(consts, h0, xs, init)
-        return out, (consts, h0, xs, out[0])
+    @solve.defjvp
+    def solve_jvp(primals, tangents):
+        consts, h0, xs, init = primals
+        d_consts, d_h0, d_xs, _ = tangents
+        H, k, res = solve(consts, h0, xs, init)
+        H_prev = shift_down(h0, H)
+        d_H_prev = shift_down(d_h0, jnp.zeros_like(H))
+        _, u = jax.jvp(solver.values, (consts, H_prev, xs), (d_consts, d_H_prev, d_xs))
+        _, coupling = jax.linearize(lambda hp: solver.values(consts, hp, xs), H_prev)
 
-    def solve_bwd(saved, cotangents):
-        consts, h0, xs, H = saved
-        lam, vjp = solver.adjoint(consts, h0, xs, H, cotangents[0], tol)
-        consts_bar, H_prev_bar, xs_bar = vjp(lam)
-        return consts_bar, H_prev_bar[0], xs_bar, jnp.zeros_like(H)  # init: same shape
+        def matvec(y):  # (y_t - J_t y_{t-1})_t
+            return y - coupling(shift_down(jnp.zeros_like(y[0]), y))
 
-    solve.defvjp(solve_fwd, solve_bwd)
+        solve_y, transpose_solve_y = solver.linear_solves(consts, h0, xs, H, tol)
+        dH = jax.lax.custom_linear_solve(matvec, u, solve_y, transpose_solve_y)
+        d_k = np.zeros(np.shape(k), jax.dtypes.float0)
+        return (H, k, res), (dH, d_k, jnp.zeros_like(res))
+
     return solve
 
 

@@ -9,6 +9,7 @@ scan. The derivation, the exactness argument and the adjoint are in
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -41,6 +42,13 @@ def _check_number(value: Any, name: str, where: str, *, minimum: float) -> float
     return float(value)
 
 
+def _check_damping(value: Any, where: str) -> float:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{where}: expected damping to be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
 def _check_tree(tree: Any, shapes: list[tuple[int, ...]], name: str, where: str, want: str):
     leaves = jax.tree_util.tree_leaves(tree)
     got = [tuple(getattr(leaf, "shape", ())) for leaf in leaves]
@@ -68,27 +76,42 @@ def newton_scan(
 
         h^{(k+1)} = h^{(k)} + \delta, \qquad
         \delta_t = \tilde J_t \delta_{t-1} + f(h^{(k)}_{t-1}, x_t) - h^{(k)}_t, \qquad
-        \tilde J_t = \frac{1}{1+\lambda}
-          \Big[\frac{\partial f}{\partial h}(h^{(k)}_{t-1}, x_t)\Big]_{\text{full or diag}}
+        \tilde J_t = \Big[\frac{\partial f}{\partial h}(h^{(k)}_{t-1}, x_t)
+          \Big]_{\text{full or diag}}
 
-    where ``h_t`` is the carry flattened into one vector (``D`` entries) and
-    ``\lambda`` is ``damping``. Each iteration solves its linear recurrence with one
-    ``jax.lax.associative_scan``. Iterations stop when the residual
-    ``max_t ||h_t - f(h_{t-1}, x_t)||_inf <= tol``, or after ``max_iters``. After ``k``
-    iterations the first ``k`` steps are exact whatever ``jacobian`` and ``damping``, so
-    the default cap of ``T`` iterations always ends at the sequential result.
+    where ``h_t`` is the carry flattened into one vector (``D`` entries). Each iteration
+    solves its linear recurrence with one ``jax.lax.associative_scan``. Iterations stop
+    when the residual ``max_t ||h_t - f(h_{t-1}, x_t)||_inf <= tol``, or after
+    ``max_iters``. After ``k`` iterations the first ``k`` steps are exact whatever
+    ``jacobian`` and ``damping``, so the default cap of ``T`` iterations always ends at
+    the sequential result.
 
-    ``damping`` (ELK-style): the Jacobian shrunk by ``1/(1+lambda)`` interpolates from
-    Newton (0) to the Picard/Jacobi iteration (``lambda -> inf``: ``h_t <- f(h_{t-1})``),
-    which never diverges and advances at least one step per iteration. It trades the
-    quadratic convergence of Newton for stability where products of Jacobians explode
-    (chaotic dynamics, large recurrent weights), and keeps the T-iteration guarantee.
+    ``damping = lambda > 0`` (ELK, Gonzalez et al. 2024) replaces the Newton step by the
+    Levenberg-Marquardt step on the merit ``1/2 sum_t ||h_t - f(h_{t-1}, x_t)||^2``:
 
-    Gradients (reverse mode) are exact at the solution, by implicit differentiation: the
-    adjoint runs backward in time with the same (undamped) Jacobians, solved by the same
-    scan ("diagonal": iterated with the diagonal as preconditioner, capped at ``T``).
-    They flow to ``carry0``, ``xs`` and anything ``step_fn`` closes over (made explicit
-    with ``jax.closure_convert``); none flows to ``init``. Forward mode is not defined.
+    .. math::
+
+        \delta = \arg\min_\delta \sum_{t > k+1}
+          \|\delta_t - \tilde J_t \delta_{t-1} - r_t\|^2 + \lambda \|\delta_t\|^2,
+
+    with ``delta_t`` on the first ``k + 1`` steps of iteration ``k + 1`` given by the
+    Newton recurrence above (so the exact prefix still grows by one step per iteration
+    and the cap of ``T`` still holds). ``lambda`` is fixed; it bounds the step where the
+    linearised dynamics expand, ``lambda -> 0`` is Newton and a large ``lambda`` advances
+    little more than the exact prefix. The step is the mean of a Kalman smoother: with
+    ``"diagonal"``, per dimension, by parallel scans on accelerators and sequential scans
+    on CPU; with ``"full"``, a sequential Kalman filter and RTS smoother over ``T``
+    steps with ``D x D`` covariances (``O(T D^3)`` work, not parallel in time).
+
+    Derivatives, forward and reverse mode, are exact at the solution, by implicit
+    differentiation: the tangent is the linear recurrence ``dh_t = J_t dh_{t-1} + u_t``
+    with the (undamped) Jacobians at the solution, ``u_t`` the step's tangent for the
+    tangents of ``x_t``, of what ``step_fn`` closes over and (``t = 1``) of ``carry0``;
+    reverse mode is its transpose, the adjoint recurrence backward in time. Both are
+    solved by the same scan (``"diagonal"``: iterated with the diagonal as
+    preconditioner and the exact Jacobian products, capped at ``T``). Closed-over values
+    are made explicit with ``jax.closure_convert``; ``init`` gets no derivative and
+    :class:`NewtonInfo` zero tangents.
 
     Memory per example: ``T·D²`` for ``"full"`` (the Jacobians, and ``D³`` work per step
     in the scan), ``T·D`` for ``"diagonal"``.
@@ -102,7 +125,7 @@ def newton_scan(
             axes are batch axes.
         jacobian: ``"full"`` (DEER: dense Jacobians, quadratic convergence) or
             ``"diagonal"`` (quasi-DEER: their diagonals; more iterations, far cheaper).
-        damping: ``lambda >= 0`` above; 0 is plain Newton.
+        damping: ``lambda >= 0`` above (a finite number); 0 is plain Newton.
         tol: residual at which to stop; ``None``: :func:`default_tol` of the carry's dtype
             (6.4e-6 float32, 1.8e-12 float64).
         max_iters: cap on the iterations (an int >= 0); ``None`` or more than ``T``
@@ -133,7 +156,7 @@ def newton_scan(
         raise TypeError(f"{where}: expected step_fn to be callable, got {type(step_fn).__name__}")
     if jacobian not in JACOBIANS:
         raise ValueError(f"{where}: expected jacobian to be one of {JACOBIANS}, got {jacobian!r}")
-    damping = _check_number(damping, "damping", where, minimum=0.0)
+    damping = _check_damping(damping, where)
     if tol is not None:
         tol = _check_number(tol, "tol", where, minimum=0.0)
     if max_iters is not None and (

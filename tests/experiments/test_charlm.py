@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -10,7 +12,7 @@ import pytest
 from experiments.configs import CharLMConfig
 from experiments.core.args import parse_args
 from experiments.core.errors import ConfigError
-from experiments.data import download
+from experiments.data import chars, download
 from experiments.data.locate import DataNotFoundError
 from experiments.tasks import charlm
 
@@ -31,7 +33,7 @@ def text_dir(tmp_path):
 
 
 def test_load_text_from_data_dir_and_offline_fallback(text_dir, tmp_path, monkeypatch):
-    text, source = charlm.load_text(str(text_dir))
+    text, source = chars.load_text(str(text_dir))
     assert text == TEXT and "--data_dir" in source and "differs" in source
     monkeypatch.delenv("JAXRNN_DATA", raising=False)
     monkeypatch.setenv("JAXRNN_CACHE", str(tmp_path / "empty_cache"))
@@ -40,22 +42,22 @@ def test_load_text_from_data_dir_and_offline_fallback(text_dir, tmp_path, monkey
         raise download.urllib.error.URLError("no network")
 
     monkeypatch.setattr(download.urllib.request, "urlopen", offline)  # also offline on a networked CI
-    text, source = charlm.load_text("")
+    text, source = chars.load_text("")
     assert source.startswith("pydoc_data.topics") and len(text) > 100_000
     with pytest.raises(DataNotFoundError, match="must contain input.txt"):
-        charlm.load_text(str(tmp_path / "nowhere"))
+        chars.load_text(str(tmp_path / "nowhere"))
 
 
 def test_vocab_round_trip_and_unknown_characters():
-    vocab = charlm.CharVocab(TEXT)
+    vocab = chars.CharVocab(TEXT)
     assert vocab.decode(vocab.encode(TEXT)) == TEXT
     with pytest.raises(ValueError, match="expected characters of the vocabulary"):
         vocab.encode("Z")
 
 
 def test_ngram_baselines_order():
-    ids = charlm.CharVocab(TEXT).encode(TEXT)
-    base = charlm.ngram_baselines(ids[:500], ids[500:], int(ids.max()) + 1)
+    ids = chars.CharVocab(TEXT).encode(TEXT)
+    base = chars.ngram_baselines(ids[:500], ids[500:], int(ids.max()) + 1)
     assert base["bigram_val_nats"] < base["unigram_val_nats"] < np.log(ids.max() + 1)
 
 
@@ -64,7 +66,10 @@ def _tiny_params(layers=2, model="lstm"):
     return charlm.init_params(jax.random.key(0), cfg, 11)
 
 
-@pytest.mark.parametrize("model", ["lstm", "gru"])
+MODELS = ["lstm", "gru", "mingru", "minlstm"]
+
+
+@pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("layers", [1, 2])
 def test_step_fn_equals_scanned_forward(layers, model):
     params = _tiny_params(layers, model)
@@ -76,8 +81,9 @@ def test_step_fn_equals_scanned_forward(layers, model):
         np.testing.assert_allclose(logits[:, t], logits_t, atol=STEP_TOL)
 
 
-def test_tbptt_carries_state_but_cuts_gradient():
-    params = _tiny_params(1)
+@pytest.mark.parametrize("model", MODELS)
+def test_tbptt_carries_state_but_cuts_gradient(model):
+    params = _tiny_params(1, model)
     ids = jax.random.randint(jax.random.key(2), (2, 8), 0, 11)
     batch = (ids, jnp.roll(ids, -1, axis=1))
     full = charlm.tbptt_loss(params, batch, chunk=8)
@@ -92,7 +98,7 @@ def test_tbptt_carries_state_but_cuts_gradient():
 
 def test_sampling_is_reproducible():
     params = _tiny_params(2)
-    vocab = charlm.CharVocab("abcdefghijk")
+    vocab = chars.CharVocab("abcdefghijk")
     a = charlm.sample(params, vocab, "ab", 15, 0.8, jax.random.key(3))
     b = charlm.sample(params, vocab, "ab", 15, 0.8, jax.random.key(3))
     assert a == b and len(a) == 15
@@ -103,7 +109,7 @@ def test_config_rejects_bad_values():
         CharLMConfig(temperatures=(0.0,))
     with pytest.raises(ConfigError, match="--chunk: expected an int >= 1"):
         CharLMConfig(chunk=0)
-    with pytest.raises(ConfigError, match="--model: expected one of lstm\\|gru"):
+    with pytest.raises(ConfigError, match="--model: expected one of lstm\\|gru\\|mingru\\|minlstm"):
         CharLMConfig(model="rnn")
 
 
@@ -117,3 +123,23 @@ def test_charlm_runs_tiny(text_dir, tmp_path):
     samples = (run_dir / "samples.txt").read_text()
     assert samples.count("--- temperature") == 2
     assert np.isfinite(results["val_nats"]) and results["data"] == "tinyshakespeare"
+
+
+def test_deep_min_charlm_resumes_bit_exact_after_a_crash(text_dir, tmp_path):
+    """Train 4 steps (checkpoints at 2 and 4); lose step 4 as if killed after step 3; resume."""
+    args = [*TINY, "--model=minlstm", "--temperatures=1.0", "--sample_chars=5",
+            f"--data_dir={text_dir}", f"--runs_dir={tmp_path / 'runs'}"]  # fmt: skip
+    cfg, _ = parse_args(CharLMConfig, args)
+    charlm.main(cfg)
+    (run_dir,) = (tmp_path / "runs" / "charlm").iterdir()
+    with np.load(run_dir / "params.npz") as f:
+        full = dict(f)
+    assert any("blocks" in k and "W_1" in k for k in full)  # the deep recipe ran
+    shutil.rmtree(run_dir / "checkpoints" / "4")
+    (run_dir / "final.json").unlink()
+    cfg, resume = parse_args(CharLMConfig, ["--resume", str(run_dir)])
+    charlm.main(cfg, resume=resume)
+    with np.load(run_dir / "params.npz") as f:
+        for name, value in f.items():
+            np.testing.assert_array_equal(value, full[name], err_msg=name)
+    assert "temperature 1.0" in (run_dir / "samples.txt").read_text()

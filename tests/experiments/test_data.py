@@ -8,10 +8,10 @@ import zipfile
 
 import pytest
 
-from experiments.data import download
+from experiments.data import chars, download
 from experiments.data.dataset import Dataset
 from experiments.data.locate import DataNotFoundError, locate
-from experiments.tasks import charlm, sentiment
+from experiments.tasks import sentiment
 from experiments.tasks import translation as tr
 
 FILES = {"train.tsv": b"good film\t1\n", "dev.tsv": b"bad film\t0\n"}
@@ -218,8 +218,8 @@ def test_dataset_rejects_a_zip_and_file_urls_or_a_file_without_url():
 
 def test_tiny_shakespeare_and_multi30k_download_each_file_from_its_pinned_upstream():
     char_rnn = "https://raw.githubusercontent.com/karpathy/char-rnn/6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/data/tinyshakespeare/input.txt"
-    assert charlm.TINY_SHAKESPEARE.url is None
-    assert charlm.TINY_SHAKESPEARE.file_urls == {"input.txt": char_rnn}
+    assert chars.TINY_SHAKESPEARE.url is None
+    assert chars.TINY_SHAKESPEARE.file_urls == {"input.txt": char_rnn}
     raw = "https://raw.githubusercontent.com/multi30k/dataset/a3d2e0d26b56f3846f66a952536ffed4e401d05a/data/task1/raw/"
     names = [f"{split}.{lang}.gz" for split in tr.SPLITS for lang in ("en", "de")]
     assert sorted(tr.MULTI30K.files) == sorted(names)

@@ -24,7 +24,7 @@ LAYERS = [
     {"_loops"},
     {"scan", "scan_gru"},
     {"parallel"},
-    {"tbptt", "layer_params", "_stack_io", "layers"},
+    {"tbptt", "layer_params", "_stack_io", "_layer_direction", "layers"},
     {"decode"},
     {"_module_cells"},  # what the framework modules know of each cell
     {"linen", "nnx", "equinox", "interop", "_linen_cells", "_nnx_cells"},

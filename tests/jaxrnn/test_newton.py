@@ -182,7 +182,7 @@ def test_no_time_steps():
             ValueError,
             r"jacobian to be one of \('full', 'diagonal'\), got 'dense'",
         ),
-        ({"damping": -1.0}, ValueError, "damping to be a number >= 0.0, got -1.0"),
+        ({"damping": -1.0}, ValueError, "damping to be a finite number >= 0, got -1.0"),
         ({"tol": "small"}, ValueError, "tol to be a number"),
         ({"max_iters": 2.5}, ValueError, "max_iters to be None or an int >= 0, got 2.5"),
         ({"init": jnp.zeros((B, T + 1, D_H))}, ValueError, r"init .* shapes \[\(2, 16, 4\)\]"),

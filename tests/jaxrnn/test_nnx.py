@@ -7,11 +7,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 from flax import nnx
 
 import jaxrnn
 from jaxrnn.layers import Bidirectional, stack
-from jaxrnn.nnx import LSTM, SimpleRNN, layer_params
+from jaxrnn.nnx import LSTM, LSTMCell, SimpleRNN, layer_params
 
 ATOL = 1e-6
 B, T, D_IN, D_H = 2, 5, 3, 4
@@ -36,6 +37,15 @@ def test_stacked_bidirectional_equals_stack():
     chex.assert_trees_all_close(
         model(XS, LENGTHS), stack(params, XS, lengths=LENGTHS, merge="mean"), atol=ATOL
     )
+
+
+def test_layer_params_needs_a_layer_index_exactly_for_a_stack():
+    stack_model, cell = LSTM(D_IN, D_H, rngs=nnx.Rngs(0)), LSTMCell(D_IN, D_H, rngs=nnx.Rngs(0))
+    assert isinstance(layer_params(cell), jaxrnn.LSTMParams)
+    with pytest.raises(TypeError, match=r"got LSTM with layer=None"):
+        layer_params(stack_model)
+    with pytest.raises(TypeError, match=r"a stack with a layer index, got LSTMCell with layer=0"):
+        layer_params(cell, 0)
 
 
 def test_simple_rnn_logits():

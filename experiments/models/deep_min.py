@@ -1,0 +1,119 @@
+r"""The deep minGRU / minLSTM of Feng et al. 2024: residual blocks of a min cell and an MLP.
+
+Every block :math:`l` updates a residual stream :math:`x_t` of width :math:`d` at each step:
+
+.. math::
+
+    x_t \leftarrow x_t + h^{(l)}_t, \quad
+    h^{(l)}_t = \mathrm{Cell}^{(l)}(h^{(l)}_{t-1}, \hat x_t), \quad
+    x_t \leftarrow x_t + W_2\, \mathrm{gelu}(W_1 \hat x_t + b_1) + b_2
+
+where :math:`\hat x_t = x_t / \mathrm{rms}(x_t)` is the stream normalised before each
+sub-block (and once more before the readout). Why normalise: the min cells' candidate
+:math:`\tilde h_t = U_h \hat x_t + b_h` has no ``tanh`` and every block adds to the stream,
+so without it the stream's scale can grow with depth and training, and the gate
+pre-activations :math:`U_z x_t` with it, until the gates saturate; RMS normalisation keeps
+each sub-block's input at unit scale. It has no learned gain: each normalised vector only
+feeds a linear map (:math:`U`, :math:`W_1`, :math:`V`), which would absorb it.
+
+The state is the tuple of every block's :math:`h^{(l)}`; :func:`deep_scan` reads a whole
+sequence in parallel from given states (so truncated BPTT can carry them across chunks) and
+:func:`deep_step` reads one step with ``jaxrnn.mingru_step`` / ``minlstm_step``, which is
+what generation runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+import jaxrnn
+
+MIN_MODELS = ("mingru", "minlstm")
+_INIT = {"mingru": jaxrnn.init_mingru_params, "minlstm": jaxrnn.init_minlstm_params}
+#: the sequence and the one-step function of each cell type
+_FNS = {
+    jaxrnn.MinGRUParams: (jaxrnn.mingru_scan, jaxrnn.mingru_step),
+    jaxrnn.MinLSTMParams: (jaxrnn.minlstm_scan, jaxrnn.minlstm_step),
+}
+
+
+class DeepBlock(NamedTuple):
+    """One block: a min cell ``(d, d)`` and the MLP ``W_1 (d_ff, d)``, ``W_2 (d, d_ff)``."""
+
+    cell: Any
+    W_1: jax.Array
+    b_1: jax.Array
+    W_2: jax.Array
+    b_2: jax.Array
+
+
+def rms_norm(x: jax.Array, eps: float = 1e-6) -> jax.Array:
+    """``x / rms(x)`` over the last axis."""
+    return x * jax.lax.rsqrt(jnp.mean(x * x, axis=-1, keepdims=True) + eps)
+
+
+def init_deep(
+    key: jax.Array, model: str, d: int, num_layers: int, expansion: int = 4
+) -> tuple[DeepBlock, ...]:
+    """``num_layers`` blocks of width ``d`` with a ``cell`` of kind ``model`` and an MLP of
+    ``expansion * d`` hidden units.
+
+    Example:
+        >>> blocks = init_deep(jax.random.key(0), "mingru", 4, 2)
+        >>> len(blocks), blocks[0].W_1.shape
+        (2, (16, 4))
+    """
+    if model not in _INIT:
+        raise ValueError(f"model: expected one of {MIN_MODELS}, got {model!r}")
+    d_ff = expansion * d
+    blocks = []
+    for k in jax.random.split(key, num_layers):
+        k_cell, k_1, k_2 = jax.random.split(k, 3)
+        blocks.append(
+            DeepBlock(
+                cell=_INIT[model](k_cell, d, d),
+                W_1=jax.random.normal(k_1, (d_ff, d), jnp.float32) / jnp.sqrt(d),
+                b_1=jnp.zeros((d_ff,), jnp.float32),
+                W_2=jax.random.normal(k_2, (d, d_ff), jnp.float32) / jnp.sqrt(d_ff),
+                b_2=jnp.zeros((d,), jnp.float32),
+            )
+        )
+    return tuple(blocks)
+
+
+def zero_states(blocks: tuple[DeepBlock, ...], batch: int) -> tuple[jax.Array, ...]:
+    """Every block's ``h_0 = 0``, shape ``(batch, d)``."""
+    return tuple(jnp.zeros((batch, b.W_2.shape[0]), jnp.float32) for b in blocks)
+
+
+def _mlp(block: DeepBlock, x: jax.Array) -> jax.Array:
+    return jax.nn.gelu(rms_norm(x) @ block.W_1.T + block.b_1) @ block.W_2.T + block.b_2
+
+
+def deep_scan(
+    blocks: tuple[DeepBlock, ...], xs: jax.Array, states: tuple[jax.Array, ...]
+) -> tuple[tuple[jax.Array, ...], jax.Array]:
+    """``(states_T, normalised outputs (B, T, d))`` reading ``xs (B, T, d)`` from ``states``."""
+    new = []
+    for block, h0 in zip(blocks, states):
+        h_T, hs = _FNS[type(block.cell)][0](block.cell, rms_norm(xs), h0)
+        xs = xs + hs
+        xs = xs + _mlp(block, xs)
+        new.append(h_T)
+    return tuple(new), rms_norm(xs)
+
+
+def deep_step(
+    blocks: tuple[DeepBlock, ...], states: tuple[jax.Array, ...], x: jax.Array
+) -> tuple[tuple[jax.Array, ...], jax.Array]:
+    """One step of :func:`deep_scan`: ``(states, normalised output (B, d))`` from ``x (B, d)``."""
+    new = []
+    for block, h_prev in zip(blocks, states):
+        h, _ = _FNS[type(block.cell)][1](block.cell, h_prev, rms_norm(x))
+        x = x + h
+        x = x + _mlp(block, x)
+        new.append(h)
+    return tuple(new), rms_norm(x)
