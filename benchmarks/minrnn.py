@@ -9,7 +9,8 @@ JAX: the same minGRU, output-checked against jaxrnn's) and ``mingru-pytorch`` (t
 log-space variant, ``g(h~)`` and no biases: same shapes and work, different numbers, so
 not output-checked) where they are installed. Timing is ``benchmarks.harness``'s
 interleaved rounds (median ms per call). Writes ``benchmarks/results/minrnn.json`` and
-``minrnn.md``; the speed-up columns are the sequential LSTM's time over each cell's.
+``minrnn.md``; the speed-up columns are the sequential LSTM's time over each cell's, and
+``products`` (the minGRU's matrix products alone) is the floor its time cannot go below.
 """
 
 from __future__ import annotations
@@ -87,6 +88,35 @@ def torch_mingru(d_h: int, xs) -> peers.Peer:
     return peers.Peer("mingru-pytorch", forward, grad, sync=lambda out: out)
 
 
+def products(xs, d_h: int) -> peers.Peer:
+    """The minGRU's matrix products alone, as a floor: forward ``x U^T`` with ``U`` of shape
+    ``(2 d_h, d_in)``; forward+backward adds the weight gradient ``G^T x`` (``G`` the
+    ``(B T, 2 d_h)`` cotangent). Same flops as the minGRU's, nothing else."""
+    x = xs.reshape(-1, xs.shape[-1])
+    U_T = jax.random.normal(jax.random.key(5), (x.shape[1], 2 * d_h)) / np.sqrt(d_h)
+    G = jax.random.normal(jax.random.key(6), (x.shape[0], 2 * d_h))
+    fwd = jax.jit(lambda U_T, x: x @ U_T)
+    both = jax.jit(lambda U_T, x, G: (x @ U_T, jax.lax.dot_general(G, x, (((0,), (0,)), ((), ())))))
+    return peers.Peer("products", lambda: fwd(U_T, x), lambda: both(U_T, x, G))
+
+
+# Matrix-product flops per shape, in units of one d_h x d_in product per step and example
+# (2 B T d_h d_in flops; d_in = d_h here). Gradients are w.r.t. the weights only.
+#   LSTM:  fwd 4 (U x) + 4 (W h);  bwd 8 weight gradients + 4 (W^T g) through time = 20
+#   GRU:   fwd 3 + 3;              bwd 6 + 3                                       = 15
+#   RNN:   fwd 1 + 1;              bwd 2 + 1                                       = 5
+#   minGRU 2 + 2 = 4, minLSTM 3 + 3 = 6; "products" (the minGRU's alone)           = 4
+PRODUCT_UNITS = {"lstm": (8, 20), "gru": (6, 15), "rnn": (2, 5), "mingru": (2, 4),
+                 "mingru seq": (2, 4), "minlstm": (3, 6), "products": (2, 4)}  # fmt: skip
+
+
+def gflop(impl: str, shape, mode: str) -> float | None:
+    """Matrix-product GFLOP of one call (``mode`` ``"fwd"`` or ``"grad"``), or None."""
+    B, T, d_h = shape
+    units = PRODUCT_UNITS.get(impl)
+    return None if units is None else units[mode == "grad"] * 2 * B * T * d_h * d_h / 1e9
+
+
 def builders(B: int, T: int, d_h: int):
     """``({name: () -> Peer}, reference output)``: every implementation on one shape."""
     p_lstm, xs = inputs("lstm", B, T, d_h)
@@ -106,6 +136,7 @@ def builders(B: int, T: int, d_h: int):
     if hasattr(jaxrnn, "gru_scan") and hasattr(jaxrnn, "init_gru_params"):
         p = jaxrnn.init_gru_params(jax.random.key(4), d_h, d_h)
         out["gru"] = lambda: jp("gru", lambda w, x: jaxrnn.gru_scan(w, x)[1], p, xs)
+    out["products"] = lambda: products(xs, d_h)
     out["mingru-keras"] = lambda: keras_mingru(p_gru, xs)
     out["mingru-pytorch"] = lambda: torch_mingru(d_h, xs)
     return out, np.asarray(jaxrnn.mingru_scan(p_gru, xs)[1])
@@ -134,19 +165,25 @@ def bench_shape(name: str, shape, reps: int, budget_s: float, only: set | None) 
     ms = {peer.name: {m: 1e3 * statistics.median(times[(peer.name, m)]) for m in ("fwd", "grad")}
           for peer in built}  # fmt: skip
     calls = len(times[(built[0].name, "fwd")]) if built else 0
-    return {"name": name, "shape": list(shape), "ms": ms, "calls": calls, "errors": errors}
+    gflops = {impl: {m: gflop(impl, shape, m) for m in ("fwd", "grad")} for impl in ms}
+    return {"name": name, "shape": list(shape), "ms": ms, "calls": calls, "errors": errors,
+            "gflop": gflops}  # fmt: skip
 
 
 def markdown(results: list) -> str:
-    """One row per shape and implementation: ms and the LSTM's time over it."""
+    """One row per shape and implementation: ms, the LSTM's time over it, and the rate of
+    matrix-product flops (``gflop``) that the time amounts to."""
     lines = ["| shape (B, T, d_h) | impl | fwd ms | fwd+bwd ms | LSTM / impl fwd | "
-             "LSTM / impl fwd+bwd |", "|---|---|---:|---:|---:|---:|"]  # fmt: skip
+             "LSTM / impl fwd+bwd | fwd+bwd product GFLOP/s |",
+             "|---|---|---:|---:|---:|---:|---:|"]  # fmt: skip
     for r in results:
         lstm = r["ms"].get("lstm")
         for impl, m in r["ms"].items():
             ratio = [f"{lstm[k] / m[k]:.1f}x" if lstm else "-" for k in ("fwd", "grad")]
+            flop = r.get("gflop", {}).get(impl, {}).get("grad")
+            rate = f"{flop / m['grad'] * 1e3:.0f}" if flop else "-"
             lines.append(f"| {r['name']} {tuple(r['shape'])} | {impl} | {m['fwd']:.2f} | "
-                         f"{m['grad']:.2f} | {ratio[0]} | {ratio[1]} |")  # fmt: skip
+                         f"{m['grad']:.2f} | {ratio[0]} | {ratio[1]} | {rate} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

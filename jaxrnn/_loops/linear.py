@@ -13,20 +13,24 @@ The minGRU and minLSTM reduce to it once their gates are computed for every step
   closed form ``h_t = A_t (h_0 + \sum_{s \le t} b_s / A_s)`` with ``A_t = \prod a``
   divides by products that underflow after a few hundred steps of a forget gate below 1,
   and is not used.
-- **Sequential scan** (CPU): ``jax.lax.scan`` of ``h = a * h + b``. On 2 CPU cores it
+- **Sequential loop** (CPU): ``h = a * h + b``, step after step. On 2 CPU cores it
   was the fastest exact form measured (``docs/minrnn.md``): the associative scan's
   ``log T`` extra passes over memory cost more than its parallel depth saves when there
   are only two cores, and blocked forms (a scan inside blocks, vectorised across blocks,
-  then a pass over block boundaries) lost to it as well. Its rounding error grows at most
+  then a pass over block boundaries) lost to it as well, as did unrolling it. The
+  primal loop writes ``h_t`` over ``b_t`` in ``b``'s buffer (``"in_place"``), which saves
+  allocating and zeroing an output buffer; the tangent recurrence is a ``jax.lax.scan``
+  (``"sequential"``), whose transpose JAX derives. Its rounding error grows at most
   linearly in ``T`` (each step is one multiply-add of a contraction when ``|a| <= 1``).
 
 ``jax.lax.platform_dependent`` picks the form when the program is lowered.
 
 Derivatives: the recurrence is linear in ``(b, h_0)`` and its tangent is the same
-recurrence, ``dh_t = a_t dh_{t-1} + (da_t h_{t-1} + db_t)``, so the JVP rule reuses the
-chosen form; reverse mode is JAX's transpose of it, the reverse-time recurrence
-``g_t = \bar h_t + a_{t+1} g_{t+1}`` with ``\bar a_t = g_t h_{t-1}`` and
-``\bar b_t = g_t``. Derivatives of every order work in both modes.
+recurrence, ``dh_t = a_t dh_{t-1} + (da_t h_{t-1} + db_t)``, so the JVP rule reuses it
+(as a ``lax.scan`` on CPU, the associative scan elsewhere); reverse mode is JAX's
+transpose of it, the reverse-time recurrence ``g_t = \bar h_t + a_{t+1} g_{t+1}`` with
+``\bar a_t = g_t h_{t-1}`` and ``\bar b_t = g_t``. Derivatives of every order work in
+both modes.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from jaxrnn._loops._common import cpu_float32
+from jaxrnn._loops._common import cpu_float32, shift
 from jaxrnn._typing import Array
 
 
@@ -47,6 +51,22 @@ def _sequential(a: Array, b: Array, h0: Array, reverse: bool) -> tuple[Array, Ar
         return h_t, h_t
 
     return jax.lax.scan(step, h0, (a, b), reverse=reverse)
+
+
+def _in_place(a: Array, b: Array, h0: Array, reverse: bool) -> tuple[Array, Array]:
+    """The sequential loop, writing ``h_t`` over ``b_t`` in ``b``'s buffer (no output buffer
+    to allocate and zero). Not for differentiation: a loop that updates a carried buffer
+    would store the buffer at every step; the JVP rule runs :func:`_sequential` instead."""
+    T = a.shape[0]
+
+    def step(i, carry):
+        h_prev, hs = carry
+        t = T - 1 - i if reverse else i
+        at = functools.partial(jax.lax.dynamic_index_in_dim, index=t, keepdims=False)
+        h_t = at(a) * h_prev + at(hs)
+        return h_t, jax.lax.dynamic_update_index_in_dim(hs, h_t, t, 0)
+
+    return jax.lax.fori_loop(0, T, step, (h0, b))
 
 
 def compose(earlier, later):
@@ -63,10 +83,10 @@ def _associative(a: Array, b: Array, h0: Array, reverse: bool) -> tuple[Array, A
     return (hs[0] if reverse else hs[-1]), hs
 
 
-def _by_platform(a: Array, b: Array, h0: Array, reverse: bool) -> tuple[Array, Array]:
+def _by_platform(a, b, h0, reverse: bool, cpu) -> tuple[Array, Array]:
     return jax.lax.platform_dependent(
         a, b, h0,
-        cpu=functools.partial(_sequential, reverse=reverse),
+        cpu=functools.partial(cpu, reverse=reverse),
         default=functools.partial(_associative, reverse=reverse),
     )  # fmt: skip
 
@@ -81,15 +101,22 @@ def _recurrence_jvp(reverse, form, primals, tangents):
     a, b, h0 = primals
     da, db, dh0 = tangents
     h_T, hs = _recurrence(a, b, h0, reverse, form)
-    if reverse:  # the state each step read
-        h_prev = jnp.concatenate([hs[1:], h0[None]])
-    else:
-        h_prev = jnp.concatenate([h0[None], hs[:-1]])
-    dh_T, dhs = _recurrence(a, da * h_prev + db, dh0, reverse, form)
+    h_prev = shift(hs, h0, reverse)  # the state each step read
+    dh_T, dhs = _recurrence(a, da * h_prev + db, dh0, reverse, _TANGENT_FORM[form])
     return (h_T, hs), (dh_T, dhs)
 
 
-_FORMS = {"sequential": _sequential, "associative": _associative, "platform": _by_platform}
+_FORMS = {
+    "sequential": _sequential,
+    "in_place": _in_place,
+    "associative": _associative,
+    "platform": functools.partial(_by_platform, cpu=_in_place),
+    "platform_scan": functools.partial(_by_platform, cpu=_sequential),
+}
+# The form of the tangent recurrence: one that JAX can transpose (reverse mode) cheaply.
+_TANGENT_FORM = {"sequential": "sequential", "in_place": "sequential",
+                 "associative": "associative", "platform": "platform_scan",
+                 "platform_scan": "platform_scan"}  # fmt: skip
 
 
 def linear_recurrence(
@@ -98,8 +125,10 @@ def linear_recurrence(
     """``(h_T, hs)`` of ``h_t = a_t * h_{t-1} + b_t`` over time-major ``a, b (T, ...)``.
 
     ``h0`` has the shape of one step. With ``reverse`` the steps run from ``T-1`` down to
-    0 and ``h_T`` is the state after step 0. ``form`` is ``"platform"`` (sequential on
-    CPU, associative elsewhere), ``"sequential"`` or ``"associative"``. On CPU, 16-bit
+    0 and ``h_T`` is the state after step 0. ``form`` is ``"platform"`` (``"in_place"``
+    on CPU, ``"associative"`` elsewhere), ``"platform_scan"`` (``"sequential"`` on CPU),
+    ``"sequential"`` (a ``lax.scan``), ``"in_place"`` (a loop that writes over ``b``'s
+    buffer) or ``"associative"``; all give the same values. On CPU, 16-bit
     floats are computed in float32 and rounded once (as the LSTM's loops do).
     """
     if form not in _FORMS:
