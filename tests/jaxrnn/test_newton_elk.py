@@ -2,8 +2,8 @@
 
 The damped step against a dense float64 NumPy solve of the Levenberg-Marquardt normal
 equations; damped results against the sequential scans, also where ELK's steps run far
-off; ``jax.jvp`` and ``jax.grad`` against the sequential scans' in float64. No test asserts
-fewer iterations with damping: no case measured so far shows it (docs/newton.md).
+off; ``jax.jvp`` and ``jax.grad`` against the sequential scans' in float64. Fewer
+iterations with damping: ``test_newton_damping.py`` (quasi-ELK only; docs/newton.md).
 """
 
 from __future__ import annotations
