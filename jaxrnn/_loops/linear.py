@@ -36,6 +36,7 @@ both modes.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -106,7 +107,7 @@ def _recurrence_jvp(reverse, form, primals, tangents):
     return (h_T, hs), (dh_T, dhs)
 
 
-_FORMS = {
+_FORMS: dict[str, Callable[..., tuple[Array, Array]]] = {
     "sequential": _sequential,
     "in_place": _in_place,
     "associative": _associative,
