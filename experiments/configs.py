@@ -133,7 +133,12 @@ class SentimentConfig(TrainConfig):
         data_dir: folder holding train.tsv and dev.tsv (empty: $JAXRNN_DATA/sst2, the
             cache, or a download).
         models: the recurrent cells compared.
-        embed: word embedding size.
+        recipe: how mingru and minlstm are built: single is one layer of the cell read by a
+            linear classifier, like the LSTM; deep is the paper's residual blocks of the cell
+            and a per-step MLP (see blocks, mlp_expansion).
+        blocks: residual blocks of the deep recipe (mingru/minlstm with recipe=deep).
+        mlp_expansion: hidden units of the per-step MLP, times hidden (recipe=deep).
+        embed: word embedding size (the deep recipe embeds into hidden, its stream's width).
         hidden: hidden units of every model.
         min_count: keep words seen at least this often in training.
         dropout: dropout rate on the embedded words.
@@ -146,6 +151,9 @@ class SentimentConfig(TrainConfig):
 
     data_dir: str = ""
     models: Models = DEFAULT_MODELS
+    recipe: Literal["single", "deep"] = "single"
+    blocks: Positive = 2
+    mlp_expansion: Positive = 4
     embed: Positive = 128
     hidden: Positive = 128
     min_count: Positive = 1

@@ -17,7 +17,8 @@ each sub-block's input at unit scale. It has no learned gain: each normalised ve
 feeds a linear map (:math:`U`, :math:`W_1`, :math:`V`), which would absorb it.
 
 The state is the tuple of every block's :math:`h^{(l)}`; :func:`deep_scan` reads a whole
-sequence in parallel from given states (so truncated BPTT can carry them across chunks) and
+sequence in parallel from given states (so truncated BPTT can carry them across chunks),
+with optional ``lengths`` for padded batches, and
 :func:`deep_step` reads one step with ``jaxrnn.mingru_step`` / ``minlstm_step``, which is
 what generation runs.
 """
@@ -94,12 +95,22 @@ def _mlp(block: DeepBlock, x: jax.Array) -> jax.Array:
 
 
 def deep_scan(
-    blocks: tuple[DeepBlock, ...], xs: jax.Array, states: tuple[jax.Array, ...]
+    blocks: tuple[DeepBlock, ...],
+    xs: jax.Array,
+    states: tuple[jax.Array, ...] | None = None,
+    lengths: jax.Array | None = None,
 ) -> tuple[tuple[jax.Array, ...], jax.Array]:
-    """``(states_T, normalised outputs (B, T, d))`` reading ``xs (B, T, d)`` from ``states``."""
+    """``(states_T, normalised outputs (B, T, d))`` reading ``xs (B, T, d)`` from ``states``
+    (``None``: zeros).
+
+    With ``lengths (B,)`` every block's scan holds its state past each sequence's end and
+    outputs zeros there, so the outputs at the valid steps and ``states_T`` (the states after
+    the last valid step) do not depend on what the padding steps hold; the outputs at the
+    padding steps themselves are meaningless.
+    """
     new = []
-    for block, h0 in zip(blocks, states):
-        h_T, hs = _FNS[type(block.cell)][0](block.cell, rms_norm(xs), h0)
+    for block, h0 in zip(blocks, states or (None,) * len(blocks)):
+        h_T, hs = _FNS[type(block.cell)][0](block.cell, rms_norm(xs), h0, lengths=lengths)
         xs = xs + hs
         xs = xs + _mlp(block, xs)
         new.append(h_T)

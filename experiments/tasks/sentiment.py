@@ -5,6 +5,8 @@ the cell, and classified from the state after its last word: ``p(y) = softmax(V 
 (``h_n`` for the LSTM). Batches hold sentences of similar length, padded to a few bucket
 lengths, and ``lengths`` makes the scans hold the state past each sentence's end, so padding
 changes nothing and costs little. The vanilla RNN and the LSTM have the same sizes.
+``--recipe=deep`` builds the minGRU and minLSTM as the paper's residual blocks
+(:mod:`experiments.models.deep_min`), classified from the normalised stream at the last word.
 
 Data: ``--data_dir``, else ``$JAXRNN_DATA/sst2``, else the cache, else the GLUE download
 (see :mod:`experiments.data.locate`). The run directory keeps ``vocab.json`` (tokens and tokenizer)
@@ -33,8 +35,8 @@ from experiments.core.plots import confusion_matrix, plot_confusion, plot_curves
 from experiments.core.run import Run
 from experiments.core.step import Problem
 from experiments.core.train import train
-from experiments.data.dataset import Dataset
 from experiments.data.locate import locate
+from experiments.data.sst2 import SST2, encode
 from experiments.data.text import (
     SST_TOKENIZER,
     Vocab,
@@ -42,27 +44,25 @@ from experiments.data.text import (
     read_sentences,
     tokenize_sst,
 )
+from experiments.models.deep_min import MIN_MODELS
 from experiments.models.losses import cross_entropy
 from experiments.models.params_io import load_params, save_params
 from experiments.models.registry import MODELS
 from experiments.models.sequence import final_logits, init_model
 
 LABELS = ("negative", "positive")
-#: GLUE SST-2 (binary). Checksums are of the GLUE train/dev files (see shared PROVENANCE.md).
-SST2 = Dataset(
-    name="sst2",
-    files={
-        "train.tsv": "48eac26399f8456935f81dd9e3a745c1430adb6c62e233ccfe22db4a0d15d1d1",
-        "dev.tsv": "54a9c12c77e402fc14d6a66a506f24d999f596b0176eb777c972cccc2f9cc4b0",
-    },
-    url="https://dl.fbaipublicfiles.com/glue/data/SST-2.zip",
-    members={"train.tsv": "SST-2/train.tsv", "dev.tsv": "SST-2/dev.tsv"},
-)
 
 
 def init_params(key: jax.Array, cfg: SentimentConfig, model: str, vocab_size: int) -> dict:
-    """``{"embed": E (vocab, embed), "cell": ..., "readout": ...}`` with 2 outputs."""
+    """``{"embed": E (vocab, embed), "cell": ..., "readout": ...}`` with 2 outputs; the deep
+    recipe: ``{"embed": E (vocab, hidden), "blocks": ..., "readout": ...}``, ``E`` at unit
+    scale as the residual stream's first value (as in charlm)."""
     k_embed, k_model = jax.random.split(key)
+    if cfg.recipe == "deep" and model in MIN_MODELS:
+        params = init_model(k_model, model, cfg.hidden, cfg.hidden, len(LABELS),
+                            blocks=cfg.blocks, mlp_expansion=cfg.mlp_expansion)  # fmt: skip
+        params["embed"] = jax.random.normal(k_embed, (vocab_size, cfg.hidden), jnp.float32)
+        return params
     params = init_model(k_model, model, cfg.embed, cfg.hidden, len(LABELS))
     params["embed"] = 0.1 * jax.random.normal(k_embed, (vocab_size, cfg.embed), jnp.float32)
     return params
@@ -158,12 +158,6 @@ def load_sst2(cfg: SentimentConfig):
     return located, train_ex, dev_ex
 
 
-def encode(vocab: Vocab, examples) -> tuple[list[list[int]], np.ndarray]:
-    """``(token ids of each sentence, labels)``."""
-    ids = [vocab.encode(tokenize_sst(e.sentence)) for e in examples]
-    return ids, np.array([e.label for e in examples], np.int32)
-
-
 LOSS_KEY = "dev_loss"
 """The held-out loss :mod:`experiments.tasks.wallclock` compares."""
 
@@ -196,7 +190,9 @@ def main(cfg: SentimentConfig, resume: str | None = None) -> dict:
     )
     results, histories = {}, {}
     for model in cfg.models:
-        print(f"[sentiment] {model}: {cfg.steps} steps, embed {cfg.embed}, hidden {cfg.hidden}")
+        deep = cfg.recipe == "deep" and model in MIN_MODELS
+        sizes = f"{cfg.blocks} deep blocks" if deep else f"embed {cfg.embed}"
+        print(f"[sentiment] {model}: {cfg.steps} steps, {sizes}, hidden {cfg.hidden}")
         t0 = time.perf_counter()
         out = train(cfg, problem(cfg, model, vocab, train_set, dev_set), run.sub(model))
         save_params(run.path / model / "params.npz", out.params)
@@ -284,4 +280,3 @@ def command(argv: list[str]) -> int:
     print(f"accuracy {acc:.4f} on {len(labels)} sentences ({args.model}, {args.file})")
     print(json.dumps(summary))
     return 0
-
