@@ -2,7 +2,8 @@ r"""The sequence loops behind ``rnn_scan``, ``lstm_scan`` and ``gru_scan``, buil
 
 One module per network (``rnn.py``, ``lstm.py``, ``gru.py``), the pieces they share in
 ``_common.py``, and the slower general loop with per-step resets in ``resets.py``.
-``linear.py`` evaluates ``h_t = a_t h_{t-1} + b_t`` over all steps (the minGRU and minLSTM);
+``linear.py`` evaluates ``h_t = a_t h_{t-1} + b_t`` over all steps, and ``minrnn.py`` the
+minGRU's and minLSTM's gates with it (on CPU a block of steps at a time);
 ``newton.py`` solves ``h_t = f(h_{t-1}, x_t)`` for all steps at once by Newton's method
 (iterations in ``newton_solver.py``, the damped ELK step in ``elk.py``).
 

@@ -16,8 +16,10 @@ The minGRU and minLSTM reduce to it once their gates are computed for every step
 - **Sequential loop** (CPU): ``h = a * h + b``, step after step. On 2 CPU cores it
   was the fastest exact form measured (``docs/minrnn.md``): the associative scan's
   ``log T`` extra passes over memory cost more than its parallel depth saves when there
-  are only two cores, and blocked forms (a scan inside blocks, vectorised across blocks,
-  then a pass over block boundaries) lost to it as well, as did unrolling it. The
+  are only two cores, and blocked forms of the recurrence alone (a scan inside blocks,
+  vectorised across blocks, then a pass over block boundaries) lost to it as well, as did
+  unrolling it. (What did pay is blocking the gates' product together with this loop, so
+  a block stays in cache: :mod:`jaxrnn._loops.minrnn`, the minGRU/minLSTM forward.) The
   primal loop writes ``h_t`` over ``b_t`` in ``b``'s buffer (``"in_place"``), which saves
   allocating and zeroing an output buffer; the tangent recurrence is a ``jax.lax.scan``
   (``"sequential"``), whose transpose JAX derives. Its rounding error grows at most

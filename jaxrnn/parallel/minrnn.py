@@ -13,12 +13,16 @@ With ``parallel=True`` the coefficients of all steps come from one matrix produc
 gates' ``U`` stacked into one matrix), and the recurrence is
 :mod:`jaxrnn._loops.linear`'s: an associative scan on accelerators, a sequential loop on
 CPU (which measured faster there), exact in both cases (no division by vanishing products
-of gates; see that module). The coefficients are the step's own expressions: ``1 - z_t``
-rounded once from an accurate ``z_t`` is what keeps a long memory (``z_t`` near 0)
-accurate, and the minLSTM's normalised gates come from a difference of log-sigmoids (never
-``0/0``; see :func:`jaxrnn.cells_min._minlstm_mix`). ``parallel=False`` is a ``lax.scan``
-of :func:`jaxrnn.mingru_step` / :func:`jaxrnn.minlstm_step` (what decoding runs); the two
-agree to rounding.
+of gates; see that module). On CPU the forward pass runs the product and the loop a block
+of steps at a time (:mod:`jaxrnn._loops.minrnn`: the same numbers, fewer passes over
+memory); derivatives, in both modes, are those of the unblocked form.
+
+The coefficients are the step's own expressions: ``1 - z_t`` rounded once from an accurate
+``z_t`` is what keeps a long memory (``z_t`` near 0) accurate, and the minLSTM's normalised
+gates come from a difference of log-sigmoids (never ``0/0``; see
+:func:`jaxrnn.cells_min._minlstm_mix`). ``parallel=False`` is a ``lax.scan`` of
+:func:`jaxrnn.mingru_step` / :func:`jaxrnn.minlstm_step` (what decoding runs); the two agree
+to rounding.
 
 Padding (``lengths``) sets ``a_t = 1, b_t = 0`` at padding steps, which holds the state
 exactly, and zeroes their outputs; ``reverse`` runs the recurrence from ``T-1`` down to
@@ -32,61 +36,15 @@ import math
 
 import jax
 import jax.numpy as jnp
-from jax.custom_derivatives import SymbolicZero
 
 from jaxrnn import _checks
-from jaxrnn._loops._common import dot_t, materialise
-from jaxrnn._loops.linear import linear_recurrence
+from jaxrnn._loops.minrnn import _MINGRU, _MINLSTM, _parallel, _unfused
 from jaxrnn._typing import Array, Float, Int
-from jaxrnn.cells_min import _mingru_state, _minlstm_mix, _minlstm_state
+from jaxrnn.cells_min import _mingru_state, _minlstm_state
 from jaxrnn.params import MinGRUParams, MinLSTMParams
 
 
-@jax.custom_jvp
-def _product(xs: Array, U: Array, b: Array) -> Array:
-    """``xs @ U.T + b``, with ``U.T`` materialised once: a product against a transposed
-    operand ran slower on XLA's CPU backend (:class:`jaxrnn._loops._common.FusedWeights`)."""
-    (U_T,) = materialise(U.T)
-    return xs @ U_T + b
-
-
-@functools.partial(_product.defjvp, symbolic_zeros=True)
-def _product_jvp(primals, tangents):
-    # Tangents multiply ``U`` as stored (``dot_t``): their transposes, the backward
-    # products ``ct @ U`` and ``ct^T xs``, then need no transposed weights either.
-    xs, U, b = primals
-    dxs, dU, db = (None if isinstance(t, SymbolicZero) else t for t in tangents)
-    out = _product(xs, U, b)
-    terms = [dot_t(dxs, U) if dxs is not None else None,  # d(x U^T) = dx U^T + x dU^T
-             dot_t(xs, dU) if dU is not None else None, db]  # fmt: skip
-    terms = [t for t in terms if t is not None]
-    return out, jnp.broadcast_to(sum(terms[1:], terms[0]) if terms else 0.0, out.shape).astype(
-        out.dtype
-    )
-
-
-def _gates(xs: Array, U: tuple[Array, ...], b: tuple[Array, ...]) -> tuple[Array, ...]:
-    """``U_g x_t + b_g`` of every gate ``g`` at every step, as one matrix product: the
-    gates' ``U_g`` stacked into one ``(G d_h, d_in)`` matrix, the product's ``G d_h``
-    columns split back into the gates. The stored parameters are not changed."""
-    z = _product(xs, jnp.concatenate(U), jnp.concatenate(b))
-    return tuple(jnp.split(z, len(U), axis=-1))
-
-
-def _mingru_coefficients(params: MinGRUParams, xs: Array) -> tuple[Array, Array]:
-    z_pre, h_tilde = _gates(xs, (params.U_z, params.U_h), (params.b_z, params.b_h))
-    z = jax.nn.sigmoid(z_pre)  # z_t = sigmoid(U_z x_t + b_z), h~_t = U_h x_t + b_h, all t
-    return 1 - z, z * h_tilde
-
-
-def _minlstm_coefficients(params: MinLSTMParams, xs: Array) -> tuple[Array, Array]:
-    U = (params.U_f, params.U_i, params.U_h)
-    f_pre, i_pre, h_tilde = _gates(xs, U, (params.b_f, params.b_i, params.b_h))
-    f_prime, i_prime = _minlstm_mix(f_pre, i_pre)
-    return f_prime, i_prime * h_tilde
-
-
-def _scan(cls, coefficients, state_fn, where, params, xs, h0, lengths, reverse, parallel):
+def _scan(cls, cell, state_fn, where, params, xs, h0, lengths, reverse, parallel):
     d_in, d_h = _checks.check_min_params(params, cls, where)
     dtype = getattr(params, cls._fields[0]).dtype
     xs = _checks.check_inputs(xs, d_in, where, name="xs", min_rank=2)
@@ -103,12 +61,10 @@ def _scan(cls, coefficients, state_fn, where, params, xs, h0, lengths, reverse, 
     mask = _checks.valid_mask(lengths, T, batch)
     mask = None if mask is None else mask.reshape(T, n, 1)
     h0 = h0.reshape(n, d_h)
-    if parallel:
-        a, b = coefficients(params, xs_time)
-        if mask is not None:  # padding: a_t = 1, b_t = 0 holds the state exactly
-            a = jnp.where(mask, a, jnp.ones_like(a))
-            b = jnp.where(mask, b, jnp.zeros_like(b))
-        h_T, hs = linear_recurrence(a, b, h0, reverse=reverse)
+    if parallel and dtype in (jnp.float32, jnp.float64):
+        h_T, hs = _parallel(cell, reverse, params, xs_time, h0, mask)
+    elif parallel:  # 16-bit floats: linear_recurrence computes them in float32 on CPU
+        h_T, hs = _unfused(cell, reverse, params, xs_time, h0, mask)
     else:
 
         def step(h_prev, inputs):
@@ -174,7 +130,7 @@ def mingru_scan(
         (True, True)
     """
     return _scan(
-        MinGRUParams, _mingru_coefficients, _mingru_state, "mingru_scan",
+        MinGRUParams, _MINGRU, _mingru_state, "mingru_scan",
         params, xs, h0, lengths, reverse, parallel,
     )  # fmt: skip
 
@@ -226,7 +182,7 @@ def minlstm_scan(
         (True, True)
     """
     return _scan(
-        MinLSTMParams, _minlstm_coefficients, _minlstm_state, "minlstm_scan",
+        MinLSTMParams, _MINLSTM, _minlstm_state, "minlstm_scan",
         params, xs, h0, lengths, reverse, parallel,
     )  # fmt: skip
 
