@@ -15,10 +15,28 @@ from jaxrnn._typing import Array, Float
 from jaxrnn.params import MinGRUParams, MinLSTMParams
 
 
-def _mingru_state(params: MinGRUParams, h_prev: Array, x_t: Array) -> Array:
-    """One minGRU step, batched over leading axes."""
-    z_t = jax.nn.sigmoid(x_t @ params.U_z.T + params.b_z)
-    h_tilde_t = x_t @ params.U_h.T + params.b_h
+def _transposed_inputs(params: MinGRUParams | MinLSTMParams) -> tuple[Array, ...]:
+    """The ``U_g^T`` of every gate (``(d_in, d_h)`` each, in field order), materialised.
+
+    For a loop of steps: computed once outside it and passed to the step as ``U_T``, each
+    step multiplies ``x_t`` by a stored matrix. Given ``U_g`` and transposing inside the
+    loop, XLA's CPU backend multiplied by the transposed operand at every step: the
+    minGRU's ``parallel=False`` scan ran 5-6x slower forward at ``B = 1``
+    (``docs/minrnn.md``). ``optimization_barrier`` keeps XLA from folding the transposes
+    back into the products.
+    """
+    names = [f for f in params._fields if f.startswith("U_")]
+    return tuple(jax.lax.optimization_barrier(tuple(getattr(params, f).T for f in names)))
+
+
+def _mingru_state(
+    params: MinGRUParams, h_prev: Array, x_t: Array, U_T: tuple[Array, ...] | None = None
+) -> Array:
+    """One minGRU step, batched over leading axes; ``U_T`` as :func:`_transposed_inputs`
+    gives it (by default the step transposes ``U_z, U_h`` itself)."""
+    U_z_T, U_h_T = (params.U_z.T, params.U_h.T) if U_T is None else U_T
+    z_t = jax.nn.sigmoid(x_t @ U_z_T + params.b_z)
+    h_tilde_t = x_t @ U_h_T + params.b_h
     return (1 - z_t) * h_prev + z_t * h_tilde_t
 
 
@@ -37,13 +55,16 @@ def _minlstm_mix(z_f: Array, z_i: Array) -> tuple[Array, Array]:
     return jnp.where(D > 0, large, small), jnp.where(D > 0, small, large)
 
 
-def _minlstm_state(params: MinLSTMParams, h_prev: Array, x_t: Array) -> Array:
-    """One minLSTM step, batched over leading axes."""
+def _minlstm_state(
+    params: MinLSTMParams, h_prev: Array, x_t: Array, U_T: tuple[Array, ...] | None = None
+) -> Array:
+    """One minLSTM step, batched over leading axes; ``U_T`` as in :func:`_mingru_state`."""
+    U_f_T, U_i_T, U_h_T = (params.U_f.T, params.U_i.T, params.U_h.T) if U_T is None else U_T
     f_prime_t, i_prime_t = _minlstm_mix(
-        x_t @ params.U_f.T + params.b_f,  # f_t = sigmoid(U_f x_t + b_f)
-        x_t @ params.U_i.T + params.b_i,  # i_t = sigmoid(U_i x_t + b_i)
+        x_t @ U_f_T + params.b_f,  # f_t = sigmoid(U_f x_t + b_f)
+        x_t @ U_i_T + params.b_i,  # i_t = sigmoid(U_i x_t + b_i)
     )
-    h_tilde_t = x_t @ params.U_h.T + params.b_h
+    h_tilde_t = x_t @ U_h_T + params.b_h
     return f_prime_t * h_prev + i_prime_t * h_tilde_t
 
 

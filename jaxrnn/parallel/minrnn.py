@@ -40,7 +40,7 @@ import jax.numpy as jnp
 from jaxrnn import _checks
 from jaxrnn._loops.minrnn import _MINGRU, _MINLSTM, _parallel, _unfused
 from jaxrnn._typing import Array, Float, Int
-from jaxrnn.cells_min import _mingru_state, _minlstm_state
+from jaxrnn.cells_min import _mingru_state, _minlstm_state, _transposed_inputs
 from jaxrnn.params import MinGRUParams, MinLSTMParams
 
 
@@ -66,10 +66,11 @@ def _scan(cls, cell, state_fn, where, params, xs, h0, lengths, reverse, parallel
     elif parallel:  # 16-bit floats: linear_recurrence computes them in float32 on CPU
         h_T, hs = _unfused(cell, reverse, params, xs_time, h0, mask)
     else:
+        U_T = _transposed_inputs(params)  # once, outside the loop (see _transposed_inputs)
 
         def step(h_prev, inputs):
             x_t, m_t = inputs
-            h_t = state_fn(params, h_prev, x_t)
+            h_t = state_fn(params, h_prev, x_t, U_T)
             h_t = h_t if m_t is None else jnp.where(m_t, h_t, h_prev)
             return h_t, h_t
 

@@ -245,3 +245,19 @@ def test_unroll_reaches_the_loop(run):
         jax.make_jaxpr(jax.grad(lambda x: fn(x).sum()))(options.XS).jaxpr
     )
     assert set(backward) == {options.UNROLL}, backward
+
+
+# --- the min cells' sequential scan (parallel=False) ----------------------------------------
+
+
+@pytest.mark.parametrize("scan", [jaxrnn.mingru_scan, jaxrnn.minlstm_scan], ids=["mingru", "minlstm"])
+def test_min_sequential_scan_transposes_its_weights_outside_the_loop(scan):
+    # XLA's CPU backend multiplied by a transposed operand at every step when the step
+    # transposed U_g itself (5-6x slower forward at B = 1, docs/minrnn.md).
+    init = jaxrnn.init_mingru_params if scan is jaxrnn.mingru_scan else jaxrnn.init_minlstm_params
+    p = init(jax.random.key(0), 5, 7)
+    jaxpr = jax.make_jaxpr(lambda x: scan(p, x, parallel=False))(jnp.ones((2, 9, 5))).jaxpr
+    scans = [e for e in _walk_eqns(jaxpr) if e.primitive.name == "scan"]
+    assert len(scans) == 1, [e.primitive.name for e in _walk_eqns(jaxpr)]
+    body = [e.primitive.name for e in _walk_eqns(scans[0].params["jaxpr"].jaxpr)]
+    assert "dot_general" in body and "transpose" not in body, body
