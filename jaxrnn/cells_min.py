@@ -12,6 +12,7 @@ import jax.numpy as jnp
 
 from jaxrnn import _checks
 from jaxrnn._typing import Array, Float
+from jaxrnn.cells import _mul
 from jaxrnn.params import MinGRUParams, MinLSTMParams
 
 
@@ -19,11 +20,13 @@ def _transposed_inputs(params: MinGRUParams | MinLSTMParams) -> tuple[Array, ...
     """The ``U_g^T`` of every gate (``(d_in, d_h)`` each, in field order), materialised.
 
     For a loop of steps: computed once outside it and passed to the step as ``U_T``, each
-    step multiplies ``x_t`` by a stored matrix. Given ``U_g`` and transposing inside the
-    loop, XLA's CPU backend multiplied by the transposed operand at every step: the
-    minGRU's ``parallel=False`` scan ran 5-6x slower forward at ``B = 1``
-    (``docs/minrnn.md``). ``optimization_barrier`` keeps XLA from folding the transposes
-    back into the products.
+    step multiplies ``x_t`` by a stored matrix. With ``U_g`` transposed at every step and
+    the product fused into the gates, XLA's CPU backend ran the minGRU's ``parallel=False``
+    scan 5-6x slower forward at ``B = 1``; against the steps' own remedy
+    (:func:`jaxrnn.cells._mul`, which a single step uses) the stored transposes were level at
+    (1, 1000, 128) and 1.1-1.2x faster at (16, 2000, 128) and (1, 100000, 64)
+    (``docs/design_loops.md``). ``optimization_barrier`` keeps XLA from folding the
+    transposes back into the products.
     """
     names = [f for f in params._fields if f.startswith("U_")]
     return tuple(jax.lax.optimization_barrier(tuple(getattr(params, f).T for f in names)))
@@ -34,9 +37,13 @@ def _mingru_state(
 ) -> Array:
     """One minGRU step, batched over leading axes; ``U_T`` as :func:`_transposed_inputs`
     gives it (by default the step transposes ``U_z, U_h`` itself)."""
-    U_z_T, U_h_T = (params.U_z.T, params.U_h.T) if U_T is None else U_T
-    z_t = jax.nn.sigmoid(x_t @ U_z_T + params.b_z)
-    h_tilde_t = x_t @ U_h_T + params.b_h
+    if U_T is None:
+        z_t = jax.nn.sigmoid(_mul(params.U_z, x_t) + params.b_z)
+        h_tilde_t = _mul(params.U_h, x_t) + params.b_h
+    else:
+        U_z_T, U_h_T = U_T
+        z_t = jax.nn.sigmoid(x_t @ U_z_T + params.b_z)
+        h_tilde_t = x_t @ U_h_T + params.b_h
     return (1 - z_t) * h_prev + z_t * h_tilde_t
 
 
@@ -59,12 +66,16 @@ def _minlstm_state(
     params: MinLSTMParams, h_prev: Array, x_t: Array, U_T: tuple[Array, ...] | None = None
 ) -> Array:
     """One minLSTM step, batched over leading axes; ``U_T`` as in :func:`_mingru_state`."""
-    U_f_T, U_i_T, U_h_T = (params.U_f.T, params.U_i.T, params.U_h.T) if U_T is None else U_T
-    f_prime_t, i_prime_t = _minlstm_mix(
-        x_t @ U_f_T + params.b_f,  # f_t = sigmoid(U_f x_t + b_f)
-        x_t @ U_i_T + params.b_i,  # i_t = sigmoid(U_i x_t + b_i)
-    )
-    h_tilde_t = x_t @ U_h_T + params.b_h
+    if U_T is None:
+        f_prime_t, i_prime_t = _minlstm_mix(
+            _mul(params.U_f, x_t) + params.b_f,  # f_t = sigmoid(U_f x_t + b_f)
+            _mul(params.U_i, x_t) + params.b_i,  # i_t = sigmoid(U_i x_t + b_i)
+        )
+        h_tilde_t = _mul(params.U_h, x_t) + params.b_h
+    else:
+        U_f_T, U_i_T, U_h_T = U_T
+        f_prime_t, i_prime_t = _minlstm_mix(x_t @ U_f_T + params.b_f, x_t @ U_i_T + params.b_i)
+        h_tilde_t = x_t @ U_h_T + params.b_h
     return f_prime_t * h_prev + i_prime_t * h_tilde_t
 
 

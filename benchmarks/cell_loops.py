@@ -1,0 +1,101 @@
+"""``python -m benchmarks.cell_loops [SHAPE ...]``: jaxrnn's cells inside Flax's ``nn.RNN``,
+with the products of the step kept apart on CPU (:func:`jaxrnn.cells._mul`) and without.
+
+A loop of single steps is what ``nn.RNN(jaxrnn.linen.LSTMCell(...))`` runs, and what a
+user's ``lax.scan`` of ``jaxrnn.lstm_step`` runs. For each cell, in one process, timed
+interleaved call by call (``benchmarks.harness``), float32, ``d_in = d_h``:
+
+- ``kept apart``: the cell as it is (on CPU each product ``M v`` is an
+  ``optimization_barrier`` away from the gate that reads it);
+- ``plain``: the same model, traced with ``jaxrnn.cells._mul`` replaced by ``v @ M.T``
+  (what the steps computed before), so XLA may fuse the product into the gate.
+
+Forward, and forward+backward (the gradient of the sum of all outputs with respect to every
+weight). Each ``plain`` output is checked against ``kept apart`` (``CHECK_TOL``) before
+timing. Shapes ``(B, T, d_h)``: ``b1`` (1, 1000, 128) and ``b16`` (16, 1000, 128).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from benchmarks.harness import timed_rounds
+from benchmarks.peers import Peer
+from jaxrnn import cells, cells_min
+
+SHAPES = {"b1": (1, 1000, 128), "b16": (16, 1000, 128), "tiny": (2, 12, 8)}
+CELL_NAMES = ("RNNCell", "LSTMCell", "GRUCell", "MinGRUCell", "MinLSTMCell")
+CHECK_TOL = 1e-4  # float32 outputs, plain against kept apart, absolute
+
+
+@contextlib.contextmanager
+def plain_products():
+    """Trace the steps with ``v @ M.T`` (no barrier) while inside."""
+    saved = cells._mul, cells_min._mul
+    cells._mul = cells_min._mul = lambda M, v: v @ M.T
+    try:
+        yield
+    finally:
+        cells._mul, cells_min._mul = saved
+
+
+def variants(cell_name: str, shape: tuple[int, int, int]) -> dict[str, tuple]:
+    """``{variant: (forward, forward+backward)}``, compiled, inputs bound."""
+    import flax.linen as nn
+
+    from jaxrnn import linen
+
+    B, T, d_h = shape
+    model = nn.RNN(getattr(linen, cell_name)(d_h))
+    xs = jax.random.normal(jax.random.key(1), (B, T, d_h))
+    variables = model.init(jax.random.key(0), xs)
+
+    def grad(v, x):
+        return jax.grad(lambda v: model.apply(v, x).sum())(v)
+
+    out = {}
+    for name, context in (("kept apart", contextlib.nullcontext), ("plain", plain_products)):
+        with context():
+            compiled = [jax.jit(f).lower(variables, xs).compile() for f in (model.apply, grad)]
+        out[name] = tuple(functools.partial(f, variables, xs) for f in compiled)
+    return out
+
+
+def bench(cell_name: str, shape: tuple[int, int, int], budget_s: float = 8.0) -> dict:
+    """``{variant: {"fwd": ms, "grad": ms}}`` (medians); raises if ``plain`` differs."""
+    fns = variants(cell_name, shape)
+    err = float(jnp.max(jnp.abs(fns["plain"][0]() - fns["kept apart"][0]())))
+    if not err <= CHECK_TOL:
+        raise ValueError(f"{cell_name}: expected outputs within {CHECK_TOL}, got {err}")
+    impls = [Peer(name, fwd, grad) for name, (fwd, grad) in fns.items()]
+    times = timed_rounds(impls, sys.maxsize, budget_s)
+    return {name: {m: 1e3 * float(np.median(times[(name, m)])) for m in ("fwd", "grad")}
+            for name in fns}  # fmt: skip
+
+
+def main(argv: list[str]) -> int:
+    names = argv or ["b1", "b16"]
+    unknown = [n for n in names if n not in SHAPES]
+    if unknown:
+        print(f"error: expected shapes from {list(SHAPES)}, got {unknown}", file=sys.stderr)
+        return 2
+    print("| shape (B, T, d_h) | cell | kept apart fwd / fwd+bwd ms | plain | plain / kept apart |")
+    print("|---|---|---:|---:|---:|")
+    for name in names:
+        for cell_name in CELL_NAMES:
+            ms = bench(cell_name, SHAPES[name], budget_s=0.0 if name == "tiny" else 8.0)
+            k, p = ms["kept apart"], ms["plain"]
+            print(f"| {name} {SHAPES[name]} | {cell_name} | {k['fwd']:.2f} / {k['grad']:.2f} | "
+                  f"{p['fwd']:.2f} / {p['grad']:.2f} | {p['fwd'] / k['fwd']:.2f}x / "
+                  f"{p['grad'] / k['grad']:.2f}x |", flush=True)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
