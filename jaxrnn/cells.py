@@ -35,11 +35,12 @@ def _mul(M: Array, v: Array) -> Array:
     """``M v`` over the last axis of ``v``, i.e. ``v @ M.T``, with ``M`` stored ``(out, in)``.
 
     On CPU the product is kept out of the fusion of the elementwise gate that reads it
-    (``optimization_barrier``): inside a loop of steps (a user's ``lax.scan``, Flax's
-    ``nn.RNN`` of a jaxrnn cell) XLA's CPU backend otherwise fused the transposed product
-    into the gate's ``tanh`` / ``sigmoid`` and ran 5-6x slower at batch 1 (a scan of
-    LSTM-like steps at (B, T, d_h) = (1, 300, 128): 10.3 against 1.7 ms), and level or
-    slower at B = 16 and 128 (``docs/loops.md``). Other platforms multiply as written.
+    (``optimization_barrier``). Inside a loop of steps (Flax's ``nn.RNN`` of a jaxrnn cell,
+    a user's ``lax.scan`` of a step) XLA's CPU backend otherwise fused the transposed
+    product into the gate's ``tanh`` / ``sigmoid``, and the forward pass at batch 1 ran
+    3.2-5.8x slower (``nn.RNN`` of each ``jaxrnn.linen`` cell at (1, 1000, 128)); at batch
+    4 and 16 the two were level (``docs/design_loops.md``). Other platforms multiply as
+    written.
     """
     return jax.lax.platform_dependent(v, M, cpu=_kept_apart, default=_plain)
 
