@@ -16,6 +16,11 @@ from jaxrnn.cells import _mul
 from jaxrnn.params import MinGRUParams, MinLSTMParams
 
 
+def _input_matrices(params: MinGRUParams | MinLSTMParams) -> tuple[Array, ...]:
+    """The gates' ``U_g`` (every field named ``U_*``), in field order."""
+    return tuple(getattr(params, f) for f in params._fields if f.startswith("U_"))
+
+
 def _transposed_inputs(params: MinGRUParams | MinLSTMParams) -> tuple[Array, ...]:
     """The ``U_g^T`` of every gate (``(d_in, d_h)`` each, in field order), materialised.
 
@@ -28,22 +33,25 @@ def _transposed_inputs(params: MinGRUParams | MinLSTMParams) -> tuple[Array, ...
     (``docs/design_loops.md``). ``optimization_barrier`` keeps XLA from folding the
     transposes back into the products.
     """
-    names = [f for f in params._fields if f.startswith("U_")]
-    return tuple(jax.lax.optimization_barrier(tuple(getattr(params, f).T for f in names)))
+    return tuple(jax.lax.optimization_barrier(tuple(U.T for U in _input_matrices(params))))
+
+
+def _input_products(params, x_t: Array, U_T: tuple[Array, ...] | None) -> tuple[Array, ...]:
+    """``U_g x_t`` of every gate, in field order: with the transposes ``U_T`` of a loop
+    (:func:`_transposed_inputs`), else by :func:`jaxrnn.cells._mul`."""
+    if U_T is None:
+        return tuple(_mul(U, x_t) for U in _input_matrices(params))
+    return tuple(x_t @ U_g_T for U_g_T in U_T)
 
 
 def _mingru_state(
     params: MinGRUParams, h_prev: Array, x_t: Array, U_T: tuple[Array, ...] | None = None
 ) -> Array:
     """One minGRU step, batched over leading axes; ``U_T`` as :func:`_transposed_inputs`
-    gives it (by default the step transposes ``U_z, U_h`` itself)."""
-    if U_T is None:
-        z_t = jax.nn.sigmoid(_mul(params.U_z, x_t) + params.b_z)
-        h_tilde_t = _mul(params.U_h, x_t) + params.b_h
-    else:
-        U_z_T, U_h_T = U_T
-        z_t = jax.nn.sigmoid(x_t @ U_z_T + params.b_z)
-        h_tilde_t = x_t @ U_h_T + params.b_h
+    gives it, in a loop."""
+    U_z_x, U_h_x = _input_products(params, x_t, U_T)
+    z_t = jax.nn.sigmoid(U_z_x + params.b_z)
+    h_tilde_t = U_h_x + params.b_h
     return (1 - z_t) * h_prev + z_t * h_tilde_t
 
 
@@ -66,16 +74,12 @@ def _minlstm_state(
     params: MinLSTMParams, h_prev: Array, x_t: Array, U_T: tuple[Array, ...] | None = None
 ) -> Array:
     """One minLSTM step, batched over leading axes; ``U_T`` as in :func:`_mingru_state`."""
-    if U_T is None:
-        f_prime_t, i_prime_t = _minlstm_mix(
-            _mul(params.U_f, x_t) + params.b_f,  # f_t = sigmoid(U_f x_t + b_f)
-            _mul(params.U_i, x_t) + params.b_i,  # i_t = sigmoid(U_i x_t + b_i)
-        )
-        h_tilde_t = _mul(params.U_h, x_t) + params.b_h
-    else:
-        U_f_T, U_i_T, U_h_T = U_T
-        f_prime_t, i_prime_t = _minlstm_mix(x_t @ U_f_T + params.b_f, x_t @ U_i_T + params.b_i)
-        h_tilde_t = x_t @ U_h_T + params.b_h
+    U_f_x, U_i_x, U_h_x = _input_products(params, x_t, U_T)
+    f_prime_t, i_prime_t = _minlstm_mix(
+        U_f_x + params.b_f,  # f_t = sigmoid(U_f x_t + b_f)
+        U_i_x + params.b_i,  # i_t = sigmoid(U_i x_t + b_i)
+    )
+    h_tilde_t = U_h_x + params.b_h
     return f_prime_t * h_prev + i_prime_t * h_tilde_t
 
 
