@@ -1,5 +1,5 @@
 """``python -m benchmarks.cell_loops [SHAPE ...]``: jaxrnn's cells inside Flax's ``nn.RNN``,
-with the products of the step kept apart on CPU (:func:`jaxrnn.cells._mul`) and without.
+with the products of the step kept apart on CPU (:func:`jaxrnn._src.ops.mul`) and without.
 
 A loop of single steps is what ``nn.RNN(jaxrnn.linen.LSTMCell(...))`` runs, and what a
 user's ``lax.scan`` of ``jaxrnn.lstm_step`` runs. For each cell, in one process, timed
@@ -7,7 +7,7 @@ interleaved call by call (``benchmarks.harness``), float32, ``d_in = d_h``:
 
 - ``kept apart``: the cell as it is (on CPU each product ``M v`` is an
   ``optimization_barrier`` away from the gate that reads it);
-- ``plain``: the same model, traced with ``jaxrnn.cells._mul`` replaced by ``v @ M.T``
+- ``plain``: the same model, traced with ``jaxrnn._src.ops.mul`` replaced by ``v @ M.T``
   (what the steps computed before), so XLA may fuse the product into the gate.
 
 Forward, and forward+backward (the gradient of the sum of all outputs with respect to every
@@ -27,7 +27,7 @@ import numpy as np
 
 from benchmarks.harness import timed_rounds
 from benchmarks.peers import Peer
-from jaxrnn import cells, cells_min
+from jaxrnn._src import ops
 
 SHAPES = {"b1": (1, 1000, 128), "b16": (16, 1000, 128), "tiny": (2, 12, 8)}
 CELL_NAMES = ("RNNCell", "LSTMCell", "GRUCell", "MinGRUCell", "MinLSTMCell")
@@ -37,12 +37,12 @@ CHECK_TOL = 1e-4  # float32 outputs, plain against kept apart, absolute
 @contextlib.contextmanager
 def plain_products():
     """Trace the steps with ``v @ M.T`` (no barrier) while inside."""
-    saved = cells._mul, cells_min._mul
-    cells._mul = cells_min._mul = lambda M, v: v @ M.T
+    saved = ops._kept_apart
+    ops._kept_apart = ops._plain  # jaxrnn._src.ops.mul reads it when a step is traced
     try:
         yield
     finally:
-        cells._mul, cells_min._mul = saved
+        ops._kept_apart = saved
 
 
 def variants(cell_name: str, shape: tuple[int, int, int]) -> dict[str, tuple]:

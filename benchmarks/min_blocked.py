@@ -1,7 +1,7 @@
 """``python -m benchmarks.min_blocked [SHAPE ...]``: the minGRU / minLSTM CPU forward, blocked
 against unblocked, and the block size.
 
-An A/B harness for :mod:`jaxrnn._loops.minrnn`, timed interleaved call by call in one
+An A/B harness for :mod:`jaxrnn._src.linear`, timed interleaved call by call in one
 process, forward only (the blocked form is the forward pass; derivatives run the unblocked
 form), float32, on the shapes of :mod:`benchmarks.minrnn`, ``d_in = d_h``:
 
@@ -27,13 +27,12 @@ import jaxrnn
 from benchmarks.harness import timed_rounds
 from benchmarks.minrnn import ALL_SHAPES
 from benchmarks.peers import Peer
-from jaxrnn._loops import minrnn
-from jaxrnn._loops._common import materialise
-from jaxrnn._loops.minrnn import BLOCK_ROWS, block_steps, blocked_forward
+from jaxrnn._src import linear
+from jaxrnn._src.linear import BLOCK_ROWS, block_steps
 
 CHECK_TOL = 1e-5  # float32 outputs of a variant vs unblocked, absolute
-CELLS = {"mingru": (jaxrnn.init_mingru_params, minrnn._MINGRU),
-         "minlstm": (jaxrnn.init_minlstm_params, minrnn._MINLSTM)}  # fmt: skip
+CELLS = {"mingru": (jaxrnn.init_mingru_params, jaxrnn.get_cell("mingru")),
+         "minlstm": (jaxrnn.init_minlstm_params, jaxrnn.get_cell("minlstm"))}  # fmt: skip
 
 
 def candidates(T: int, n: int) -> list[int]:
@@ -47,13 +46,10 @@ def variants(cell: str, T: int, n: int) -> dict:
     spec = CELLS[cell][1]
 
     def unblocked(p, xs_time, h0):
-        return minrnn._unfused(spec, False, p, xs_time, h0, None)[1]
+        return linear.unblocked(spec, False, p, xs_time, h0, None, None)[1]
 
     def blocked(p, xs_time, h0, K):
-        U, b = minrnn._stacked(spec, p)
-        (U_T,) = materialise(U.T)
-        ab = functools.partial(minrnn._ab_of, spec)
-        return blocked_forward(ab, U_T, b, xs_time, None, h0, False, K)[1]
+        return linear.blocked(spec, False, p, xs_time, h0, None, None, K=K)[1]
 
     out = {"unblocked": jax.jit(unblocked)}
     for K in candidates(T, n):

@@ -43,8 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxrnn
-from jaxrnn import cells
-from jaxrnn._loops.newton import default_tol, newton_carries
+from jaxrnn._src.newton import default_tol, newton_carries
 
 CELLS = ("rnn", "lstm", "gru")
 GIB = 2**30
@@ -68,15 +67,15 @@ class Cell:
             raise ValueError(f"cell: expected one of {CELLS}, got {kind!r}")
         self.kind, self.D_per_h = kind, 2 if kind == "lstm" else 1
         zeros = lambda B, d: jnp.zeros((B, d), jnp.float32)  # noqa: E731
+        cell = jaxrnn.get_cell(kind)
+        self.step = lambda p, carry, x_t: cell.step(p, carry, x_t)[0]
+        self.diag = cell.jacobian_diagonal
         if kind == "lstm":
-            self.step, self.diag = cells._lstm_state, cells._lstm_state_diag
             self.carry0 = lambda B, d: jaxrnn.LSTMState(h=zeros(B, d), C=zeros(B, d))
             self.seq = lambda p, xs: jaxrnn.lstm_scan(p, xs)[1]
             self.h = lambda c: c.h
         else:
             scan = {"rnn": jaxrnn.rnn_scan, "gru": jaxrnn.gru_scan}[kind]
-            self.step = {"rnn": cells._rnn_state, "gru": cells._gru_state}[kind]
-            self.diag = {"rnn": cells._rnn_state_diag, "gru": cells._gru_state_diag}[kind]
             self.carry0, self.seq, self.h = zeros, lambda p, xs: scan(p, xs)[1], lambda c: c
 
     def params(self, weights: str, d_in: int, d_h: int) -> Any:
@@ -110,7 +109,7 @@ def memory_gib(jacobian: str, B: int, T: int, D: int) -> float:
 
 def newton_fn(c: Cell, jacobian: str, max_iters: int | None = None) -> Callable:
     """``(p, carry0, xs) -> (carries, iterations, residual)``: the solver call of the scans'
-    Newton path (:func:`jaxrnn._loops.newton.newton_carries` with the cell's analytic
+    Newton path (:func:`jaxrnn._src.newton.newton_carries` with the cell's analytic
     diagonal); ``max_iters`` caps the iterations (the scans' cap is ``T``)."""
 
     def run(p, carry0, xs):

@@ -21,8 +21,7 @@ import time
 import jax
 import jax.numpy as jnp
 
-from jaxrnn.layer_params import init_stack
-from jaxrnn.layers import stack
+from jaxrnn.layers import init_stack, stack
 
 
 def _loss(params, xs, resets, carries):

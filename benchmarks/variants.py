@@ -9,7 +9,7 @@ the sum of the outputs w.r.t. the parameters and the inputs), float32, on the sh
   (the same loops on segments of ``k`` steps, each recomputed in the backward pass), which
   shows what the recomputation costs.
 - ``bfloat16``: parameters and inputs cast to bfloat16 (inside the timed function). On
-  CPU the loops then run in float32 (:func:`jaxrnn._loops._common.cpu_float32`), so this shows
+  CPU the loops then run in float32 (:func:`jaxrnn._src.loops.common.cpu_float32`), so this shows
   the cost of the casts; its gradients are checked to ``BF16_TOL`` only.
 
 XLA's CPU options change every variant alike; compare them by running this script under

@@ -1,63 +1,69 @@
 """jaxrnn: exact, fast recurrent networks as pure JAX functions.
 
-The core imports only ``jax``. Flax modules live in ``jaxrnn.linen`` and ``jaxrnn.nnx``
-and are imported only when asked for.
+Every family is a :class:`jaxrnn.Cell` (``jaxrnn/cells/``), and everything generic (the
+sequence rules, stacks, the Flax and Equinox modules, decoding, Newton's method) is written
+once against that contract. The core imports only ``jax``; the Flax modules live in
+``jaxrnn.linen`` and ``jaxrnn.nnx`` and are imported only when asked for.
 """
 
-from jaxrnn.cells import gru_step, lstm_step, rnn_step
-from jaxrnn.cells_min import mingru_step, minlstm_step
-from jaxrnn.decode import (
-    Decoded,
-    StepFn,
-    beam_search,
-    greedy_decode,
-    make_gru_step_fn,
-    make_lstm_step_fn,
-    make_mingru_step_fn,
-    make_minlstm_step_fn,
-    make_rnn_step_fn,
-    sample_decode,
-)
-from jaxrnn.init import (
-    init_gru_params,
-    init_lstm_params,
-    init_mingru_params,
-    init_minlstm_params,
-    init_rnn_params,
-)
-from jaxrnn.layer_params import Bidirectional, init_stack, without_readout
-from jaxrnn.layers import stack
-from jaxrnn.parallel.minrnn import mingru_scan, minlstm_scan
-from jaxrnn.parallel.newton import NewtonInfo, newton_scan
-from jaxrnn.params import (
-    Gate,
-    GRUParams,
+from jaxrnn.cell import Cell, Leaf, cell_for, cell_names, get_cell, register_cell
+from jaxrnn.cells.gru import GRUParams, gru_scan, gru_step, init_gru_params, make_gru_step_fn
+from jaxrnn.cells.lstm import (
     LSTMParams,
     LSTMState,
+    init_lstm_params,
+    lstm_scan,
+    lstm_step,
+    make_lstm_step_fn,
+)
+from jaxrnn.cells.minrnn import (
     MinGRUParams,
     MinLSTMParams,
-    RNNParams,
+    init_mingru_params,
+    init_minlstm_params,
+    make_mingru_step_fn,
+    make_minlstm_step_fn,
+    mingru_scan,
+    mingru_step,
+    minlstm_scan,
+    minlstm_step,
 )
-from jaxrnn.scan import lstm_scan, rnn_scan
-from jaxrnn.scan_gru import gru_scan
+from jaxrnn.cells.rnn import (
+    RNNParams,
+    init_rnn_params,
+    make_rnn_step_fn,
+    rnn_scan,
+    rnn_step,
+    without_readout,
+)
+from jaxrnn.decode import Decoded, StepFn, beam_search, greedy_decode, sample_decode
+from jaxrnn.layers import Bidirectional, cell_scan, init_stack, stack
+from jaxrnn.newton import NewtonInfo, newton_scan
+from jaxrnn.params import Gate
 from jaxrnn.tbptt import detach, truncated_bptt
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Bidirectional",
+    "Cell",
     "Decoded",
     "GRUParams",
     "Gate",
     "LSTMParams",
     "LSTMState",
+    "Leaf",
     "MinGRUParams",
     "MinLSTMParams",
     "NewtonInfo",
     "RNNParams",
     "StepFn",
     "beam_search",
+    "cell_for",
+    "cell_names",
+    "cell_scan",
     "detach",
+    "get_cell",
     "greedy_decode",
     "gru_scan",
     "gru_step",
@@ -79,6 +85,7 @@ __all__ = [
     "minlstm_scan",
     "minlstm_step",
     "newton_scan",
+    "register_cell",
     "rnn_scan",
     "rnn_step",
     "sample_decode",

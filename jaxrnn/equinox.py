@@ -1,11 +1,13 @@
-"""Equinox modules over :func:`jaxrnn.layers.stack` (needs ``equinox``).
+"""Equinox modules over :func:`jaxrnn.stack` (needs ``equinox``), for any cell.
 
 Equinox's convention: a module is called on one example, ``xs`` of shape ``(T, d_in)``,
 and batched with ``jax.vmap``; a ``key`` drives dropout, which is active unless
 ``inference=True`` (toggle it with ``equinox.nn.inference_mode``). The module's fields
-are jaxrnn's own NamedTuples (``model.layers[0]`` is an ``LSTMParams``, a ``RNNParams``
+are the cells' own NamedTuples (``model.layers[0]`` is an ``LSTMParams``, a ``RNNParams``
 or a ``Bidirectional`` pair), so ``jaxrnn.lstm_scan(model.layers[0], xs)`` runs its first
-layer and gradients read ``.layers[0].f.W``.
+layer and gradients read ``.layers[0].f.W``. :class:`Stack` takes any registered cell;
+:class:`LSTM`, :class:`GRU`, :class:`SimpleRNN`, :class:`MinGRU`, :class:`MinLSTM` are it
+with their cell.
 """
 
 from __future__ import annotations
@@ -16,15 +18,47 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from jaxrnn import _module_cells as mc
-from jaxrnn._typing import Array, DType, PRNGKey
-from jaxrnn.layer_params import MERGES
-from jaxrnn.layers import stack
+from jaxrnn._src import modules as mc
+from jaxrnn._src.typing import Array, DType, PRNGKey
+from jaxrnn.cell import Cell, get_cell
+from jaxrnn.layers import MERGES, stack
 from jaxrnn.params import default_bias_init, default_input_init, default_recurrent_init
 
 
-class _Stack(eqx.Module):
-    """Shared body of :class:`LSTM`, :class:`GRU` and :class:`SimpleRNN`."""
+class Stack(eqx.Module):
+    r"""A stack of layers of any registered cell as an ``eqx.Module`` (:func:`jaxrnn.stack`).
+
+    Args:
+        cell: the cell's name (``"lstm"``, ``"gru"``, ...; :func:`jaxrnn.cell_names`) or a
+            :class:`jaxrnn.Cell`.
+        in_features: input size ``d_in``.
+        features: hidden size ``d_h``.
+        key: PRNG key for the initialisation (layer ``l`` uses ``fold_in(key, l)``).
+        num_layers: number of stacked layers.
+        bidirectional: run each layer forward and backward over the same lengths.
+        merge: ``"concat"``, ``"sum"`` or ``"mean"`` of the two directions.
+        dropout: dropout rate between layers (default 0.0).
+        forget_bias: added to ``b_f`` at initialisation (cells with that option).
+        d_out: readout size of the top layer (cells with a readout).
+        kernel_init, recurrent_kernel_init, bias_init: initialisers of the ``"input"``,
+            ``"recurrent"`` and ``"bias"`` leaves (called with the stored ``(out, in)``
+            shapes).
+        param_dtype: dtype of the parameters.
+        dtype: compute dtype (parameters, inputs and carries are cast to it); None
+            promotes them.
+        unroll, remat: passed to the loops (see :func:`jaxrnn.lstm_scan`).
+        reverse, keep_order: read the valid steps last-to-first; keep the outputs aligned
+            with the inputs (default: in the order computed, as Flax's ``RNN``).
+        inference: start in inference mode (no dropout).
+        cell_options: more options of the cell's layout.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxrnn.equinox import Stack
+        >>> model = Stack("gru", 3, 4, num_layers=2, key=jax.random.key(0))
+        >>> model(jnp.ones((5, 3)))[1].shape
+        (5, 4)
+    """
 
     layers: tuple[Any, ...]
     merge: str = eqx.field(static=True)
@@ -38,7 +72,7 @@ class _Stack(eqx.Module):
 
     def __init__(
         self,
-        cell: str,
+        cell: str | Cell,
         in_features: int,
         features: int,
         *,
@@ -59,15 +93,19 @@ class _Stack(eqx.Module):
         reverse: bool = False,
         keep_order: bool = False,
         inference: bool = False,
+        cell_options: dict[str, Any] | None = None,
     ) -> None:
         if merge not in MERGES:
             raise ValueError(f"expected merge to be one of {MERGES}, got {merge!r}")
-        inits = mc.Inits(kernel_init, recurrent_kernel_init, bias_init, forget_bias, param_dtype)
-        layouts = mc.stack_layouts(cell, in_features, features, d_out=d_out,
-                                   num_layers=num_layers, bidirectional=bidirectional,
-                                   merge=merge)  # fmt: skip
+        family = get_cell(cell, f"jaxrnn.equinox.{type(self).__name__}")
+        given = {**dict(cell_options or {}), "forget_bias": forget_bias, "d_out": d_out}
+        options = mc.cell_options(family, **given)
+        inits = mc.Inits(kernel_init, recurrent_kernel_init, bias_init, param_dtype, options)
+        layouts = mc.stack_layouts(family, in_features, features, num_layers=num_layers,
+                                   bidirectional=bidirectional, merge=merge,
+                                   options=options)  # fmt: skip
         self.layers = tuple(
-            mc.rebuild(mc.init_tree(jax.random.fold_in(key, l), layout, inits))
+            mc.rebuild(mc.init_tree(jax.random.fold_in(key, l), layout, inits), layout=layout)
             for l, layout in enumerate(layouts)
         )
         self.merge, self.dropout, self.dtype = merge, dropout, dtype
@@ -80,6 +118,7 @@ class _Stack(eqx.Module):
         initial_carry: Any = None,
         *,
         seq_lengths: Array | None = None,
+        resets: Array | None = None,
         key: PRNGKey | None = None,
         inference: bool | None = None,
     ) -> tuple[tuple[Any, ...], Array]:
@@ -90,6 +129,8 @@ class _Stack(eqx.Module):
             initial_carry: one carry per layer, as returned; None for zeros.
             seq_lengths: optional integer scalar (per example): steps ``t >= seq_lengths``
                 are padding.
+            resets: optional bools ``(T,)``: True where a new segment starts (the step
+                reads ``initial_carry``).
             key: PRNG key for dropout between layers; needed when ``dropout > 0`` and not
                 in inference mode.
             inference: overrides the ``inference`` field (True: no dropout).
@@ -102,13 +143,14 @@ class _Stack(eqx.Module):
                 "inference=True (or use equinox.nn.inference_mode)"
             )
         return stack(
-            self.layers, xs, initial_carry, seq_lengths=seq_lengths, merge=self.merge,
+            self.layers, xs, initial_carry, seq_lengths=seq_lengths, resets=resets,
+            merge=self.merge,
             dropout=self.dropout, key=key if use_dropout else None, reverse=self.reverse,
             keep_order=self.keep_order, unroll=self.unroll, remat=self.remat, dtype=self.dtype,
         )  # fmt: skip
 
 
-class LSTM(_Stack):
+class LSTM(Stack):
     r"""A stack of LSTM layers as an ``eqx.Module`` (equations: :func:`jaxrnn.lstm_step`).
 
     Args:
@@ -147,7 +189,7 @@ class LSTM(_Stack):
         super().__init__("lstm", in_features, features, key=key, **options)
 
 
-class GRU(_Stack):
+class GRU(Stack):
     r"""A stack of GRU layers as an ``eqx.Module`` (``reset_after=True``; :func:`jaxrnn.gru_step`).
 
     Arguments as for :class:`LSTM` (without ``forget_bias``); returns
@@ -166,7 +208,7 @@ class GRU(_Stack):
         super().__init__("gru", in_features, features, key=key, **options)
 
 
-class MinGRU(_Stack):
+class MinGRU(Stack):
     """A stack of minGRU layers (:func:`jaxrnn.mingru_scan`) as an ``eqx.Module``.
 
     Example:
@@ -180,14 +222,14 @@ class MinGRU(_Stack):
         super().__init__("mingru", in_features, features, key=key, **options)
 
 
-class MinLSTM(_Stack):
+class MinLSTM(Stack):
     """A stack of minLSTM layers (:func:`jaxrnn.minlstm_scan`) as an ``eqx.Module``."""
 
     def __init__(self, in_features: int, features: int, *, key: PRNGKey, **options: Any) -> None:
         super().__init__("minlstm", in_features, features, key=key, **options)
 
 
-class SimpleRNN(_Stack):
+class SimpleRNN(Stack):
     r"""A stack of vanilla RNN layers with a readout on the top layer, as an ``eqx.Module``.
 
     ``s_t = tanh(U x_t + W s_{t-1} + b_s)`` per layer; the top layer returns
@@ -209,4 +251,4 @@ class SimpleRNN(_Stack):
         super().__init__("rnn", in_features, features, key=key, d_out=d_out, **options)
 
 
-__all__ = ["GRU", "LSTM", "MinGRU", "MinLSTM", "SimpleRNN"]
+__all__ = ["GRU", "LSTM", "MinGRU", "MinLSTM", "SimpleRNN", "Stack"]

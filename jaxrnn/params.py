@@ -1,10 +1,11 @@
-"""Parameter and state pytrees, and the default initialisers of their arrays.
+"""The building blocks of every family's parameters: the default initialisers and the ``Gate``.
 
 All parameters are ``typing.NamedTuple``s: pytrees with no registration, immutable
 (use ``._replace``), whose key paths read ``.f.W`` in gradients, logs and checkpoints.
 Matrices are stored ``(out, in)`` so that code reads like the equations (``U @ x_t``).
-Sizes are read from shapes, never stored: ``d_h = params.W.shape[0]``. The functions that
-build them (``init_*_params``) are in :mod:`jaxrnn.init`.
+Sizes are read from shapes, never stored: ``d_h = params.W.shape[0]``. Each family's
+parameter type, its ``init_*_params`` and its equations are in its module of
+:mod:`jaxrnn.cells`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxrnn._typing import Array, DType, Float, PRNGKey
+from jaxrnn._src.ops import mul
+from jaxrnn._src.typing import Array, DType, Float, PRNGKey
 
 Initializer = Callable[[PRNGKey, tuple[int, ...], DType], Array]
 
@@ -44,28 +46,8 @@ default_bias_init: Initializer = jax.nn.initializers.zeros
 """Default for every bias: zeros (the LSTM forget gate adds ``forget_bias``)."""
 
 
-class RNNParams(NamedTuple):
-    """Parameters of the vanilla (Elman) RNN with a softmax readout.
-
-    ``s_t = tanh(U x_t + W s_{t-1} + b_s)`` and ``o_t = softmax(V s_t + b_o)``.
-
-    Attributes:
-        U: input-to-hidden matrix, shape ``(d_h, d_in)``.
-        W: hidden-to-hidden (recurrent) matrix, shape ``(d_h, d_h)``.
-        V: hidden-to-output matrix, shape ``(d_out, d_h)``.
-        b_s: hidden bias, shape ``(d_h,)``.
-        b_o: output bias, shape ``(d_out,)``.
-    """
-
-    U: Float[Array, "d_h d_in"]
-    W: Float[Array, "d_h d_h"]
-    V: Float[Array, "d_out d_h"]
-    b_s: Float[Array, " d_h"]
-    b_o: Float[Array, " d_out"]
-
-
 class Gate(NamedTuple):
-    """One LSTM gate (or the candidate): ``act(U x_t + W h_{t-1} + b)``.
+    """One gate of a gated cell (LSTM, GRU): ``act(U x_t + W h_{t-1} + b)``.
 
     Attributes:
         U: input matrix, shape ``(d_h, d_in)``.
@@ -78,105 +60,42 @@ class Gate(NamedTuple):
     b: Float[Array, " d_h"]
 
 
-class LSTMParams(NamedTuple):
-    """Parameters of the LSTM: one :class:`Gate` per gate.
-
-    Attributes:
-        f: forget gate, ``f_t = sigmoid(U_f x_t + W_f h_{t-1} + b_f)``.
-        i: input gate, ``i_t = sigmoid(U_i x_t + W_i h_{t-1} + b_i)``.
-        c: candidate cell, ``C~_t = tanh(U_c x_t + W_c h_{t-1} + b_c)``.
-        o: output gate, ``o_t = sigmoid(U_o x_t + W_o h_{t-1} + b_o)``.
-    """
-
-    f: Gate
-    i: Gate
-    c: Gate
-    o: Gate
+def default_initializers() -> dict[str, Initializer]:
+    """The default initialiser of each parameter role (:data:`jaxrnn.cell.ROLES`)."""
+    return {"input": default_input_init, "recurrent": default_recurrent_init,
+            "bias": default_bias_init}  # fmt: skip
 
 
-class LSTMState(NamedTuple):
-    """The LSTM's carry. Use the field names, never the position.
-
-    Attributes:
-        h: hidden state ``h_t``, shape ``(..., d_h)``.
-        C: cell state ``C_t``, shape ``(..., d_h)``.
-    """
-
-    h: Float[Array, "... d_h"]
-    C: Float[Array, "... d_h"]
-
-
-class GRUParams(NamedTuple):
-    """Parameters of the GRU: one :class:`Gate` per gate, and the candidate's second bias.
-
-    Attributes:
-        z: update gate, ``z_t = sigmoid(U_z x_t + W_z h_{t-1} + b_z)``.
-        r: reset gate, ``r_t = sigmoid(U_r x_t + W_r h_{t-1} + b_r)``.
-        n: candidate, ``n_t = tanh(U_n x_t + b_n + r_t * (W_n h_{t-1} + b_hn))``.
-        b_hn: the bias inside the reset product, shape ``(d_h,)`` (PyTorch's
-            ``b_hn``); with ``reset_after=False`` it simply adds to ``b_n``.
-    """
-
-    z: Gate
-    r: Gate
-    n: Gate
-    b_hn: Float[Array, " d_h"]
+def init_gate(
+    key: PRNGKey,
+    d_in: int,
+    d_h: int,
+    dtype: DType,
+    U_init: Initializer,
+    W_init: Initializer,
+    b_init: Initializer,
+) -> Gate:
+    """One :class:`Gate`: ``U (d_h, d_in)``, ``W (d_h, d_h)``, ``b (d_h,)`` from one key each."""
+    k_U, k_W, k_b = jax.random.split(key, 3)
+    return Gate(
+        U=U_init(k_U, (d_h, d_in), dtype),
+        W=W_init(k_W, (d_h, d_h), dtype),
+        b=b_init(k_b, (d_h,), dtype),
+    )
 
 
-# --- minGRU and minLSTM (Feng et al. 2024): gates read x_t only ---------------------------
-
-
-class MinGRUParams(NamedTuple):
-    """Parameters of the minGRU: no recurrent matrix, the gate sees only ``x_t``.
-
-    ``z_t = sigmoid(U_z x_t + b_z)``, ``h~_t = U_h x_t + b_h``,
-    ``h_t = (1 - z_t) * h_{t-1} + z_t * h~_t``.
-
-    Attributes:
-        U_z: update-gate matrix, shape ``(d_h, d_in)``.
-        b_z: update-gate bias, shape ``(d_h,)``.
-        U_h: candidate matrix, shape ``(d_h, d_in)``.
-        b_h: candidate bias, shape ``(d_h,)``.
-    """
-
-    U_z: Float[Array, "d_h d_in"]
-    b_z: Float[Array, " d_h"]
-    U_h: Float[Array, "d_h d_in"]
-    b_h: Float[Array, " d_h"]
-
-
-class MinLSTMParams(NamedTuple):
-    """Parameters of the minLSTM: forget and input gates of ``x_t`` only, normalised.
-
-    ``f_t = sigmoid(U_f x_t + b_f)``, ``i_t = sigmoid(U_i x_t + b_i)``,
-    ``h~_t = U_h x_t + b_h``, ``h_t = f_t/(f_t + i_t) * h_{t-1} + i_t/(f_t + i_t) * h~_t``.
-
-    Attributes:
-        U_f: forget-gate matrix, shape ``(d_h, d_in)``.
-        b_f: forget-gate bias, shape ``(d_h,)``.
-        U_i: input-gate matrix, shape ``(d_h, d_in)``.
-        b_i: input-gate bias, shape ``(d_h,)``.
-        U_h: candidate matrix, shape ``(d_h, d_in)``.
-        b_h: candidate bias, shape ``(d_h,)``.
-    """
-
-    U_f: Float[Array, "d_h d_in"]
-    b_f: Float[Array, " d_h"]
-    U_i: Float[Array, "d_h d_in"]
-    b_i: Float[Array, " d_h"]
-    U_h: Float[Array, "d_h d_in"]
-    b_h: Float[Array, " d_h"]
+def gate_pre(gate: Gate, x_t: Array, h_prev: Array) -> Array:
+    """The pre-activation of one gate, ``U x_t + W h_{t-1} + b``, batched over leading axes."""
+    return mul(gate.U, x_t) + mul(gate.W, h_prev) + gate.b
 
 
 __all__ = [
-    "GRUParams",
     "Gate",
-    "LSTMParams",
-    "LSTMState",
-    "MinGRUParams",
-    "MinLSTMParams",
-    "RNNParams",
+    "Initializer",
     "default_bias_init",
+    "default_initializers",
     "default_input_init",
     "default_recurrent_init",
+    "gate_pre",
+    "init_gate",
 ]

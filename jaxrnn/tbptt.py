@@ -8,8 +8,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxrnn import _checks
-from jaxrnn._typing import Array
+from jaxrnn._src import checks
+from jaxrnn._src.typing import Array
 
 
 def detach(state: Any) -> Any:
@@ -66,7 +66,7 @@ def truncated_bptt(
         ((3, 2), (3,))
     """
     where = "truncated_bptt"
-    chunk = _checks.check_static_int(chunk, "chunk", where, minimum=1)
+    chunk = checks.check_static_int(chunk, "chunk", where, minimum=1)
     T = {leaf.shape[time_axis] for leaf in jax.tree.leaves(xs)}
     if len(T) != 1 or next(iter(T)) % chunk:
         raise ValueError(

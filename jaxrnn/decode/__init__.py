@@ -11,8 +11,8 @@ with ``y_{-1}`` the start token. ``step_fn(carry, y_prev)`` takes the carry (any
 whose leaves all have the batch axis ``B`` first, e.g. an ``LSTMState`` from an encoder)
 and the previous tokens ``y_prev`` of shape ``(B,)`` (int32), and returns the new carry
 (same structure, shapes and dtypes) and ``logits`` of shape ``(B, n_vocab)``. Embedding,
-cell(s), attention and readout are the user's; ``make_lstm_step_fn``,
-``make_gru_step_fn`` and ``make_rnn_step_fn`` build the common case. Anything per
+cell(s), attention and readout are the user's; :func:`make_step_fn` builds the common case
+for any cell (each family's ``jaxrnn.make_*_step_fn`` is it with that family's cell). Anything per
 example that ``step_fn`` reads (e.g. encoder outputs for attention) belongs in the carry,
 not in a closure: beam search tiles the carry to ``B * beam_size`` rows.
 
@@ -28,18 +28,6 @@ counted in ``lengths``; every position after it holds ``pad_id`` and has log-pro
 
 from jaxrnn.decode.beam import beam_search
 from jaxrnn.decode.greedy import Decoded, StepFn, greedy_decode, sample_decode
-from jaxrnn.decode.steps import make_gru_step_fn, make_lstm_step_fn, make_rnn_step_fn
-from jaxrnn.decode.steps_minrnn import make_mingru_step_fn, make_minlstm_step_fn
+from jaxrnn.decode.steps import make_step_fn
 
-__all__ = [
-    "Decoded",
-    "StepFn",
-    "beam_search",
-    "greedy_decode",
-    "make_gru_step_fn",
-    "make_lstm_step_fn",
-    "make_mingru_step_fn",
-    "make_minlstm_step_fn",
-    "make_rnn_step_fn",
-    "sample_decode",
-]
+__all__ = ["Decoded", "StepFn", "beam_search", "greedy_decode", "make_step_fn", "sample_decode"]

@@ -11,8 +11,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxrnn import _checks
-from jaxrnn._typing import Array
+from jaxrnn._src import checks
+from jaxrnn._src.typing import Array
 
 
 def _check_token_id(value: Any, name: str, where: str, n_vocab: int | None) -> None:
@@ -54,8 +54,8 @@ def prepare(step_fn: Any, carry0: Any, start_tokens: Any, max_len: Any, where: s
     """
     if not callable(step_fn):
         raise TypeError(f"{where}: expected step_fn to be callable, got {type(step_fn).__name__}")
-    _checks.check_static_int(max_len, "max_len", where, minimum=1)
-    start = _checks.as_array(start_tokens, "start_tokens", where)
+    checks.check_static_int(max_len, "max_len", where, minimum=1)
+    start = checks.as_array(start_tokens, "start_tokens", where)
     if start.ndim > 1 or not jnp.issubdtype(start.dtype, jnp.integer):
         raise ValueError(
             f"{where}: expected start_tokens to be an int or an integer array of shape (B,), "
@@ -69,7 +69,7 @@ def prepare(step_fn: Any, carry0: Any, start_tokens: Any, max_len: Any, where: s
     carry_spec, logits = out
     want = jax.tree.map(lambda x: (tuple(x.shape), jnp.dtype(x.dtype)), carry0)
     got = jax.tree.map(lambda x: (tuple(x.shape), jnp.dtype(x.dtype)), carry_spec)
-    same_structure = jax.tree.structure(want) == jax.tree.structure(got)  # type: ignore[operator]
+    same_structure = str(jax.tree.structure(want)) == str(jax.tree.structure(got))
     if not same_structure or want != got:
         raise ValueError(
             f"{where}: expected step_fn to return a carry with the structure, shapes and "
@@ -96,7 +96,7 @@ def compute_dtype(dtype: Any) -> Any:
 
 def row_keys(key: Any, B: int, where: str) -> Array:
     """Typed keys of shape ``(B,)``: ``fold_in(key, b)`` for one key, or the given ones."""
-    key = _checks.as_array(key, "key", where)
+    key = checks.as_array(key, "key", where)
     typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
     if not typed:
         if key.dtype != jnp.uint32 or key.ndim not in (1, 2):
@@ -126,7 +126,7 @@ def check_temperature(temperature: Any, where: str) -> Any:
                 "for temperature -> 0 use greedy_decode"
             )
         return temperature
-    temperature = _checks.as_array(temperature, "temperature", where)
+    temperature = checks.as_array(temperature, "temperature", where)
     if temperature.ndim != 0 or not jnp.issubdtype(temperature.dtype, jnp.floating):
         raise ValueError(
             f"{where}: expected temperature to be a float or a scalar float array, got "
@@ -143,7 +143,7 @@ def check_matrix(
     x: Any, shape: tuple[int | None, ...], name: str, layout: str, where: str
 ) -> Array:
     """A float array whose shape matches ``shape`` (``None`` entries match any size)."""
-    x = _checks.as_array(x, name, where)
+    x = checks.as_array(x, name, where)
     ok = x.ndim == len(shape) and all(s is None or s == n for s, n in zip(shape, x.shape))
     if not ok:
         raise ValueError(f"{where}: expected {name} to have shape {layout}, got {tuple(x.shape)}")

@@ -30,8 +30,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxrnn import _checks
-from jaxrnn._typing import Array, Int
+from jaxrnn._src import checks
+from jaxrnn._src.typing import Array, Int
 from jaxrnn.decode._checks import check_end_and_pad, compute_dtype, prepare
 from jaxrnn.decode.greedy import Decoded, StepFn
 
@@ -115,7 +115,7 @@ def beam_search(
         ([[1, 1]], [[2, 0]])
     """
     where = "beam_search"
-    _checks.check_static_int(beam_size, "beam_size", where, minimum=1)
+    checks.check_static_int(beam_size, "beam_size", where, minimum=1)
     if length_norm not in LENGTH_NORMS:
         raise ValueError(f"{where}: expected length_norm in {LENGTH_NORMS}, got {length_norm!r}")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha < 1e9:

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxrnn._typing import Array, Float, Int, PRNGKey
+from jaxrnn._src.typing import Array, Float, Int, PRNGKey
 from jaxrnn.decode._checks import (
     check_end_and_pad,
     check_temperature,

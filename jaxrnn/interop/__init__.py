@@ -46,8 +46,14 @@ from jaxrnn.interop.flax_cells import (
     to_flax_simple_cell,
 )
 from jaxrnn.interop.keras import from_keras_gru, from_keras_lstm, to_keras_gru, to_keras_lstm
-from jaxrnn.interop.pytorch import from_torch_lstm, from_torch_rnn, to_torch_lstm, to_torch_rnn
-from jaxrnn.interop.pytorch_gru import from_torch_gru, to_torch_gru
+from jaxrnn.interop.pytorch import (
+    from_torch_gru,
+    from_torch_lstm,
+    from_torch_rnn,
+    to_torch_gru,
+    to_torch_lstm,
+    to_torch_rnn,
+)
 
 __all__ = [
     "HAIKU_FORGET_BIAS",

@@ -7,8 +7,9 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrnn import _checks
-from jaxrnn.params import Gate, GRUParams, LSTMParams
+from jaxrnn.cells.gru import GRU_CELL, GRUParams
+from jaxrnn.cells.lstm import LSTM_CELL, LSTMParams
+from jaxrnn.params import Gate
 
 # Gate letters as the libraries name them; ``g`` is the candidate (our field ``c``).
 FIELD = {"i": "i", "f": "f", "g": "c", "o": "o"}
@@ -47,7 +48,7 @@ def from_fused(Wx: Any, Wh: Any, b: Any, order: str, where: str) -> LSTMParams:
 
 def to_fused(params: LSTMParams, order: str, where: str) -> tuple[np.ndarray, ...]:
     """``(Wx, Wh, b)`` as NumPy arrays in the ``(out, in)`` layout, gates in ``order``."""
-    _checks.check_lstm_params(params, where)
+    LSTM_CELL.check(params, where)
     gates = [getattr(params, FIELD[name]) for name in order]
     return tuple(np.concatenate([np.asarray(getattr(g, f)) for g in gates]) for f in "UWb")
 
@@ -103,7 +104,7 @@ def from_fused_gru(Wx: Any, Wh: Any, b_x: Any, b_h: Any, order: str, where: str)
 def to_fused_gru(params: GRUParams, order: str, where: str) -> tuple[np.ndarray, ...]:
     """``(Wx, Wh, b_x, b_h)`` as NumPy arrays, gates in ``order``: ``b_x`` holds
     ``b_z, b_r, b_n``; ``b_h`` is zero but for ``b_hn`` in the candidate's rows."""
-    _checks.check_gru_params(params, where)
+    GRU_CELL.check(params, where)
     gates = [getattr(params, name) for name in order]
     Wx, Wh, b_x = (np.concatenate([np.asarray(getattr(g, f)) for g in gates]) for f in "UWb")
     b_hn = np.asarray(params.b_hn)

@@ -24,9 +24,9 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrnn import _checks
+from jaxrnn.cells.gru import GRU_CELL, GRUParams
+from jaxrnn.cells.lstm import LSTMParams
 from jaxrnn.interop._fused import from_fused, from_fused_gru, to_fused, to_fused_gru, to_jax
-from jaxrnn.params import GRUParams, LSTMParams
 
 HAIKU_FORGET_BIAS = 1.0
 """The constant Haiku's ``LSTM`` adds to the forget gate's pre-activation."""
@@ -198,7 +198,7 @@ def to_haiku_gru(params: GRUParams, name: str = "gru") -> dict[str, dict[str, An
     ``params`` must be meant for ``reset_after=False`` (Haiku's only variant); ``b_hn``
     is added to the candidate's bias and ``z`` is negated (see the module doc).
     """
-    _checks.check_gru_params(params, "to_haiku_gru")
+    GRU_CELL.check(params, "to_haiku_gru")
     neg = params._replace(z=params.z._replace(U=-params.z.U, W=-params.z.W, b=-params.z.b))
     Wx, Wh, b_x, b_h = to_fused_gru(neg, "zrn", "to_haiku_gru")
     b = b_x + b_h  # b_h is b_hn in the candidate's rows

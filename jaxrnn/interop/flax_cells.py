@@ -16,9 +16,11 @@ from typing import Any
 
 import jax.numpy as jnp
 
-from jaxrnn import _checks
+from jaxrnn.cells.gru import GRU_CELL, GRUParams
+from jaxrnn.cells.lstm import LSTM_CELL, LSTMParams, LSTMState
+from jaxrnn.cells.rnn import RNN_CELL, RNNParams
 from jaxrnn.interop._fused import FIELD, to_jax
-from jaxrnn.params import Gate, GRUParams, LSTMParams, LSTMState, RNNParams
+from jaxrnn.params import Gate
 
 
 def _unwrap(variables: Any, keys: tuple[str, ...], where: str) -> dict[str, Any]:
@@ -67,7 +69,7 @@ def to_flax_lstm_cell(params: LSTMParams) -> dict[str, Any]:
         >>> bool((from_flax_lstm_cell(v).c.W == p.c.W).all())
         True
     """
-    _checks.check_lstm_params(params, "to_flax_lstm_cell")
+    LSTM_CELL.check(params, "to_flax_lstm_cell")
     p = {}
     for g in "ifgo":
         gate = getattr(params, FIELD[g])
@@ -111,7 +113,7 @@ def to_flax_gru_cell(params: GRUParams) -> dict[str, Any]:
         >>> bool((from_flax_gru_cell(v).n.W == p.n.W).all())
         True
     """
-    _checks.check_gru_params(params, "to_flax_gru_cell")
+    GRU_CELL.check(params, "to_flax_gru_cell")
     p = {}
     for g in "rzn":
         gate = getattr(params, g)
@@ -159,7 +161,7 @@ def to_flax_simple_cell(params: RNNParams) -> tuple[dict[str, Any], dict[str, An
 
     ``dense_variables`` is None when ``params`` has no readout (``d_out = 0``).
     """
-    _checks.check_rnn_params(params, "to_flax_simple_cell")
+    RNN_CELL.check(params, "to_flax_simple_cell")
     cell = {
         "params": {"i": {"kernel": params.U.T, "bias": params.b_s}, "h": {"kernel": params.W.T}}
     }

@@ -20,6 +20,8 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
+from jaxrnn.cells.gru import GRUParams
+from jaxrnn.cells.lstm import LSTMParams
 from jaxrnn.interop._fused import (
     check_lstm_acts,
     from_fused,
@@ -28,7 +30,6 @@ from jaxrnn.interop._fused import (
     to_fused_gru,
     to_jax,
 )
-from jaxrnn.params import GRUParams, LSTMParams
 
 
 def from_keras_lstm(layer: Any) -> LSTMParams:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from benchmarks import min_blocked
-from jaxrnn._loops.minrnn import block_steps
+from jaxrnn._src.linear import block_steps
 
 
 def test_candidates_are_divisors_and_include_the_chosen_block():

@@ -100,7 +100,7 @@ def test_params_of_wrong_pytree_type(rnn, lstm):
         TypeError, match=r"rnn_scan: expected params to be a jaxrnn.RNNParams, got dict"
     ):
         jaxrnn.rnn_scan(rnn._asdict(), XS)
-    with pytest.raises(TypeError, match=r"got LSTMParams; LSTM parameters go to jaxrnn.lstm_step"):
+    with pytest.raises(TypeError, match=r"got LSTMParams; LSTMParams go to jaxrnn.lstm_step / lstm_scan"):
         jaxrnn.rnn_scan(lstm, XS)
     with pytest.raises(
         TypeError, match=r"lstm_scan: expected params to be a jaxrnn.LSTMParams, got RNNParams"
@@ -116,14 +116,14 @@ def test_params_of_wrong_pytree_type(rnn, lstm):
         (
             "W",
             (D_H, D_H + 1),
-            r"expected params.W to have shape \(4, 4\) \(d_h=4 from params.U\), got \(4, 5\)",
+            r"expected params.W to have shape \(4, 4\) \(d_in=3, d_h=4, d_out=2\), got \(4, 5\)",
         ),
         ("V", (D_OUT, D_H + 1), r"expected params.V to have shape \(2, 4\) .* got \(2, 5\)"),
         ("b_s", (D_H + 1,), r"expected params.b_s to have shape \(4,\) .* got \(5,\)"),
         (
             "b_o",
             (D_OUT + 1,),
-            r"expected params.b_o to have shape \(2,\) \(d_out=2 from params.V\), got \(3,\)",
+            r"expected params.b_o to have shape \(2,\) \(d_in=3, d_h=4, d_out=2\), got \(3,\)",
         ),
         ("U", (D_H,), r"expected params.U to have shape \(d_h, d_in\), got \(4,\)"),
     ],

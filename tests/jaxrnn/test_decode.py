@@ -11,13 +11,8 @@ import numpy as np
 import pytest
 
 import jaxrnn
-from jaxrnn.decode import (
-    beam_search,
-    greedy_decode,
-    make_lstm_step_fn,
-    make_rnn_step_fn,
-    sample_decode,
-)
+from jaxrnn import make_lstm_step_fn, make_rnn_step_fn
+from jaxrnn.decode import beam_search, greedy_decode, sample_decode
 
 LOGP_TOL = 1e-4  # float32 log-probabilities summed over a few steps
 # Chi-square critical values at p = 0.001 by degrees of freedom: a correct sampler fails

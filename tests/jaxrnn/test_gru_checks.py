@@ -68,9 +68,9 @@ def test_params_of_wrong_pytree_type(gru):
         TypeError, match=r"gru_scan: expected params to be a jaxrnn.GRUParams, got dict"
     ):
         jaxrnn.gru_scan(gru._asdict(), XS)
-    with pytest.raises(TypeError, match=r"got LSTMParams; GRUParams\(z, r, n, b_hn\) come from"):
+    with pytest.raises(TypeError, match=r"got LSTMParams; LSTMParams go to jaxrnn.lstm_step / lstm_scan"):
         jaxrnn.gru_scan(lstm, XS)
-    with pytest.raises(TypeError, match=r"got GRUParams; GRU parameters go to jaxrnn.gru_step"):
+    with pytest.raises(TypeError, match=r"got GRUParams; GRUParams go to jaxrnn.gru_step / gru_scan"):
         jaxrnn.lstm_scan(gru, XS)
     with pytest.raises(
         TypeError, match=r"gru_step: expected params.r to be a jaxrnn.Gate, got tuple"
@@ -91,7 +91,7 @@ def test_inconsistent_field_shapes_name_the_field(gru, gate, field):
 def test_b_hn_and_parameter_dtype(gru):
     with pytest.raises(
         ValueError,
-        match=r"expected params.b_hn to have shape \(4,\) \(d_h=4 from params.z.U\), got \(5,\)",
+        match=r"expected params.b_hn to have shape \(4,\) \(d_in=3, d_h=4\), got \(5,\)",
     ):
         jaxrnn.gru_scan(gru._replace(b_hn=jnp.zeros(D_H + 1)), XS)
     bad = gru._replace(z=gru.z._replace(W=jnp.zeros((D_H, D_H), jnp.int32)))

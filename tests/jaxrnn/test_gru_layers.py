@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 import jaxrnn
-from jaxrnn.layer_params import Bidirectional, init_stack
-from jaxrnn.layers import stack
+from jaxrnn.layers import Bidirectional, init_stack, stack
 
 TOL = 1e-6
 B, T, D_IN, D_H = 2, 6, 3, 4

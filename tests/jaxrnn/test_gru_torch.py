@@ -13,7 +13,7 @@ import pytest
 
 import jaxrnn
 from jaxrnn.interop import from_torch_gru, to_torch_gru
-from jaxrnn.layer_params import Bidirectional
+from jaxrnn.layers import Bidirectional
 
 torch = pytest.importorskip("torch")
 

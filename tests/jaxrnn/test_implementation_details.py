@@ -1,8 +1,8 @@
 """Tests that pin implementation details of the loops, not behaviour.
 
 Everything here looks inside: loop counts and scan lengths in a jaxpr, the lowered
-StableHLO per platform, private constants monkeypatched (``jaxrnn._loops._common.CHUNK_STEPS``)
-or private functions counted (``jaxrnn._loops.lstm._lstm_loop``). A refactor of
+StableHLO per platform, private constants monkeypatched (``jaxrnn._src.loops.common.CHUNK_STEPS``)
+or private functions counted (``jaxrnn._src.loops.lstm._lstm_loop``). A refactor of
 ``jaxrnn/_loops/`` or ``jaxrnn/scan.py`` that keeps every behaviour may break them: then
 update or delete them here, deliberately. Behaviour is tested in the other files.
 """
@@ -40,13 +40,13 @@ def _walk_eqns(jaxpr):
 def test_lstm_body_is_traced_once_and_program_size_does_not_grow_with_T(monkeypatch):
     p = jaxrnn.init_lstm_params(jax.random.key(0), 5, 7)
     traced = []
-    real = jaxrnn._loops.lstm._lstm_loop
+    real = jaxrnn._src.loops.lstm._lstm_loop
 
     def counting(*args, **kwargs):
         traced.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(jaxrnn._loops.lstm, "_lstm_loop", counting)
+    monkeypatch.setattr(jaxrnn._src.loops.lstm, "_lstm_loop", counting)
     jaxrnn.lstm_scan.clear_cache()
     sizes = {}
     for steps in (100, 1000):
@@ -87,8 +87,8 @@ def test_the_compiled_program_does_not_grow_with_T():
 @pytest.fixture
 def chunks_of_2(monkeypatch):
     """Run the forward loops with at most 3 steps per chunk (T=8: 4 chunks of 2)."""
-    monkeypatch.setattr(jaxrnn._loops._common, "CHUNK_STEPS", 3)
-    monkeypatch.setattr(jaxrnn._loops.rnn, "MIN_STEP_BYTES", 0)
+    monkeypatch.setattr(jaxrnn._src.loops.common, "CHUNK_STEPS", 3)
+    monkeypatch.setattr(jaxrnn._src.loops.rnn, "MIN_STEP_BYTES", 0)
     for f in (jaxrnn.lstm_scan, jaxrnn.rnn_scan):
         f.clear_cache()
     yield
@@ -131,7 +131,7 @@ def test_the_fixture_really_chunks_the_forward_loop_on_cpu_only(kind):
 
 
 def test_narrow_rnn_steps_run_as_one_chunk_and_lstm_steps_in_chunks(monkeypatch):
-    monkeypatch.setattr(jaxrnn._loops._common, "CHUNK_STEPS", 3)
+    monkeypatch.setattr(jaxrnn._src.loops.common, "CHUNK_STEPS", 3)
     for f in (jaxrnn.lstm_scan, jaxrnn.rnn_scan):
         f.clear_cache()
     # 8 x 5 floats a step: far below the RNN's minimum
@@ -142,8 +142,8 @@ def test_narrow_rnn_steps_run_as_one_chunk_and_lstm_steps_in_chunks(monkeypatch)
 
 
 def test_chunk_len_is_the_largest_divisor_within_both_limits():
-    assert jaxrnn._loops._common.chunk_len(8, 1, 1 << 20) == 8
-    assert jaxrnn._loops._common.chunk_len(7, 1 << 20, 1 << 20) == 1
+    assert jaxrnn._src.loops.common.chunk_len(8, 1, 1 << 20) == 8
+    assert jaxrnn._src.loops.common.chunk_len(7, 1 << 20, 1 << 20) == 1
 
 
 # --- 16-bit floats: what each platform's lowering computes in -------------------------------
@@ -169,7 +169,7 @@ def test_only_cpu_lowering_widens_bfloat16(platform, dot_dtype):
     assert results and set(results) == {dot_dtype}
 
 
-# --- the GRU's loop (jaxrnn._loops.gru) ------------------------------------------------------
+# --- the GRU's loop (jaxrnn._src.loops.gru) ------------------------------------------------------
 
 GRU_VARIANTS = pytest.mark.parametrize("reset_after", [True, False], ids=["after", "before"])
 
@@ -178,7 +178,7 @@ GRU_VARIANTS = pytest.mark.parametrize("reset_after", [True, False], ids=["after
 @GRU_VARIANTS
 @pytest.mark.parametrize("reverse", [False, True], ids=["fwd", "rev"])
 def test_gru_chunked_forward_equals_the_step_loop_float64(monkeypatch, reset_after, reverse):
-    monkeypatch.setattr(jaxrnn._loops._common, "CHUNK_STEPS", 3)  # T=8: 4 chunks of 2 on CPU
+    monkeypatch.setattr(jaxrnn._src.loops.common, "CHUNK_STEPS", 3)  # T=8: 4 chunks of 2 on CPU
     jaxrnn.gru_scan.clear_cache()
     p, xs, h0 = gru._setup(jnp.float64)
     lengths = jnp.array(gru.LENGTHS)
@@ -194,13 +194,13 @@ def test_gru_chunked_forward_equals_the_step_loop_float64(monkeypatch, reset_aft
 def test_gru_loop_is_traced_once_and_program_size_does_not_grow_with_T(monkeypatch, reset_after):
     """Compile time flat in T, measured by what is compiled: trace counts and jaxpr size."""
     name = "_after_loop" if reset_after else "_before_loop"
-    real, traced = getattr(jaxrnn._loops.gru, name), []
+    real, traced = getattr(jaxrnn._src.loops.gru, name), []
 
     def counting(*args, **kwargs):
         traced.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(jaxrnn._loops.gru, name, counting)
+    monkeypatch.setattr(jaxrnn._src.loops.gru, name, counting)
     jaxrnn.gru_scan.clear_cache()
     p = jaxrnn.init_gru_params(jax.random.key(0), gru.D_IN, gru.D_H)
 

@@ -1,8 +1,9 @@
 """The import graph of ``jaxrnn/``: no cycles, and no import from a lower layer to a higher one.
 
 Read from the source (``ast``), nothing is imported. ``LAYERS`` is the architecture, bottom
-first; a module belongs to the layer of its first name below ``jaxrnn`` (``jaxrnn._loops.gru``
-is in ``_loops``). A module may import modules of its own layer or below. A new top-level
+first; a module belongs to the layer of its first name below ``jaxrnn`` (``jaxrnn._src.loops.gru``
+is in ``_loops``; a module of the private package ``_src`` by its own name, ``_src.checks``). A
+module may import modules of its own layer or below. A new top-level
 module or package must be added to ``LAYERS``. Print the graph with
 
     PYTHONPATH=. python -m tests.jaxrnn.test_import_graph
@@ -16,18 +17,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "jaxrnn"
 LAYERS = [
-    {"_typing", "_renames"},
-    {"params"},
-    {"init"},  # the initialisers of the parameter types
-    {"_checks"},
-    {"cells", "cells_min"},
-    {"_loops"},
-    {"scan", "scan_gru"},
-    {"parallel"},
-    {"tbptt", "layer_params", "_stack_io", "_layer_direction", "layers"},
-    {"decode"},
-    {"_module_cells"},  # what the framework modules know of each cell
-    {"linen", "nnx", "equinox", "interop", "_linen_cells", "_nnx_cells"},
+    {"_src", "_src.typing", "_src.renames"},
+    {"_src.ops", "_src.checks"},  # numeric operations, and the checks at the boundary
+    {"params"},  # the Gate and the default initialisers
+    {"cell"},  # the Cell contract and its registry
+    {"_src.loops", "_src.linear", "_src.elk", "_src.newton_solver", "_src.newton",
+     "_src.sequence"},  # the fast loops, the linear recurrence, Newton, the sequence driver
+    {"decode"},  # decoders and the step builder of any cell
+    {"cells"},  # the families: one module each
+    {"layers", "newton", "tbptt"},  # generic over Cell
+    {"_src.modules"},  # what the framework modules need, generic over Cell
+    {"linen", "nnx", "equinox", "interop"},
     {"__init__"},  # the package itself: public names only
 ]
 
@@ -52,7 +52,7 @@ def graph() -> dict[str, list[str]]:
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                # `from jaxrnn import _checks` imports the module jaxrnn._checks
+                # `from jaxrnn._src import checks as _checks` imports the module jaxrnn._src.checks
                 subs = [f"{node.module}.{a.name}" for a in node.names]
                 names = [s for s in subs if s in mods] or [node.module]
             else:
@@ -64,6 +64,8 @@ def graph() -> dict[str, list[str]]:
 def layer(mod: str) -> int:
     parts = mod.split(".")
     key = parts[1] if len(parts) > 1 else "__init__"
+    if key == "_src" and len(parts) > 2:  # the private package: each module its own layer
+        key = f"_src.{parts[2]}"
     for rank, names in enumerate(LAYERS):
         if key in names:
             return rank

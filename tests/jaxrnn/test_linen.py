@@ -121,7 +121,7 @@ def test_import_jaxrnn_does_not_import_flax():
 
 
 def test_init_builds_each_layer_once(monkeypatch):
-    from jaxrnn import _module_cells
+    from jaxrnn._src import modules as _module_cells
 
     calls = []
     real = _module_cells.init_tree

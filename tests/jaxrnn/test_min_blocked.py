@@ -3,7 +3,6 @@ several blocks (lengths, reverse, h0), the unblocked form, and derivatives throu
 
 from __future__ import annotations
 
-import functools
 import itertools
 
 import jax
@@ -12,10 +11,7 @@ import numpy as np
 import pytest
 
 import jaxrnn
-from jaxrnn import _checks
-from jaxrnn._loops import minrnn
-from jaxrnn._loops._common import materialise
-from jaxrnn._loops.minrnn import block_steps, blocked_forward
+from jaxrnn._src.linear import block_steps, blocked, unblocked
 from tests import reference as ref
 from tests.jaxrnn.test_cells import _nonzero_biases
 
@@ -23,9 +19,10 @@ pytestmark = pytest.mark.usefixtures("strict_promotion")
 
 B, T, D_IN, D_H = 4, 12, 3, 5
 CELLS = {
-    "mingru": (jaxrnn.init_mingru_params, jaxrnn.mingru_scan, ref.mingru_forward, minrnn._MINGRU),
+    "mingru": (jaxrnn.init_mingru_params, jaxrnn.mingru_scan, ref.mingru_forward,
+               jaxrnn.get_cell("mingru")),
     "minlstm": (jaxrnn.init_minlstm_params, jaxrnn.minlstm_scan, ref.minlstm_forward,
-                minrnn._MINLSTM),
+                jaxrnn.get_cell("minlstm")),
 }  # fmt: skip
 
 
@@ -38,15 +35,10 @@ def _setup(cell, dtype, seed=0):
 
 
 def _blocked(cell, p, xs, h0, lengths, reverse, K):
-    """``blocked_forward`` on batch-major inputs, with ``K`` steps per block."""
-    spec = CELLS[cell][3]
-    U, b = minrnn._stacked(spec, p)
-    (U_T,) = materialise(U.T)
-    mask = _checks.valid_mask(lengths, T, (B,))
-    mask = None if mask is None else mask.reshape(T, B, 1)
-    ab = functools.partial(minrnn._ab_of, spec)
-    h_T, hs = blocked_forward(ab, U_T, b, jnp.moveaxis(xs, 1, 0), mask, h0, reverse, K)
-    hs = hs if mask is None else jnp.where(mask, hs, 0)
+    """The blocked form on batch-major inputs, with ``K`` steps per block."""
+    mask = None if lengths is None else jnp.arange(T)[:, None] < lengths[None]
+    h_T, hs = blocked(CELLS[cell][3], reverse, p, jnp.moveaxis(xs, 1, 0), h0, mask, None, K=K)
+    hs = hs if mask is None else jnp.where(mask[..., None], hs, 0)
     return h_T, jnp.moveaxis(hs, 0, 1)
 
 
@@ -83,7 +75,7 @@ def test_blocked_equals_unblocked_in_float32(cell, reverse):
     p, xs, h0 = _setup(cell, jnp.float32, seed=1)
     spec = CELLS[cell][3]
     x_time = jnp.moveaxis(xs, 1, 0)
-    h_u, hs_u = minrnn._unfused(spec, reverse, p, x_time, h0, None)
+    h_u, hs_u = unblocked(spec, reverse, p, x_time, h0, None, None)
     h_b, hs_b = _blocked(cell, p, xs, h0, None, reverse, 4)
     np.testing.assert_allclose(h_b, h_u, atol=1e-6, rtol=0)
     np.testing.assert_allclose(jnp.moveaxis(hs_b, 0, 1), hs_u, atol=1e-6, rtol=0)

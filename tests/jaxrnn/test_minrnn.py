@@ -11,7 +11,7 @@ import pytest
 from jax.test_util import check_grads
 
 import jaxrnn
-from jaxrnn._loops.linear import linear_recurrence
+from jaxrnn._src.linear import linear_scan
 from tests import reference as ref
 from tests.jaxrnn.test_cells import _nonzero_biases
 
@@ -111,7 +111,7 @@ def test_associative_and_sequential_forms_agree_values_and_gradients(reverse):
 
     def loss(form):
         def f(a, b, h0):
-            h_T, hs = linear_recurrence(a, b, h0, reverse=reverse, form=form)
+            h_T, hs = linear_scan(a, b, h0, reverse=reverse, form=form)
             return (hs * w).sum() + (h_T * h_T).sum()
 
         return f
@@ -121,7 +121,7 @@ def test_associative_and_sequential_forms_agree_values_and_gradients(reverse):
     for g_a, g_s in zip(jax.grad(assoc, (0, 1, 2))(a, b, h0), jax.grad(seq, (0, 1, 2))(a, b, h0)):
         np.testing.assert_allclose(g_a, g_s, atol=F64_TOL)
     check_grads(
-        lambda a, b, h0: linear_recurrence(a, b, h0, reverse=reverse, form="associative"),
+        lambda a, b, h0: linear_scan(a, b, h0, reverse=reverse, form="associative"),
         (a, b, h0), order=1, modes=("fwd", "rev"), atol=1e-6, rtol=1e-6,
     )  # fmt: skip
 

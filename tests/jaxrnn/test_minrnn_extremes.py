@@ -100,7 +100,7 @@ BAD = [
     (lambda: jaxrnn.minlstm_step(dict(_p("minlstm")._asdict()), jnp.zeros(4), jnp.ones(3)),
      TypeError, r"build one with jaxrnn.MinLSTMParams"),
     (lambda: jaxrnn.mingru_scan(_p()._replace(U_h=jnp.ones((4, 2))), jnp.ones((5, 3))),
-     ValueError, r"params.U_h to have shape \(4, 3\) \(d_h=4, d_in=3 from params.U_z\)"),
+     ValueError, r"params.U_h to have shape \(4, 3\) \(d_in=3, d_h=4\)"),
     (lambda: jaxrnn.mingru_scan(_p(), jnp.ones(3)), ValueError, r"rank >= 2"),
     (lambda: jaxrnn.minlstm_scan(_p("minlstm"), jnp.ones((5, 2))), ValueError, r"d_in=3"),
     (lambda: jaxrnn.mingru_scan(_p(), jnp.ones((5, 3), jnp.int32)), TypeError, "floating"),

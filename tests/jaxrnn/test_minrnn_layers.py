@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 import jaxrnn
-from jaxrnn.layer_params import init_stack
-from jaxrnn.layers import Bidirectional, stack
+from jaxrnn.layers import Bidirectional, init_stack, stack
 
 pytestmark = pytest.mark.usefixtures("strict_promotion")
 

@@ -18,8 +18,7 @@ import jaxrnn
 import jaxrnn.equinox
 import jaxrnn.linen
 import jaxrnn.nnx
-from jaxrnn.layer_params import init_stack
-from jaxrnn.layers import stack
+from jaxrnn.layers import init_stack, stack
 
 ATOL = 2e-6  # float32, same equations in another order
 BF16_ATOL = 0.05  # bfloat16 has 8 bits of mantissa

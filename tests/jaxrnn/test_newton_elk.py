@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import jaxrnn
-from jaxrnn._loops.elk import elk_step
+from jaxrnn._src.elk import elk_step
 
 STEP_ATOL = 1e-12  # a dense solve of 21 unknowns: measured <= 7e-16
 F64_ATOL = 1e-9  # damped: stops just below tol (1.8e-12) x sensitivity; measured <= 2e-13

@@ -110,18 +110,10 @@ def test_cell_diagonals_equal_the_jacobian_diagonals(x64):
     """``method="newton-diagonal"`` uses the cells' O(d_h) diagonals: check them."""
     from jax.flatten_util import ravel_pytree
 
-    from jaxrnn.cells import (
-        _gru_state,
-        _gru_state_diag,
-        _lstm_state,
-        _lstm_state_diag,
-        _rnn_state,
-        _rnn_state_diag,
-    )
-
-    for kind, step, diag in [("rnn", _rnn_state, _rnn_state_diag),
-                             ("lstm", _lstm_state, _lstm_state_diag),
-                             ("gru", _gru_state, _gru_state_diag)]:  # fmt: skip
+    for kind in ("rnn", "lstm", "gru"):
+        cell = jaxrnn.get_cell(kind)
+        step = lambda p, c, x, cell=cell: cell.step(p, c, x)[0]  # noqa: E731
+        diag = cell.jacobian_diagonal
         p, xs, s0 = _data(jnp.float64, kind)
         carry = s0[0, 0] if kind != "lstm" else jaxrnn.LSTMState(h=s0[0, 0], C=-2 * s0[0, 0])
         h, unravel = ravel_pytree(carry)

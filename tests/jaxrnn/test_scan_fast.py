@@ -1,4 +1,4 @@
-"""The fast loops (jaxrnn._loops): values and derivatives, both modes, against a step-by-step loop.
+"""The fast loops (jaxrnn._src.loops): values and derivatives, both modes, against a step-by-step loop.
 
 The reference runs ``lstm_step``/``rnn_step`` in a Python loop (padding steps hold the
 state and emit zeros) and is differentiated by JAX's own rules; the fast path has a

@@ -2,7 +2,7 @@
 
 XLA's CPU backend widens every 16-bit operation to float32, including the per-step write
 into a loop's stacked outputs, which then converts the whole ``(T, ...)`` buffer at every
-step: bfloat16 gradients cost O(T^2) (``jaxrnn._loops._common.cpu_float32``). These tests hold
+step: bfloat16 gradients cost O(T^2) (``jaxrnn._src.loops.common.cpu_float32``). These tests hold
 the fix to its definition: the 16-bit result is exactly the float32 result rounded.
 """
 

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 from typing import Any, overload
 
+import jax
 import jax.numpy as jnp
 
-from jaxrnn._typing import Array
-from jaxrnn.params import Gate, GRUParams, LSTMParams, LSTMState, RNNParams
-
-_LSTM_GATES = ("f", "i", "c", "o")
-_GRU_GATES = ("z", "r", "n")
+from jaxrnn._src.typing import Array
 
 
 def as_array(x: Any, name: str, where: str) -> Any:
@@ -29,7 +26,7 @@ def as_array(x: Any, name: str, where: str) -> Any:
         raise TypeError(f"{where}: expected {name} to be an array, got {type(x).__name__}") from err
 
 
-def _check_field(where: str, name: str, value: Any, shape: tuple[int, ...], reason: str) -> None:
+def check_field(where: str, name: str, value: Any, shape: tuple[int, ...], reason: str) -> None:
     if not (hasattr(value, "shape") and hasattr(value, "dtype")):
         raise TypeError(f"{where}: expected {name} to be an array, got {type(value).__name__}")
     if tuple(value.shape) != shape:
@@ -38,83 +35,6 @@ def _check_field(where: str, name: str, value: Any, shape: tuple[int, ...], reas
         )
     if not jnp.issubdtype(value.dtype, jnp.floating):
         raise TypeError(f"{where}: expected {name} to have a floating dtype, got {value.dtype}")
-
-
-def _type_error(where: str, expected: str, params: Any) -> TypeError:
-    got = type(params).__name__
-    hint = ""
-    if isinstance(params, LSTMParams) and expected == "RNNParams":
-        hint = "; LSTM parameters go to jaxrnn.lstm_step / lstm_scan"
-    elif isinstance(params, RNNParams) and expected == "LSTMParams":
-        hint = "; RNN parameters go to jaxrnn.rnn_step / rnn_scan"
-    elif isinstance(params, GRUParams):
-        hint = "; GRU parameters go to jaxrnn.gru_step / gru_scan"
-    elif expected == "GRUParams" and isinstance(params, (LSTMParams, RNNParams)):
-        hint = "; GRUParams(z, r, n, b_hn) come from jaxrnn.init_gru_params"
-    elif isinstance(params, dict):
-        hint = f"; build one with jaxrnn.{expected}(...) or jaxrnn.init_*_params"
-    return TypeError(f"{where}: expected params to be a jaxrnn.{expected}, got {got}{hint}")
-
-
-def check_rnn_params(params: Any, where: str) -> tuple[int, int, int]:
-    """Validate an ``RNNParams``; return ``(d_in, d_h, d_out)``."""
-    if not isinstance(params, RNNParams):
-        raise _type_error(where, "RNNParams", params)
-    U = params.U
-    if not hasattr(U, "shape") or len(U.shape) != 2:
-        got = getattr(U, "shape", type(U).__name__)
-        raise ValueError(f"{where}: expected params.U to have shape (d_h, d_in), got {got}")
-    d_h, d_in = U.shape
-    _check_field(where, "params.U", U, (d_h, d_in), "(d_h, d_in)")
-    d_out = params.V.shape[0] if hasattr(params.V, "shape") and len(params.V.shape) == 2 else -1
-    if d_out < 0:
-        got = getattr(params.V, "shape", type(params.V).__name__)
-        raise ValueError(f"{where}: expected params.V to have shape (d_out, d_h), got {got}")
-    match = f"(d_h={d_h} from params.U)"
-    _check_field(where, "params.W", params.W, (d_h, d_h), match)
-    _check_field(where, "params.V", params.V, (d_out, d_h), match)
-    _check_field(where, "params.b_s", params.b_s, (d_h,), match)
-    _check_field(where, "params.b_o", params.b_o, (d_out,), f"(d_out={d_out} from params.V)")
-    return d_in, d_h, d_out
-
-
-def _check_gates(params: Any, gates: tuple[str, ...], where: str) -> tuple[int, int]:
-    """Validate the ``Gate`` fields ``gates`` of a gated cell's params; ``(d_in, d_h)``."""
-    for g in gates:
-        gate = getattr(params, g)
-        if not isinstance(gate, Gate):
-            raise TypeError(
-                f"{where}: expected params.{g} to be a jaxrnn.Gate, got {type(gate).__name__}"
-            )
-    first = gates[0]
-    U_0 = getattr(params, first).U
-    if not hasattr(U_0, "shape") or len(U_0.shape) != 2:
-        got = getattr(U_0, "shape", type(U_0).__name__)
-        raise ValueError(f"{where}: expected params.{first}.U to have shape (d_h, d_in), got {got}")
-    d_h, d_in = U_0.shape
-    match = f"(d_h={d_h}, d_in={d_in} from params.{first}.U)"
-    for g in gates:
-        gate = getattr(params, g)
-        _check_field(where, f"params.{g}.U", gate.U, (d_h, d_in), match)
-        _check_field(where, f"params.{g}.W", gate.W, (d_h, d_h), match)
-        _check_field(where, f"params.{g}.b", gate.b, (d_h,), match)
-    return d_in, d_h
-
-
-def check_lstm_params(params: Any, where: str) -> tuple[int, int]:
-    """Validate an ``LSTMParams``; return ``(d_in, d_h)``."""
-    if not isinstance(params, LSTMParams):
-        raise _type_error(where, "LSTMParams", params)
-    return _check_gates(params, _LSTM_GATES, where)
-
-
-def check_gru_params(params: Any, where: str) -> tuple[int, int]:
-    """Validate a ``GRUParams``; return ``(d_in, d_h)``."""
-    if not isinstance(params, GRUParams):
-        raise _type_error(where, "GRUParams", params)
-    d_in, d_h = _check_gates(params, _GRU_GATES, where)
-    _check_field(where, "params.b_hn", params.b_hn, (d_h,), f"(d_h={d_h} from params.z.U)")
-    return d_in, d_h
 
 
 def check_inputs(xs: Any, d_in: int, where: str, *, name: str, min_rank: int) -> Any:
@@ -147,7 +67,7 @@ def check_state(state: Any, shape: tuple[int, ...], where: str, *, name: str) ->
             f"{where}: expected {name} to have shape {tuple(shape)} (batch axes of the "
             f"input, then d_h), got {tuple(state.shape)}"
         )
-    if not jnp.issubdtype(state.dtype, jnp.floating):
+    if not jnp.issubdtype(state.dtype, jnp.inexact):
         raise TypeError(f"{where}: expected {name} to have a floating dtype, got {state.dtype}")
     return state
 
@@ -181,18 +101,6 @@ def check_static_int(value: Any, name: str, where: str, *, minimum: int) -> int:
     return value
 
 
-def check_lstm_state(state: object, shape: tuple[int, ...], where: str, *, name: str) -> LSTMState:
-    """Validate an ``LSTMState`` whose fields must each have ``shape``."""
-    if not isinstance(state, LSTMState):
-        raise TypeError(
-            f"{where}: expected {name} to be a jaxrnn.LSTMState(h, C), got {type(state).__name__}"
-        )
-    return LSTMState(
-        h=check_state(state.h, shape, where, name=f"{name}.h"),
-        C=check_state(state.C, shape, where, name=f"{name}.C"),
-    )
-
-
 def check_dtype(xs: Array, param_dtype: Any, where: str) -> None:
     """Inputs may be of lower precision than the parameters, never higher."""
     if jnp.result_type(xs.dtype, param_dtype) != param_dtype:
@@ -217,6 +125,95 @@ def check_resets(resets: Any, xs: Array, where: str) -> Array | None:
     return resets
 
 
+# --- pytrees: parameters and carries of any cell ---------------------------------------------
+
+
+def check_size(name: str, value: object) -> None:
+    """A size argument (``d_in``, ``d_h``) must be a positive int."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"expected {name} to be a positive int, got {value!r}")
+
+
+def is_shape(x: Any) -> bool:
+    """``True`` for a shape (a tuple of ints), a leaf of :meth:`jaxrnn.Cell.carry_shapes`."""
+    return isinstance(x, tuple) and not hasattr(x, "_fields") and all(isinstance(d, int) for d in x)
+
+
+def check_type(params: Any, cls: type, where: str, *, name: str = "params", hint: str = "") -> None:
+    """``params`` must be an instance of the NamedTuple ``cls``."""
+    if isinstance(params, cls):
+        return
+    if not hint and isinstance(params, dict):
+        hint = f"; build one with jaxrnn.{cls.__name__}(...) or its init function"
+    raise TypeError(
+        f"{where}: expected {name} to be a jaxrnn.{cls.__name__}, got {type(params).__name__}{hint}"
+    )
+
+
+def leaf_at(params: Any, path: str) -> Any:
+    """The leaf of ``params`` at a dotted field path (``"f.U"``)."""
+    for field in path.split("."):
+        params = getattr(params, field)
+    return params
+
+
+def matrix_shape(params: Any, path: str, layout: str = "(d_h, d_in)") -> tuple[int, ...]:
+    """The shape of the rank-2 array at ``params.<path>``, which a cell reads its sizes from
+    (``ValueError`` naming it otherwise; :meth:`jaxrnn.Cell.check` adds where)."""
+    value = leaf_at(params, path)
+    if not hasattr(value, "shape") or len(value.shape) != 2:
+        got = getattr(value, "shape", type(value).__name__)
+        raise ValueError(f"expected params.{path} to have shape {layout}, got {got}")
+    return tuple(value.shape)
+
+
+def check_against_layout(params: Any, layout: Any, where: str, note: str) -> None:
+    """Every field of ``params`` is what ``layout`` (the same NamedTuple with a
+    ``jaxrnn.Leaf`` per array) says: a nested NamedTuple of the same type, or a floating
+    array of the leaf's shape. ``note`` says where the expected sizes come from."""
+
+    def walk(value: Any, spec: Any, path: str) -> None:
+        if hasattr(spec, "_fields"):  # a nested NamedTuple (an LSTM's Gate)
+            if type(value) is not type(spec):
+                raise TypeError(
+                    f"{where}: expected {path} to be a jaxrnn.{type(spec).__name__}, got "
+                    f"{type(value).__name__}"
+                )
+            for field in spec._fields:
+                walk(getattr(value, field), getattr(spec, field), f"{path}.{field}")
+            return
+        check_field(where, path, value, spec.shape, note)
+
+    walk(params, layout, "params")
+
+
+def param_dtype(params: Any) -> Any:
+    """The parameters' dtype: the promoted dtype of their floating leaves."""
+    dtypes = [a.dtype for a in jax.tree.leaves(params) if jnp.issubdtype(a.dtype, jnp.inexact)]
+    return jnp.result_type(*dtypes) if dtypes else jnp.dtype(jnp.float32)
+
+
+def check_carry(carry: Any, expected: Any, where: str, *, name: str) -> Any:
+    """``carry`` shaped like ``expected`` (a carry of the right batch axes): the same
+    structure and shapes, floating leaves. Arrays pass through; others become arrays."""
+    want_leaves, want_tree = jax.tree.flatten(expected)
+    if hasattr(expected, "_fields") and type(carry) is not type(expected):
+        fields = ", ".join(expected._fields)
+        raise TypeError(
+            f"{where}: expected {name} to be a jaxrnn.{type(expected).__name__}({fields}), got "
+            f"{type(carry).__name__}"
+        )
+    leaves, tree = jax.tree.flatten(carry)
+    if str(tree) != str(want_tree):  # PyTreeDefs print canonically
+        raise TypeError(f"{where}: expected {name} to have the structure {want_tree}, got {tree}")
+    paths = [jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_flatten_with_path(expected)[0]]
+    out = []
+    for path, leaf, want in zip(paths, leaves, want_leaves):
+        label = f"{name}{path}"
+        out.append(check_state(leaf, tuple(want.shape), where, name=label))
+    return jax.tree.unflatten(tree, out)
+
+
 # --- derived from validated inputs -------------------------------------------------------
 
 
@@ -236,35 +233,7 @@ def valid_mask(lengths: Array | None, T: int, batch: tuple[int, ...]) -> Array |
     return (t < lengths[None])[..., None]
 
 
-# --- minGRU / minLSTM (flat parameter tuples: U_* (d_h, d_in), b_* (d_h,)) ---------------
-
-_MIN_CELLS = {"MinGRUParams": "mingru", "MinLSTMParams": "minlstm"}
-
-
-def check_min_params(params: Any, cls: type[Any], where: str) -> tuple[int, int]:
-    """Validate a ``MinGRUParams`` or ``MinLSTMParams`` (``cls``); return ``(d_in, d_h)``."""
-    if not isinstance(params, cls):
-        got = type(params).__name__
-        hint = ""
-        if got in _MIN_CELLS:
-            hint = f"; {got} go to jaxrnn.{_MIN_CELLS[got]}_step / {_MIN_CELLS[got]}_scan"
-        elif isinstance(params, dict):
-            hint = f"; build one with jaxrnn.{cls.__name__}(...) or jaxrnn.init_*_params"
-        raise TypeError(f"{where}: expected params to be a jaxrnn.{cls.__name__}, got {got}{hint}")
-    first = cls._fields[0]
-    U = getattr(params, first)
-    if not hasattr(U, "shape") or len(U.shape) != 2:
-        got = getattr(U, "shape", type(U).__name__)
-        raise ValueError(f"{where}: expected params.{first} to have shape (d_h, d_in), got {got}")
-    d_h, d_in = U.shape
-    match = f"(d_h={d_h}, d_in={d_in} from params.{first})"
-    for name in cls._fields:
-        shape = (d_h, d_in) if name.startswith("U") else (d_h,)
-        _check_field(where, f"params.{name}", getattr(params, name), shape, match)
-    return d_in, d_h
-
-
-# --- the scans' method= (jaxrnn._loops.newton) -------------------------------------------
+# --- the scans' method= (jaxrnn._src.newton) -------------------------------------------
 
 SCAN_METHODS = {"sequential": None, "newton": "full", "newton-diagonal": "diagonal"}
 

@@ -4,7 +4,7 @@ DEER (Lim et al., ICLR 2024), quasi-DEER and ELK (Gonzalez et al., NeurIPS 2024)
 whole trajectory is the root of ``h_t - f(h_{t-1}, x_t) = 0, t = 1..T``; each Newton
 iteration is a linear recurrence in the per-step Jacobians, solved by a parallel prefix
 scan. The derivation, the exactness argument and the adjoint are in
-:mod:`jaxrnn._loops.newton`; measurements are in ``docs/newton.md``.
+:mod:`jaxrnn._src.newton`; measurements are in ``docs/newton.md``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxrnn._loops.newton import default_tol, newton_carries
-from jaxrnn._typing import Array, Float, Int
+from jaxrnn._src.newton import default_tol, newton_carries
+from jaxrnn._src.typing import Array, Float, Int
 
 JACOBIANS = ("full", "diagonal")
 

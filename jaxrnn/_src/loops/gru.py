@@ -2,7 +2,7 @@ r"""The GRU's sequence loop: a ``jax.custom_jvp`` whose tangent loop carries onl
 
 The gates are stacked ``[z, r, n]``; the sigmoid gates' rows of ``U``, ``W`` and their
 biases arrive halved, so that :math:`\sigma(x) = (1 + \tanh(x/2)) / 2` is one ``tanh``
-over the stacked ``[z, r]`` pre-activation (see :mod:`jaxrnn._loops._common`). Write
+over the stacked ``[z, r]`` pre-activation (see :mod:`jaxrnn._src.loops.common`). Write
 :math:`a_t = U x_t + b` (all steps in one product before the loop) and
 :math:`g_t = W h_{t-1}`, split ``[z, r, n]``; :math:`t_z, t_r` are the two ``tanh``\ s,
 :math:`Q_t = (1 - z_t)(1 - n_t^2)`.
@@ -50,7 +50,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from jaxrnn._loops._common import (
+from jaxrnn._src.loops.common import (
     FusedWeights,
     chunk_len,
     chunked_scan,
@@ -60,15 +60,16 @@ from jaxrnn._loops._common import (
     fuse_gates,
     hold,
     in_segments,
-    shift,
+    read_carries,
+    restart,
     zero_padding,
 )
-from jaxrnn.params import GRUParams
+from jaxrnn.params import Gate
 
 CHUNK_BYTES = 4 << 20  # at most this much projected input per chunk (forward loop on CPU)
 
 # Gates in the order [z, r, n]; the sigmoid gates' U, W, b are halved in fuse_gates (exact)
-# so that one tanh covers the stacked [z, r] pre-activation (see jaxrnn._loops).
+# so that one tanh covers the stacked [z, r] pre-activation (see jaxrnn._src.loops).
 GATE_SCALES = (0.5, 0.5, 1.0)
 
 
@@ -76,8 +77,8 @@ def _project(w: FusedWeights, n: int):
     """The input products of a chunk of steps, one GEMM: ``a_t = U x_t + b``."""
 
     def project(chunk):
-        x, m = chunk
-        return (flat(x) @ w.U_T + w.b).reshape(x.shape[0], n, -1), m
+        x, m, r = chunk
+        return (flat(x) @ w.U_T + w.b).reshape(x.shape[0], n, -1), m, r
 
     return project
 
@@ -90,21 +91,24 @@ def _chunk(save: bool, T: int, n: int, w: FusedWeights) -> int:
 # --- reset_after=True --------------------------------------------------------------------
 
 
-def _after_loop(w: FusedWeights, b_hn, xs, h0, mask, reverse: bool, unroll: int, save: bool):
-    """Primal loop (``reset_after=True``); ``save`` adds ``(C, Q, z)`` of the module doc."""
+def _after_loop(w: FusedWeights, b_hn, xs, h0, hr, mask, resets, reverse: bool, unroll: int,
+                save: bool):  # fmt: skip
+    """Primal loop (``reset_after=True``); ``save`` adds ``(C, Q, z)`` of the module doc.
+    It starts from ``h0``; at a reset the step reads ``hr``."""
     T, n, _ = xs.shape
     d_h = w.W_T.shape[0]
     K = _chunk(save, T, n, w)
 
-    def body(h, inp):
-        a_t, m_t = inp
+    def body(carry, inp):
+        a_t, m_t, r_t = inp
+        h = restart(r_t, hr, carry)
         g = h @ w.W_T
         t_zr = jnp.tanh(a_t[..., : 2 * d_h] + g[..., : 2 * d_h])  # one tanh for z and r
         t_z, t_r = jnp.split(t_zr, 2, axis=-1)
         z, r = 0.5 * t_z + 0.5, 0.5 * t_r + 0.5
         g_n = g[..., 2 * d_h :] + b_hn
         n_t = jnp.tanh(a_t[..., 2 * d_h :] + r * g_n)  # n_t = tanh(U_n x + b_n + r (W_n h + b_hn))
-        h_new = hold(m_t, n_t + z * (h - n_t), h)  # h_t = (1 - z_t) n_t + z_t h_{t-1}
+        h_new = hold(m_t, n_t + z * (h - n_t), carry)  # h_t = (1 - z_t) n_t + z_t h_{t-1}
         if not save:
             return h_new, h_new
         Q = (1 - z) * (1 - n_t * n_t)
@@ -114,12 +118,13 @@ def _after_loop(w: FusedWeights, b_hn, xs, h0, mask, reverse: bool, unroll: int,
         return h_new, (h_new, C, Q, z)
 
     project = _project(w, n)
-    return chunked_scan(body, project, h0, (xs, mask), K=K, reverse=reverse, unroll=unroll)
+    seq = (xs, mask, resets)
+    return chunked_scan(body, project, h0, seq, K=K, reverse=reverse, unroll=unroll)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(5, 6))
-def _after(w: FusedWeights, b_hn, xs, h0, mask, reverse, unroll):
-    h_T, hs = _after_loop(w, b_hn, xs, h0, mask, reverse, unroll, save=False)
+@functools.partial(jax.custom_jvp, nondiff_argnums=(7, 8))
+def _after(w: FusedWeights, b_hn, xs, h0, hr, mask, resets, reverse, unroll):
+    h_T, hs = _after_loop(w, b_hn, xs, h0, hr, mask, resets, reverse, unroll, save=False)
     return h_T, zero_padding(hs, mask)
 
 
@@ -128,26 +133,28 @@ def _after(w: FusedWeights, b_hn, xs, h0, mask, reverse, unroll):
 # w.U_rows and w.W_rows are never read (FusedWeights' invariant).
 @_after.defjvp
 def _after_jvp(reverse, unroll, primals, tangents):
-    w, b_hn, xs, h0, mask = primals
-    dw, db_hn, dxs, dh0, _ = tangents
-    h_T, (hs, C, Q, Z) = _after_loop(w, b_hn, xs, h0, mask, reverse, unroll, save=True)
+    w, b_hn, xs, h0, hr, mask, resets = primals
+    dw, db_hn, dxs, dh0, dhr, _, _ = tangents
+    h_T, (hs, C, Q, Z) = _after_loop(w, b_hn, xs, h0, hr, mask, resets, reverse, unroll, True)
     T, n, _ = xs.shape
     d_h = w.W_T.shape[0]
     E_x = flat(xs) @ dw.U_T + dot_t(flat(dxs), w.U_rows) + dw.b  # every step at once
-    E_h = flat(shift(hs, h0, reverse)) @ dw.W_T
+    E_h = flat(read_carries(hs, h0, hr, resets, reverse)) @ dw.W_T
     E_x, E_h = E_x.reshape(T, n, -1), E_h.reshape(T, n, -1)
     E = jnp.concatenate(
         [E_x[..., : 2 * d_h] + E_h[..., : 2 * d_h], E_h[..., 2 * d_h :] + db_hn], -1
     )
     F = (C * E).reshape(T, n, 3, d_h).sum(2) + Q * E_x[..., 2 * d_h :]
 
-    def body(dh, inp):
-        F_t, C_t, z, m_t = inp
+    def body(carry, inp):
+        F_t, C_t, z, m_t, r_t = inp
+        dh = restart(r_t, dhr, carry)
         P = (C_t * dot_t(dh, w.W_rows)).reshape(n, 3, d_h).sum(1)
-        dh_new = hold(m_t, z * dh + F_t + P, dh)
+        dh_new = hold(m_t, z * dh + F_t + P, carry)
         return dh_new, dh_new
 
-    dh_T, dhs = jax.lax.scan(body, dh0, (F, C, Z, mask), reverse=reverse, unroll=unroll)
+    seq = (F, C, Z, mask, resets)
+    dh_T, dhs = jax.lax.scan(body, dh0, seq, reverse=reverse, unroll=unroll)
     return (h_T, zero_padding(hs, mask)), (dh_T, zero_padding(dhs, mask))
 
 
@@ -161,20 +168,23 @@ def _split_W(W_T, W_rows):
     return W_T[:, : 2 * d_h], W_T[:, 2 * d_h :], W_rows[: 2 * d_h], W_rows[2 * d_h :]
 
 
-def _before_loop(w: FusedWeights, xs, h0, mask, reverse: bool, unroll: int, save: bool):
-    """Primal loop (``reset_after=False``); ``save`` adds ``(C_z, B, r, Q, z, r h_{t-1})``."""
+def _before_loop(w: FusedWeights, xs, h0, hr, mask, resets, reverse: bool, unroll: int,
+                 save: bool):  # fmt: skip
+    """Primal loop (``reset_after=False``); ``save`` adds ``(C_z, B, r, Q, z, r h_{t-1})``.
+    It starts from ``h0``; at a reset the step reads ``hr``."""
     T, n, _ = xs.shape
     d_h = w.W_T.shape[0]
     K = _chunk(save, T, n, w)
     W_zr_T, W_n_T, _, _ = _split_W(w.W_T, w.W_rows)
 
-    def body(h, inp):
-        a_t, m_t = inp
+    def body(carry, inp):
+        a_t, m_t, r_t = inp
+        h = restart(r_t, hr, carry)
         t_z, t_r = jnp.split(jnp.tanh(a_t[..., : 2 * d_h] + h @ W_zr_T), 2, axis=-1)
         z, r = 0.5 * t_z + 0.5, 0.5 * t_r + 0.5
         rh = r * h
         n_t = jnp.tanh(a_t[..., 2 * d_h :] + rh @ W_n_T)  # n_t = tanh(U_n x + W_n (r h) + b)
-        h_new = hold(m_t, n_t + z * (h - n_t), h)  # h_t = (1 - z_t) n_t + z_t h_{t-1}
+        h_new = hold(m_t, n_t + z * (h - n_t), carry)  # h_t = (1 - z_t) n_t + z_t h_{t-1}
         if not save:
             return h_new, h_new
         Q = (1 - z) * (1 - n_t * n_t)
@@ -182,12 +192,13 @@ def _before_loop(w: FusedWeights, xs, h0, mask, reverse: bool, unroll: int, save
         return h_new, (h_new, C_z, 0.5 * (1 - t_r * t_r) * h, r, Q, z, rh)
 
     project = _project(w, n)
-    return chunked_scan(body, project, h0, (xs, mask), K=K, reverse=reverse, unroll=unroll)
+    seq = (xs, mask, resets)
+    return chunked_scan(body, project, h0, seq, K=K, reverse=reverse, unroll=unroll)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(4, 5))
-def _before(w: FusedWeights, xs, h0, mask, reverse, unroll):
-    h_T, hs = _before_loop(w, xs, h0, mask, reverse, unroll, save=False)
+@functools.partial(jax.custom_jvp, nondiff_argnums=(6, 7))
+def _before(w: FusedWeights, xs, h0, hr, mask, resets, reverse, unroll):
+    h_T, hs = _before_loop(w, xs, h0, hr, mask, resets, reverse, unroll, save=False)
     return h_T, zero_padding(hs, mask)
 
 
@@ -195,29 +206,33 @@ def _before(w: FusedWeights, xs, h0, mask, reverse, unroll):
 # dh; two products per step (dh W_zr^T, then v W_n^T), as in the primal loop.
 @_before.defjvp
 def _before_jvp(reverse, unroll, primals, tangents):
-    w, xs, h0, mask = primals
-    dw, dxs, dh0, _ = tangents
-    h_T, (hs, C_z, B, R, Q, Z, RH) = _before_loop(w, xs, h0, mask, reverse, unroll, save=True)
+    w, xs, h0, hr, mask, resets = primals
+    dw, dxs, dh0, dhr, _, _ = tangents
+    h_T, (hs, C_z, B, R, Q, Z, RH) = _before_loop(
+        w, xs, h0, hr, mask, resets, reverse, unroll, save=True
+    )
     T, n, _ = xs.shape
     d_h = w.W_T.shape[0]
     _, _, W_zr_rows, W_n_rows = _split_W(w.W_T, w.W_rows)
     dW_zr_T, dW_n_T = dw.W_T[:, : 2 * d_h], dw.W_T[:, 2 * d_h :]
     E_x = (flat(xs) @ dw.U_T + dot_t(flat(dxs), w.U_rows) + dw.b).reshape(T, n, -1)
-    E_zr = E_x[..., : 2 * d_h] + (flat(shift(hs, h0, reverse)) @ dW_zr_T).reshape(T, n, -1)
+    H_prev = read_carries(hs, h0, hr, resets, reverse)
+    E_zr = E_x[..., : 2 * d_h] + (flat(H_prev) @ dW_zr_T).reshape(T, n, -1)
     E_n = E_x[..., 2 * d_h :] + (flat(RH) @ dW_n_T).reshape(T, n, -1)
     E_z, E_r = jnp.split(E_zr, 2, axis=-1)
     F = C_z * E_z + Q * E_n
     V = B * E_r
 
-    def body(dh, inp):
-        F_t, V_t, C_z_t, B_t, r, Q_t, z, m_t = inp
+    def body(carry, inp):
+        F_t, V_t, C_z_t, B_t, r, Q_t, z, m_t, r_t = inp
+        dh = restart(r_t, dhr, carry)
         G_z, G_r = jnp.split(dot_t(dh, W_zr_rows), 2, axis=-1)
         v = V_t + B_t * G_r + r * dh
         dh_new = z * dh + F_t + C_z_t * G_z + Q_t * dot_t(v, W_n_rows)
-        dh_new = hold(m_t, dh_new, dh)
+        dh_new = hold(m_t, dh_new, carry)
         return dh_new, dh_new
 
-    seq = (F, V, C_z, B, R, Q, Z, mask)
+    seq = (F, V, C_z, B, R, Q, Z, mask, resets)
     dh_T, dhs = jax.lax.scan(body, dh0, seq, reverse=reverse, unroll=unroll)
     return (h_T, zero_padding(hs, mask)), (dh_T, zero_padding(dhs, mask))
 
@@ -226,15 +241,16 @@ def _before_jvp(reverse, unroll, primals, tangents):
 
 
 def gru_sequence(
-    params: GRUParams, xs, h0, mask, *, reverse: bool, unroll: int, remat=None, reset_after=True
-):
+    gates: tuple[Gate, Gate, Gate], b_hn, xs, h0, mask, resets, *, reverse: bool, unroll: int,
+    remat=None, reset_after=True,
+):  # fmt: skip
     """``(h_T, hs)`` of the GRU over time-major ``xs (T, n, d_in)``.
 
-    ``h0 (n, d_h)``; ``mask (T, n, 1)`` (or None) marks the valid steps; ``T`` must be at
-    least 1; ``xs`` has the parameters' dtype.
+    ``gates`` are ``(z, r, n)``; ``h0 (n, d_h)``; ``mask`` and ``resets`` are ``(T, n, 1)``
+    or None; ``T`` must be at least 1; ``xs`` has the parameters' dtype.
     """
 
-    def run(gates, b_hn, xs, h0, mask):
+    def run(gates, b_hn, xs, h0, mask, resets):
         if not reset_after:  # without the reset product, b_hn adds to b_n
             gates = (*gates[:2], gates[2]._replace(b=gates[2].b + b_hn))
         w = fuse_gates(gates, GATE_SCALES)
@@ -243,11 +259,11 @@ def gru_sequence(
         else:
             loop = functools.partial(_before, w)
         if remat is None:
-            return loop(xs, h0, mask, reverse, unroll)
+            return loop(xs, h0, h0, mask, resets, reverse, unroll)
 
-        def segment(h, x, m):
-            return loop(x, h, m, reverse, unroll)
+        def segment(h, x, m, r):
+            return loop(x, h, h0, m, r, reverse, unroll)
 
-        return in_segments(segment, h0, xs, mask, k=remat, reverse=reverse)
+        return in_segments(segment, h0, (xs, mask, resets), k=remat, reverse=reverse)
 
-    return cpu_float32(run, (params.z, params.r, params.n), params.b_hn, xs, h0, mask)
+    return cpu_float32(run, tuple(gates), b_hn, xs, h0, mask, resets)

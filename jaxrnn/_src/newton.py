@@ -15,7 +15,7 @@ solved for all ``t`` at once by a parallel prefix scan over the affine maps
 approximation ``\tilde J`` (its diagonal: quasi-DEER), ``\delta_1 = r_1`` still makes
 ``h_1`` exact, and once ``h_1..h_{k-1}`` are exact their residuals vanish, so iteration
 ``k`` makes ``h_k`` exact: at most ``T`` iterations. The damped (ELK) step of
-:mod:`jaxrnn._loops.elk` keeps this: it follows Newton's recurrence on the first ``k``
+:mod:`jaxrnn._src.elk` keeps this: it follows Newton's recurrence on the first ``k``
 steps at iteration ``k``.
 
 Derivatives, by the implicit function theorem: at the solution, a tangent of the
@@ -48,7 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from jaxrnn._loops.newton_solver import Solver, shift_down
+from jaxrnn._src.newton_solver import Solver, shift_down
 
 
 def default_tol(dtype: Any) -> float:
@@ -142,15 +142,47 @@ def newton_carries(step_fn, carry0, xs, init, *, jacobian, damping, tol, max_ite
     return carry_T, carries, k.reshape(batch), res.reshape(batch)
 
 
-def newton_sequence(step_fn, diag_fn, carry0, xs, mask, *, reverse: bool, jacobian: str):
-    """The scans' ``method="newton"``: padding and ``reverse`` as in the sequential loops.
+def newton_sequence(
+    step_fn, diag_fn, carry0, xs, mask, *, reverse: bool, jacobian: str, resets=None
+):
+    """The scans' ``method="newton"``: padding, resets and ``reverse`` as in the loops.
 
-    ``mask`` is None or ``(T, ..., 1)`` (``jaxrnn._checks.valid_mask``). A padding step
-    holds the carry (the mask travels as one more input column; its Jacobian is the
-    identity) and its output is zero; ``reverse`` runs the recurrence on the time-reversed
-    inputs and flips the carries back. Returns ``(carry_T, carries)`` with leaves
-    ``(..., d)`` and ``(..., T, d)``. ``diag_fn``: as in :func:`newton_carries`, or None.
+    ``mask`` is None or ``(T, ..., 1)``. A padding step holds the carry (the mask travels
+    as one more input column; its Jacobian is the identity) and its output is zero.
+    ``resets`` (None or bool ``(..., T)``, already in the order the steps are taken) makes
+    the step read ``carry0`` instead of the previous carry: the reset flag and ``carry0``
+    (flattened) travel as more input columns, and the Jacobian at a reset is zero.
+    ``reverse`` runs the recurrence on the time-reversed inputs and flips the carries back.
+    Returns ``(carry_T, carries)`` with leaves ``(..., d)`` and ``(..., T, d)``.
+    ``diag_fn``: as in :func:`newton_carries`, or None.
     """
+    if resets is not None:
+        T = xs.shape[-2]
+        flat0 = jax.vmap(lambda c: ravel_pytree(c)[0])(
+            _tree_map(lambda a: a.reshape(-1, a.shape[-1]), carry0)
+        )
+        _, unravel = ravel_pytree(_tree_map(lambda a: a.reshape(-1, a.shape[-1])[0], carry0))
+        D = flat0.shape[-1]
+        c0_cols = jnp.broadcast_to(flat0.reshape(*xs.shape[:-2], 1, D), (*xs.shape[:-2], T, D))
+        r_col = resets[..., None].astype(xs.dtype)
+        xs = jnp.concatenate([xs, c0_cols.astype(xs.dtype), r_col], axis=-1)
+        r_step, r_diag = step_fn, diag_fn
+
+        def step_fn(carry, x_r):
+            reset = x_r[-1] > 0
+            start = _tree_map(
+                lambda c0, c: jnp.where(reset, c0, c), unravel(x_r[-1 - D : -1]), carry
+            )
+            return r_step(start, x_r[: -1 - D])
+
+        def reset_diag(carry, x_r):
+            reset = x_r[-1] > 0
+            start = _tree_map(
+                lambda c0, c: jnp.where(reset, c0, c), unravel(x_r[-1 - D : -1]), carry
+            )
+            return _tree_map(lambda a: jnp.where(reset, 0, a), r_diag(start, x_r[: -1 - D]))
+
+        diag_fn = None if r_diag is None else reset_diag
     if mask is not None:
         m = jnp.moveaxis(mask, 0, -2).astype(xs.dtype)  # (..., T, 1)
         xs = jnp.concatenate([xs, m], axis=-1)

@@ -1,8 +1,9 @@
 """Pieces shared by the loops of every network: fused weights, chunking, segments, masks.
 
 Conventions of every loop in this package: time-major inputs ``xs (T, n, d_in)`` (the
-batch axes flattened into ``n``), carries ``(n, d_h)``, ``mask (T, n, 1)`` or None
-(:func:`jaxrnn._checks.valid_mask`), ``T >= 1``.
+batch axes flattened into ``n``), carries ``(n, d_h)``, ``mask (T, n, 1)`` (False at
+padding) and ``resets (T, n, 1)`` (True where the step reads the initial carry, already in
+the order the steps are taken) or None, ``T >= 1``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxrnn._typing import Array
+from jaxrnn._src.ops import cpu_float32, dot_t, materialise
+from jaxrnn._src.typing import Array
 from jaxrnn.params import Gate
+
+__all__ = ["cpu_float32", "dot_t", "materialise"]  # re-exported for the loops
 
 CHUNK_STEPS = 50  # at most this many steps per chunk of the forward loop on CPU
 
@@ -27,7 +31,7 @@ class FusedWeights(NamedTuple):
 
     Orientation invariant: ``U_rows == U_T.T`` and ``W_rows == W_T.T``, each materialised
     once, outside the loops (a product against a transpose ran ~2x slower on XLA's CPU
-    backend than against a matrix stored in that orientation, see :mod:`jaxrnn._loops`).
+    backend than against a matrix stored in that orientation, see :mod:`jaxrnn._src.loops`).
     The primal loops multiply by the ``*_T`` matrices (``x_t @ U_T``); the tangent loops
     multiply tangents by the ``*_rows`` ones (``dh @ W_rows.T`` via :func:`dot_t`).
     Because ``*_rows`` is a copy of ``*_T.T``, its tangent is the transpose of the
@@ -70,17 +74,6 @@ def fuse_gates(gates: Sequence[Gate], scales: Sequence[float] | None = None) -> 
     return FusedWeights(U_T=U_T, U_rows=U_rows, W_T=W_T, W_rows=W_rows, b=b)
 
 
-def materialise(*arrays: Array) -> tuple[Array, ...]:
-    """The arrays as they are: ``optimization_barrier`` stops XLA from folding a transpose
-    back into the product that uses it."""
-    return jax.lax.optimization_barrier(arrays)
-
-
-def dot_t(a: Array, b_rows: Array) -> Array:
-    """``a @ b_rows.T`` written as one ``dot_general`` (its transpose is ``ct @ b_rows``)."""
-    return jax.lax.dot_general(a, b_rows, (((a.ndim - 1,), (1,)), ((), ())))
-
-
 def flat(a: Array) -> Array:
     """``(T, n, d) -> (T * n, d)``."""
     return a.reshape(-1, a.shape[-1])
@@ -113,44 +106,40 @@ def zero_padding(ys, mask: Array | None):
 # --- how the loop runs: dtype, chunks, segments ----------------------------------------------
 
 
-def cpu_float32(fn, *args):
-    """``fn(*args)``; on CPU, 16-bit float arguments are computed in float32 instead.
-
-    XLA's CPU backend has no 16-bit float arithmetic: it widens each 16-bit operation to
-    float32, including the per-step write of a loop's stacked outputs, which becomes a
-    conversion of the whole ``(T, ...)`` buffer at every step, so gradients through a
-    16-bit loop cost O(T^2) (measured in ``docs/design_loops.md``). Computing in float32
-    and rounding the results once is linear in T, and more accurate. The dtype is that of
-    the first leaf of ``args``; other platforms keep it.
-    """
-    dtype = jax.tree.leaves(args)[0].dtype
-    if not jnp.issubdtype(dtype, jnp.floating) or jnp.finfo(dtype).bits > 16:
-        return fn(*args)
-
-    def in_float32(*a):
-        wide = jax.tree.map(lambda x: x.astype(jnp.float32) if x.dtype == dtype else x, a)
-        return jax.tree.map(lambda y: y.astype(dtype), fn(*wide))
-
-    return jax.lax.platform_dependent(*args, cpu=in_float32, default=fn)
-
-
-def in_segments(run, carry, xs: Array, mask: Array | None, *, k: int, reverse: bool):
-    """``run(carry, xs, mask) -> (carry, ys)`` over segments of ``k`` steps, each under
+def in_segments(run, carry, seq, *, k: int, reverse: bool):
+    """``run(carry, *seq) -> (carry, ys)`` over segments of ``k`` steps, each under
     ``jax.checkpoint``: the backward pass stores the carries at segment boundaries and
-    recomputes one segment at a time. Time is padded to whole segments with padding
-    steps at the end (a forward scan meets them last, a reverse one first: either way they
-    hold the carry).
+    recomputes one segment at a time. ``seq`` is ``(xs, mask, resets)``, time-major
+    (``mask`` and ``resets`` ``(T, n, 1)`` or None). Time is padded to whole segments with
+    padding steps at the end (a forward scan meets them last, a reverse one first: either
+    way they hold the carry).
     """
+    xs, mask, resets = seq
     T, n_batch = xs.shape[:2]
     n = -(-T // k)
-    pad = [(0, n * k - T), (0, 0), (0, 0)]
     mask = jnp.ones((T, n_batch, 1), bool) if mask is None else mask
-    seg = (
-        jnp.pad(xs, pad).reshape(n, k, *xs.shape[1:]),
-        jnp.pad(mask, pad).reshape(n, k, n_batch, 1),
-    )
-    carry, ys = jax.lax.scan(jax.checkpoint(lambda c, s: run(c, *s)), carry, seg, reverse=reverse)
-    return carry, ys.reshape(n * k, *ys.shape[2:])[:T]
+
+    def split(a):
+        if a is None:
+            return None
+        return jnp.pad(a, [(0, n * k - T)] + [(0, 0)] * (a.ndim - 1)).reshape(n, k, *a.shape[1:])
+
+    segs = (split(xs), split(mask), split(resets))
+    carry, ys = jax.lax.scan(jax.checkpoint(lambda c, s: run(c, *s)), carry, segs, reverse=reverse)
+    return carry, jax.tree.map(lambda y: y.reshape(n * k, *y.shape[2:])[:T], ys)
+
+
+def restart(r_t: Array | None, initial, carry):
+    """The carry a step reads: ``initial`` where ``r_t`` (a reset) is True, else ``carry``."""
+    if r_t is None:
+        return carry
+    return jax.tree.map(lambda c0, c: jnp.where(r_t, c0, c), initial, carry)
+
+
+def read_carries(hs: Array, h0: Array, hr: Array, resets: Array | None, reverse: bool) -> Array:
+    """The carry each step read: :func:`shift` of ``hs`` (``h0`` first), ``hr`` at resets."""
+    h_prev = shift(hs, h0, reverse)
+    return h_prev if resets is None else jnp.where(resets, hr[None], h_prev)
 
 
 def chunk_len(T: int, step_bytes: int, chunk_bytes: int) -> int:

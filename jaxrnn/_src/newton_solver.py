@@ -1,7 +1,7 @@
 r"""The Newton and ELK iterations for one example on a flat state, and their linear solves.
 
-Derivations in :mod:`jaxrnn._loops.newton` (Newton, exactness, derivatives) and
-:mod:`jaxrnn._loops.elk` (the damped step). :class:`Solver` holds the step ``f`` and
+Derivations in :mod:`jaxrnn._src.newton` (Newton, exactness, derivatives) and
+:mod:`jaxrnn._src.elk` (the damped step). :class:`Solver` holds the step ``f`` and
 evaluates it, its Jacobians and the residual over all steps at once (``vmap`` over time).
 """
 
@@ -13,9 +13,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxrnn._loops.elk import elk_step
-from jaxrnn._loops.linear import compose as compose_diagonal
-from jaxrnn._typing import Array
+from jaxrnn._src.elk import elk_step
+from jaxrnn._src.linear import compose as compose_diagonal
+from jaxrnn._src.typing import Array
 
 # Above this many Jacobian entries per example, the diagonal is computed in time chunks
 # so that the dense per-step Jacobians never exist for the whole sequence at once.
@@ -29,7 +29,7 @@ def _compose_full(a: tuple[Array, Array], b: tuple[Array, Array]) -> tuple[Array
     return A_b @ A_a, jnp.einsum("...ij,...j->...i", A_b, c_a) + c_b
 
 
-def linear_recurrence(A: Array, c: Array, *, reverse: bool = False) -> Array:
+def affine_scan(A: Array, c: Array, *, reverse: bool = False) -> Array:
     """All ``y_t = A_t y_{t-1} + c_t`` (``y_0 = 0``) by one parallel prefix scan.
 
     ``A`` is ``(T, D, D)`` (dense) or ``(T, D)`` (diagonal); ``c`` is ``(T, D)``. With
@@ -109,7 +109,7 @@ class Solver:
         def newton(state):
             H, F, k = state
             J = self.jacobians(consts, shift_down(h0, H), xs, self.jacobian)
-            H = _finite(H + linear_recurrence(J, F - H))
+            H = _finite(H + affine_scan(J, F - H))
             return H, self.values(consts, shift_down(h0, H), xs), k + 1
 
         def elk(state):
@@ -144,8 +144,8 @@ class Solver:
         if self.jacobian == "full":
             J_T = shift_up(jnp.swapaxes(J, -1, -2))
             return (
-                lambda _, b: linear_recurrence(J, b),
-                lambda _, b: linear_recurrence(J_T, b, reverse=True),
+                lambda _, b: affine_scan(J, b),
+                lambda _, b: affine_scan(J_T, b, reverse=True),
             )
         T = H.shape[0]
 
@@ -159,7 +159,7 @@ class Solver:
 
                 def step(state):
                     y, _, k = state
-                    y = linear_recurrence(A, b + y - operator(y) - A * shift(y), reverse=reverse)
+                    y = affine_scan(A, b + y - operator(y) - A * shift(y), reverse=reverse)
                     return y, max_abs(b - operator(y)), k + 1
 
                 state = (jnp.zeros_like(b), max_abs(b), jnp.zeros((), jnp.int32))

@@ -1,6 +1,6 @@
 r"""The ELK step: Levenberg-Marquardt on Newton's linearisation, as a Kalman smoother.
 
-ELK (Gonzalez et al., NeurIPS 2024) damps the Newton step of :mod:`jaxrnn._loops.newton`.
+ELK (Gonzalez et al., NeurIPS 2024) damps the Newton step of :mod:`jaxrnn._src.newton`.
 At the iterate ``h`` with residuals ``r_t = f(h_{t-1}, x_t) - h_t`` and Jacobians ``J_t``,
 the update ``\delta`` minimises the linearised merit plus a trust-region penalty:
 
@@ -35,7 +35,7 @@ a Möbius map of ``P_{t-1}`` with the non-negative matrix
 cancellation: all entries are non-negative) give every ``P_t`` in one associative scan.
 The mean ``m_t = (a_t m_{t-1} + r_t) / (1 + \lambda P^-_t)`` and the smoother
 ``s_t = m_t + G_t (s_{t+1} - a_{t+1} m_t - r_{t+1})``, ``G_t = P_t a_{t+1} / P^-_{t+1}``,
-are elementwise linear recurrences (:mod:`jaxrnn._loops.linear`). On CPU the Riccati
+are elementwise linear recurrences (:mod:`jaxrnn._src.linear`). On CPU the Riccati
 recursion is a sequential ``lax.scan`` instead (``jax.lax.platform_dependent``), as the
 linear recurrences are. With dense Jacobians the filter and smoother are one sequential
 ``lax.scan`` each, with ``D x D`` covariances (``O(T D^3)`` work, ``T D^2`` memory).
@@ -46,8 +46,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxrnn._loops.linear import linear_recurrence as elementwise_recurrence
-from jaxrnn._typing import Array
+from jaxrnn._src.linear import linear_scan as elementwise_recurrence
+from jaxrnn._src.typing import Array
 
 
 def process_noise(T: int, pinned: Array, dtype) -> Array:

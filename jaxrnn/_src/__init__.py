@@ -1,0 +1,1 @@
+"""jaxrnn private internals: nothing here is public API."""

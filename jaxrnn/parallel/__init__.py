@@ -1,1 +1,0 @@
-"""Recurrences evaluated in parallel over time (public names are re-exported by ``jaxrnn``)."""
