@@ -19,8 +19,8 @@ feeds a linear map (:math:`U`, :math:`W_1`, :math:`V`), which would absorb it.
 The state is the tuple of every block's :math:`h^{(l)}`; :func:`deep_scan` reads a whole
 sequence in parallel from given states (so truncated BPTT can carry them across chunks),
 with optional ``lengths`` for padded batches, and
-:func:`deep_step` reads one step with ``jaxrnn.mingru_step`` / ``minlstm_step``, which is
-what generation runs.
+:func:`deep_step` reads one step with the cell's step, which is what generation runs. The
+blocks take any registered cell (``jaxrnn.get_cell``): the minGRU and minLSTM are the paper's.
 """
 
 from __future__ import annotations
@@ -33,12 +33,13 @@ import jax.numpy as jnp
 import jaxrnn
 
 MIN_MODELS = ("mingru", "minlstm")
-_INIT = {"mingru": jaxrnn.init_mingru_params, "minlstm": jaxrnn.init_minlstm_params}
-#: the sequence and the one-step function of each cell type
-_FNS = {
-    jaxrnn.MinGRUParams: (jaxrnn.mingru_scan, jaxrnn.mingru_step),
-    jaxrnn.MinLSTMParams: (jaxrnn.minlstm_scan, jaxrnn.minlstm_step),
-}
+"""The cells whose recipe is the deep one by default (the paper's); any registered cell whose
+output has the carry's width can run it (``init_deep``)."""
+
+
+def _method(cell: jaxrnn.Cell) -> str:
+    """A cell linear in its carry runs in parallel over time; the others loop."""
+    return "parallel" if cell.coefficients is not None else "sequential"
 
 
 class DeepBlock(NamedTuple):
@@ -67,15 +68,14 @@ def init_deep(
         >>> len(blocks), blocks[0].W_1.shape
         (2, (16, 4))
     """
-    if model not in _INIT:
-        raise ValueError(f"model: expected one of {MIN_MODELS}, got {model!r}")
+    cell = jaxrnn.get_cell(model, "model")
     d_ff = expansion * d
     blocks = []
     for k in jax.random.split(key, num_layers):
         k_cell, k_1, k_2 = jax.random.split(k, 3)
         blocks.append(
             DeepBlock(
-                cell=_INIT[model](k_cell, d, d),
+                cell=cell.init(k_cell, d, d),
                 W_1=jax.random.normal(k_1, (d_ff, d), jnp.float32) / jnp.sqrt(d),
                 b_1=jnp.zeros((d_ff,), jnp.float32),
                 W_2=jax.random.normal(k_2, (d, d_ff), jnp.float32) / jnp.sqrt(d_ff),
@@ -85,9 +85,13 @@ def init_deep(
     return tuple(blocks)
 
 
-def zero_states(blocks: tuple[DeepBlock, ...], batch: int) -> tuple[jax.Array, ...]:
-    """Every block's ``h_0 = 0``, shape ``(batch, d)``."""
-    return tuple(jnp.zeros((batch, b.W_2.shape[0]), jnp.float32) for b in blocks)
+def zero_states(blocks: tuple[DeepBlock, ...], batch: int) -> tuple[Any, ...]:
+    """Every block's initial carry (``h_0 = 0`` for the min cells), leading axis ``batch``."""
+    out = []
+    for b in blocks:
+        cell = jaxrnn.cell_for(b.cell)
+        out.append(cell.initial_carry(cell.dims(b.cell), (batch,), jnp.float32))
+    return tuple(out)
 
 
 def _mlp(block: DeepBlock, x: jax.Array) -> jax.Array:
@@ -97,9 +101,9 @@ def _mlp(block: DeepBlock, x: jax.Array) -> jax.Array:
 def deep_scan(
     blocks: tuple[DeepBlock, ...],
     xs: jax.Array,
-    states: tuple[jax.Array, ...] | None = None,
+    states: tuple[Any, ...] | None = None,
     lengths: jax.Array | None = None,
-) -> tuple[tuple[jax.Array, ...], jax.Array]:
+) -> tuple[tuple[Any, ...], jax.Array]:
     """``(states_T, normalised outputs (B, T, d))`` reading ``xs (B, T, d)`` from ``states``
     (``None``: zeros).
 
@@ -110,7 +114,9 @@ def deep_scan(
     """
     new = []
     for block, h0 in zip(blocks, states or (None,) * len(blocks)):
-        h_T, hs = _FNS[type(block.cell)][0](block.cell, rms_norm(xs), h0, lengths=lengths)
+        cell = jaxrnn.cell_for(block.cell)
+        h_T, hs = jaxrnn.cell_scan(block.cell, rms_norm(xs), h0, lengths=lengths,
+                                   method=_method(cell))  # fmt: skip
         xs = xs + hs
         xs = xs + _mlp(block, xs)
         new.append(h_T)
@@ -118,13 +124,13 @@ def deep_scan(
 
 
 def deep_step(
-    blocks: tuple[DeepBlock, ...], states: tuple[jax.Array, ...], x: jax.Array
-) -> tuple[tuple[jax.Array, ...], jax.Array]:
+    blocks: tuple[DeepBlock, ...], states: tuple[Any, ...], x: jax.Array
+) -> tuple[tuple[Any, ...], jax.Array]:
     """One step of :func:`deep_scan`: ``(states, normalised output (B, d))`` from ``x (B, d)``."""
     new = []
     for block, h_prev in zip(blocks, states):
-        h, _ = _FNS[type(block.cell)][1](block.cell, h_prev, rms_norm(x))
-        x = x + h
+        h, y = jaxrnn.cell_for(block.cell).step(block.cell, h_prev, rms_norm(x))
+        x = x + y
         x = x + _mlp(block, x)
         new.append(h)
     return tuple(new), rms_norm(x)

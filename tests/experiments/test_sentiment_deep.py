@@ -76,10 +76,11 @@ def test_deep_sequence_model_and_its_errors():
     np.testing.assert_allclose(
         final_logits(params, xs, lengths)[1], apply(params, xs[1:, :2])[0, -1], atol=PAD_TOL
     )
-    with pytest.raises(
-        ValueError, match=r"model: expected one of \('mingru', 'minlstm'\) for blocks > 0"
-    ):
-        init_model(jax.random.key(0), "lstm", 5, 5, 2, blocks=1)
+    # the deep recipe takes any registered cell (the LSTM's carry is LSTMState)
+    lstm = init_model(jax.random.key(0), "lstm", 5, 5, 2, blocks=1)
+    assert apply(lstm, xs, lengths).shape == (2, 4, 2)
+    with pytest.raises(ValueError, match="model: expected cell to be one of"):
+        init_model(jax.random.key(0), "no_such_cell", 5, 5, 2, blocks=1)
     with pytest.raises(ValueError, match="d_in: expected d_in == d_h == 5 for the deep recipe"):
         init_model(jax.random.key(0), "mingru", 3, 5, 2, blocks=1)
 
