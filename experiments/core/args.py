@@ -4,11 +4,6 @@
 preset's overrides first, then the explicit ones; each value is parsed from the text by the
 field's type (``--T_values=50,100``, ``--attention`` alone means true). With ``--resume DIR``
 the config comes from ``DIR/config.json`` and only :data:`RESUMABLE` keys may change.
-
-Prototype (issue 30): the arguments are split and matched to fields by ``tyro.cli``; one
-primitive rule gives every field this project's text forms (comma lists, ``--flag`` and
-``--flag=false``), and a parse-error hook (``tyro._errors``, private and unstable in tyro)
-turns each of tyro's failures back into a one-line :class:`ConfigError`.
 """
 
 from __future__ import annotations
@@ -20,7 +15,7 @@ import typing
 from pathlib import Path
 from typing import Any, Literal
 
-from experiments.core.config import describe, field_types, format_value
+from experiments.core.config import check_value, describe, field_types, format_value, unwrap_type
 from experiments.core.errors import ConfigError, RunDirError
 
 #: keys a resumed run may change: they alter neither the shapes in the checkpoints nor the
@@ -40,125 +35,71 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
 
-def _hook(cls: type):
-    """A tyro parse-error hook raising this project's one-line errors for ``cls``."""
+def parse_value(key: str, text: str, tp: Any) -> Any:
+    """The value of ``--key=text`` for a field of type ``tp`` (checked by ``check_value``).
+
+    Example:
+        >>> from experiments.core.config import Length
+        >>> parse_value("T_values", "50,100, 200", tuple[Length, ...])
+        (50, 100, 200)
+    """
+    base, _ = unwrap_type(tp)
+    origin = typing.get_origin(base)
+    try:  # ConfigError of an item is a ValueError too: the message names the whole field
+        if origin is Literal:
+            value = next((v for v in typing.get_args(base) if str(v) == text), text)
+        elif origin is tuple:
+            item = typing.get_args(base)[0]
+            value = tuple(parse_value(key, t.strip(), item) for t in text.split(",") if t.strip())
+        elif base is bool:
+            value = True if text.lower() in _TRUE else False if text.lower() in _FALSE else text
+        else:
+            value = base(text)
+    except ValueError:
+        raise ConfigError(f"--{key}: expected {describe(tp)}, got {text!r}") from None
+    return check_value(key, value, tp)
+
+
+def _split(cls: type, argv: list[str]) -> tuple[dict[str, str], str | None, str | None]:
+    """``(overrides, preset, resume)`` from ``--key=value`` / ``--key value`` arguments."""
     types = field_types(cls)
-    from tyro import _errors as ev
-
-    def key_of(argument: Any) -> str:
-        return argument.field.intern_name
-
-    def hook(event: Any) -> None:
-        if isinstance(event, ev.UnrecognizedArgs):
-            tok = event.tokens[0]
-            if not tok.startswith("--"):
-                raise ConfigError(f"expected --key=value, got {tok!r}")
-            key = tok[2:].partition("=")[0].replace("-", "_")
-            near = difflib.get_close_matches(key, [*types, "preset", "resume"], n=1)
-            hint = f" (did you mean --{near[0]}?)" if near else ""
-            raise ConfigError(f"unknown key --{key}{hint}; --help lists the keys")
-        if isinstance(event, ev.BadValue):
-            key = key_of(event.argument)
-            raise ConfigError(f"--{key}: expected a value (--{key}=VALUE), got none")
-        if isinstance(event, ev.InvalidChoice):
-            key = key_of(event.argument)
-            raise ConfigError(f"--{key}: expected {describe(types[key])}, got {event.value!r}")
-        if isinstance(event, ev.InstantiationFailure):
-            if event.argument is None:  # the config's own check
-                raise ConfigError(event.message)
-            key = key_of(event.argument)
-            raise ConfigError(f"--{key}: expected {describe(types[key])}, got {event.message!r}")
-
-    return hook
-
-
-def _tyro_registry():
-    """tyro and a registry whose one rule parses every field type with :func:`parse_text`."""
-    import tyro
-    from tyro.constructors import ConstructorRegistry, PrimitiveConstructorSpec, PrimitiveTypeInfo
-
-    registry = ConstructorRegistry()
-
-    @registry.primitive_rule
-    def every_field(info: PrimitiveTypeInfo) -> Any:
-        tp = info.type
-        if tp not in (int, float, str, bool) and typing.get_origin(tp) not in (tuple, Literal):
-            return None
-
-        def from_str(a: list[str]) -> Any:
-            if not a:  # --flag alone
-                return True
-            try:
-                return parse_text(a[0], tp)
-            except ValueError:
-                raise ValueError(a[0]) from None
-
-        return PrimitiveConstructorSpec(
-            nargs=(0, 1) if tp is bool else 1,
-            metavar=describe(tp).upper(),
-            instance_from_str=from_str,
-            is_instance=lambda x: True,
-            str_from_instance=lambda x: [format_value(x)],
-        )
-
-    return tyro, registry
-
-
-def parse_text(text: str, tp: Any) -> Any:
-    """Text to a value of base type ``tp`` (ranges are checked by the config), or ValueError."""
-    origin = typing.get_origin(tp)
-    if origin is Literal:
-        for v in typing.get_args(tp):
-            if str(v) == text:
-                return v
-        raise ValueError(text)
-    if origin is tuple:
-        item = typing.get_args(tp)[0]
-        value = tuple(parse_text(t.strip(), item) for t in text.split(",") if t.strip())
-        if not value:
-            raise ValueError(text)
-        return value
-    if tp is bool:
-        if text.lower() in _TRUE + _FALSE:
-            return text.lower() in _TRUE
-        raise ValueError(text)
-    return tp(text)
-
-
-def _tyro(cls: type, default: Any, argv: list[str]) -> Any:
-    """``argv`` (``--key=value`` only) over ``default``, parsed by tyro."""
-    tyro, registry = _tyro_registry()
-    from tyro import _errors as ev
-
-    with ev.on_parse_error(_hook(cls)):
-        return tyro.cli(
-            cls,
-            args=argv,
-            default=default,
-            use_underscores=True,
-            registry=registry,
-            console_outputs=False,
-            add_help=False,
-            config=(tyro.conf.FlagConversionOff,),
-        )
-
-
-def _extract(argv: list[str]) -> tuple[list[str], str | None, str | None]:
-    """``(argv without --preset and --resume, preset, resume)``: keys tyro does not know."""
+    overrides: dict[str, str] = {}
     extra: dict[str, str | None] = {"preset": None, "resume": None}
-    rest, args = [], list(argv)
+    args = list(argv)
     while args:
         arg = args.pop(0)
-        key, eq, value = arg.partition("=")
-        if key in ("--preset", "--resume"):
-            extra[key[2:]] = value if eq else (args.pop(0) if args else "")
+        if not arg.startswith("--") or arg == "--":
+            raise ConfigError(f"expected --key=value, got {arg!r}")
+        key, eq, value = arg[2:].partition("=")
+        key = key.replace("-", "_")
+        if key not in types and key not in extra:
+            near = difflib.get_close_matches(key, [*types, *extra], n=1)
+            hint = f" (did you mean --{near[0]}?)" if near else ""
+            raise ConfigError(f"unknown key --{key}{hint}; --help lists the keys")
+        if not eq:
+            if key in types and types[key] is bool:
+                value = "true"
+            elif args and not args[0].startswith("--"):
+                value = args.pop(0)
+            else:
+                raise ConfigError(f"--{key}: expected a value (--{key}=VALUE), got none")
+        if key in extra:
+            extra[key] = value
         else:
-            rest.append(arg)
-    return rest, extra["preset"], extra["resume"]
+            overrides[key] = value
+    return overrides, extra["preset"], extra["resume"]
 
 
 def parse_args(cls: type, argv: list[str]) -> tuple[Any, str | None]:
     """Parse ``[--preset=NAME] [--key=value ...] [--resume DIR]`` into a config of ``cls``.
+
+    Returns:
+        ``(config, resume_dir or None)``.
+
+    Raises:
+        ConfigError: a malformed argument, unknown key or preset, a bad value, or a
+            ``--resume`` override that is not in :data:`RESUMABLE` (naming the key).
+        RunDirError: ``--resume`` names no run directory.
 
     Example:
         >>> from experiments.core.config import TrainConfig
@@ -166,26 +107,32 @@ def parse_args(cls: type, argv: list[str]) -> tuple[Any, str | None]:
         >>> cfg.lr, cfg.optimizer, resume
         (0.0003, 'rmsprop', None)
     """
-    argv, preset, resume = _extract(argv)
+    overrides, preset, resume = _split(cls, argv)
+    types = field_types(cls)
     if resume is not None:
         if preset is not None:
             raise ConfigError("--preset: expected no preset with --resume (the run has its config)")
         base = load_config(cls, Path(resume) / "config.json")
-        cfg = _tyro(cls, base, argv)
-        for key in field_types(cls):
-            if key not in RESUMABLE and getattr(cfg, key) != getattr(base, key):
+        for key, text in overrides.items():
+            if key not in RESUMABLE and parse_value(key, text, types[key]) != getattr(base, key):
                 raise ConfigError(
                     f"--{key}: cannot change on --resume (the run has {key}="
                     f"{format_value(getattr(base, key))}; its checkpoints and data depend on it); "
                     f"only --{', --'.join(RESUMABLE)} may change. Start a new run instead"
                 )
-        return cfg, resume
+        return _replace(base, overrides), resume
     if preset is not None:
         if preset not in cls.PRESETS:
             known = "|".join(cls.PRESETS) or "none"
             raise ConfigError(f"--preset: expected one of {known}, got {preset!r}")
-        argv = [f"--{k}={v}" for k, v in cls.PRESETS[preset].items()] + argv
-    return _tyro(cls, cls(), argv), None
+        overrides = {**cls.PRESETS[preset], **overrides}
+    return _replace(cls(), overrides), None
+
+
+def _replace(cfg: Any, overrides: dict[str, str]) -> Any:
+    types = field_types(type(cfg))
+    values = {k: parse_value(k, text, types[k]) for k, text in overrides.items()}
+    return dataclasses.replace(cfg, **values)
 
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:
