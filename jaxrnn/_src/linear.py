@@ -1,7 +1,9 @@
 r"""The linear recurrence ``h_t = a_t * h_{t-1} + b_t`` (elementwise), over all steps.
 
-The minGRU and minLSTM reduce to it once their gates are computed for every step at once
-(their gates read ``x_t`` only). Two exact forms, neither of which divides:
+Every cell linear in its carry (``Cell.coefficients``: the minGRU, the minLSTM, and any
+user's cell of that kind) reduces to it once its coefficients are computed for every step
+at once. :func:`linear_scan` is the recurrence, with two exact forms, neither of which
+divides:
 
 - **Associative scan** (GPU, TPU and other accelerators): the steps are affine maps
   ``h -> a h + b``, and composing two of them is associative,
@@ -19,7 +21,7 @@ The minGRU and minLSTM reduce to it once their gates are computed for every step
   are only two cores, and blocked forms of the recurrence alone (a scan inside blocks,
   vectorised across blocks, then a pass over block boundaries) lost to it as well, as did
   unrolling it. (What did pay is blocking the gates' product together with this loop, so
-  a block stays in cache: :mod:`jaxrnn._src.loops.minrnn`, the minGRU/minLSTM forward.) The
+  a block stays in cache: :func:`linear_sequence`, the CPU forward of every linear cell.) The
   primal loop writes ``h_t`` over ``b_t`` in ``b``'s buffer (``"in_place"``), which saves
   allocating and zeroing an output buffer; the tangent recurrence is a ``jax.lax.scan``
   (``"sequential"``), whose transpose JAX derives. Its rounding error grows at most
@@ -188,7 +190,8 @@ def _bcast(m: Array, a: Array) -> Array:
 
 
 def masked_coefficients(cell, params, xs, h0, mask, resets):
-    """``(a, b)`` of the cell for time-major ``xs``, with the padding and reset rules."""
+    """``(a, b)`` of the cell for time-major ``xs``, with the padding and reset rules
+    (``h0``: the carry a reset restarts from)."""
     a, b = cell.coefficients(params, xs, resets if cell.reset_rule == "cell" else None)
     if resets is not None and cell.reset_rule == "initial":
         r = _bcast(resets, a)
@@ -201,13 +204,14 @@ def masked_coefficients(cell, params, xs, h0, mask, resets):
     return a, b
 
 
-def unblocked(cell, reverse: bool, params, xs, h0, mask, resets):
-    """The coefficients of all steps at once, then :func:`linear_scan`."""
-    a, b = masked_coefficients(cell, params, xs, h0, mask, resets)
+def unblocked(cell, reverse: bool, params, xs, h0, mask, resets, hr=None):
+    """The coefficients of all steps at once, then :func:`linear_scan` from ``h0``; a reset
+    restarts from ``hr`` (default ``h0``)."""
+    a, b = masked_coefficients(cell, params, xs, h0 if hr is None else hr, mask, resets)
     return linear_scan(a, b, h0, reverse=reverse)
 
 
-def blocked(cell, reverse: bool, params, xs, h0, mask, resets, K: int | None = None):
+def blocked(cell, reverse: bool, params, xs, h0, mask, resets, hr=None, K: int | None = None):
     """The same numbers ``K`` steps at a time (default :func:`block_steps`); ``K`` divides ``T``."""
     T, n = xs.shape[:2]
     K = block_steps(T, n) if K is None else K
@@ -215,7 +219,7 @@ def blocked(cell, reverse: bool, params, xs, h0, mask, resets, K: int | None = N
 
     def block(h, inputs):
         x_blk, m_blk, r_blk = inputs
-        a, b = masked_coefficients(cell, params, x_blk, h0, m_blk, r_blk)
+        a, b = masked_coefficients(cell, params, x_blk, h0 if hr is None else hr, m_blk, r_blk)
         return _in_place(a, b, h, reverse)
 
     split = jax.tree.map(lambda v: v.reshape(blocks, K, *v.shape[1:]), (xs, mask, resets))
@@ -224,11 +228,11 @@ def blocked(cell, reverse: bool, params, xs, h0, mask, resets, K: int | None = N
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0, 1))
-def _linear(cell, reverse: bool, params, xs, h0, mask, resets):
+def _linear(cell, reverse: bool, params, xs, h0, hr, mask, resets):
     """``(h_T, hs)``: blocked on CPU, unblocked elsewhere; derivatives are the unblocked
     form's (:func:`_linear_jvp`)."""
     return jax.lax.platform_dependent(
-        params, xs, h0, mask, resets,
+        params, xs, h0, mask, resets, hr,
         cpu=functools.partial(blocked, cell, reverse),
         default=functools.partial(unblocked, cell, reverse),
     )  # fmt: skip
@@ -239,30 +243,32 @@ def _linear_jvp(cell, reverse, primals, tangents):
     # The unblocked form, differentiated in the inputs whose tangents are not symbolic
     # zeros (a zero tangent of ``xs`` would otherwise cost a product): its tangent is the
     # same recurrence, and its transpose (reverse mode) the reverse-time one.
-    params, xs, h0, mask, resets = primals
-    leaves, tree = jax.tree.flatten((params, xs, h0))
-    dleaves = jax.tree.leaves(tangents[:3], is_leaf=lambda t: isinstance(t, SymbolicZero))
+    params, xs, h0, hr, mask, resets = primals
+    leaves, tree = jax.tree.flatten((params, xs, h0, hr))
+    dleaves = jax.tree.leaves(tangents[:4], is_leaf=lambda t: isinstance(t, SymbolicZero))
     live = [i for i, t in enumerate(dleaves) if not isinstance(t, SymbolicZero)]
 
     def f(*live_leaves):
         full = list(leaves)
         for i, v in zip(live, live_leaves):
             full[i] = v
-        p, x, h = jax.tree.unflatten(tree, full)
-        return unblocked(cell, reverse, p, x, h, mask, resets)
+        p, x, h, r = jax.tree.unflatten(tree, full)
+        return unblocked(cell, reverse, p, x, h, mask, resets, r)
 
     return jax.jvp(f, tuple(leaves[i] for i in live), tuple(dleaves[i] for i in live))
 
 
-def linear_sequence(cell, params, xs, h0, mask, resets, *, reverse: bool):
+def linear_sequence(cell, params, xs, h0, mask, resets, *, reverse: bool, reset_carry=None):
     """``(h_T, ys, hs)`` of a linear cell over time-major ``xs (T, n, d_in)`` (the driver's
     ``method="parallel"``): ``ys = cell.outputs(params, hs, xs)`` (or ``hs``), both zero
-    at padding. 16-bit floats take the unblocked form (computed in float32 on CPU)."""
+    at padding; a reset restarts from ``reset_carry`` (default ``h0``). 16-bit floats take
+    the unblocked form (computed in float32 on CPU)."""
     dtype = h0.dtype
+    hr = h0 if reset_carry is None else reset_carry
     if jnp.issubdtype(dtype, jnp.floating) and jnp.finfo(dtype).bits <= 16:
-        h_T, hs = unblocked(cell, reverse, params, xs, h0, mask, resets)
+        h_T, hs = unblocked(cell, reverse, params, xs, h0, mask, resets, hr)
     else:
-        h_T, hs = _linear(cell, reverse, params, xs, h0, mask, resets)
+        h_T, hs = _linear(cell, reverse, params, xs, h0, hr, mask, resets)
     ys = hs if cell.outputs is None else cell.outputs(params, hs, xs)
     if mask is not None:
         hs = jnp.where(_bcast(mask, hs), hs, jnp.zeros_like(hs))

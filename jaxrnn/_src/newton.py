@@ -143,25 +143,28 @@ def newton_carries(step_fn, carry0, xs, init, *, jacobian, damping, tol, max_ite
 
 
 def newton_sequence(
-    step_fn, diag_fn, carry0, xs, mask, *, reverse: bool, jacobian: str, resets=None
-):
+    step_fn, diag_fn, carry0, xs, mask, *, reverse: bool, jacobian: str, resets=None,
+    reset_carry=None,
+):  # fmt: skip
     """The scans' ``method="newton"``: padding, resets and ``reverse`` as in the loops.
 
     ``mask`` is None or ``(T, ..., 1)``. A padding step holds the carry (the mask travels
     as one more input column; its Jacobian is the identity) and its output is zero.
     ``resets`` (None or bool ``(..., T)``, already in the order the steps are taken) makes
-    the step read ``carry0`` instead of the previous carry: the reset flag and ``carry0``
-    (flattened) travel as more input columns, and the Jacobian at a reset is zero.
+    the step read ``reset_carry`` (default ``carry0``) instead of the previous carry: the
+    reset flag and that carry (flattened) travel as more input columns, and the Jacobian at
+    a reset is zero.
     ``reverse`` runs the recurrence on the time-reversed inputs and flips the carries back.
     Returns ``(carry_T, carries)`` with leaves ``(..., d)`` and ``(..., T, d)``.
     ``diag_fn``: as in :func:`newton_carries`, or None.
     """
     if resets is not None:
         T = xs.shape[-2]
+        target = carry0 if reset_carry is None else reset_carry
         flat0 = jax.vmap(lambda c: ravel_pytree(c)[0])(
-            _tree_map(lambda a: a.reshape(-1, a.shape[-1]), carry0)
+            _tree_map(lambda a: a.reshape(-1, a.shape[-1]), target)
         )
-        _, unravel = ravel_pytree(_tree_map(lambda a: a.reshape(-1, a.shape[-1])[0], carry0))
+        _, unravel = ravel_pytree(_tree_map(lambda a: a.reshape(-1, a.shape[-1])[0], target))
         D = flat0.shape[-1]
         c0_cols = jnp.broadcast_to(flat0.reshape(*xs.shape[:-2], 1, D), (*xs.shape[:-2], T, D))
         r_col = resets[..., None].astype(xs.dtype)

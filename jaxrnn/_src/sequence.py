@@ -25,6 +25,7 @@ or the cell applies its own rule (``"cell"``).
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
@@ -104,12 +105,15 @@ def scan_steps(
     return_carries: bool,
     unroll: int = 1,
     remat: int | None = None,
+    reset_carry: Any = None,
 ) -> tuple[Any, Array, Any]:
     """A ``lax.scan`` of ``cell.step`` with the padding and reset rules (time-major).
 
-    ``remat=k`` runs the loop on segments of ``k`` steps, each under ``jax.checkpoint``: the
-    backward pass stores the carry at segment boundaries and recomputes the rest.
+    A reset makes the step read ``reset_carry`` (default ``carry0``). ``remat=k`` runs the
+    loop on segments of ``k`` steps, each under ``jax.checkpoint``: the backward pass stores
+    the carry at segment boundaries and recomputes the rest.
     """
+    target = carry0 if reset_carry is None else reset_carry
 
     def body(carry: Any, inp: tuple[Array, Array | None, Array | None]) -> tuple[Any, Any]:
         x_t, m_t, r_t = inp
@@ -117,7 +121,7 @@ def scan_steps(
             step_with_reset: Any = cell.step  # such a cell's step takes reset=
             new, y_t = step_with_reset(params, carry, x_t, reset=r_t)
         else:
-            start = where_rows(r_t, carry0, carry) if r_t is not None else carry
+            start = where_rows(r_t, target, carry) if r_t is not None else carry
             new, y_t = cell.step(params, start, x_t)
         new = where_rows(m_t, new, carry)  # padding holds the carry
         out = (zero_rows(m_t, y_t), zero_rows(m_t, new) if return_carries else None)
@@ -160,6 +164,7 @@ def newton_path(
     *,
     reverse: bool,
     jacobian: str,
+    reset_carry: Any = None,
 ) -> tuple[Any, Array, Any]:
     """``method="newton"``: every carry at once by Newton iterations over time, then the
     outputs of every step from the carries (one more evaluation of the step, all steps at
@@ -185,9 +190,10 @@ def newton_path(
 
     xs_b = jnp.moveaxis(xs, 0, 1)  # (n, T, d_in)
     mask_b = None if mask is None else mask[..., None]  # (T, n, 1)
+    target = carry0 if reset_carry is None else reset_carry
     carry_T, carries_b = newton_sequence(
         step, diag, carry0, xs_b, mask_b, reverse=reverse, jacobian=jacobian,
-        resets=None if resets is None else jnp.moveaxis(resets, 0, 1),
+        resets=None if resets is None else jnp.moveaxis(resets, 0, 1), reset_carry=target,
     )  # fmt: skip
     carries = jax.tree.map(lambda a: jnp.moveaxis(a, 1, 0), carries_b)  # (T, n, ...)
     # The carry each step read: the previous one (reverse: the next), or the initial one.
@@ -212,7 +218,7 @@ def newton_path(
     if resets is not None:
         before = jax.tree.map(
             lambda b, c0: jnp.where(_flags(resets, b), c0[None], b),
-            before, carry0,
+            before, target,
         )  # fmt: skip
     ys = cell.step(params, before, xs)[1]  # steps take any leading axes: (T, n)
     return carry_T, zero_padding(mask, ys), carries
@@ -232,6 +238,7 @@ def run(
     reverse: bool = False,
     method: str = "sequential",
     return_carries: bool = False,
+    reset_carry: Any = None,
     where: str,
     carry_name: str = "carry0",
     options: dict[str, Any] | None = None,
@@ -257,13 +264,9 @@ def run(
         lengths = checks.check_lengths(lengths, batch, where)
     resets = checks.check_resets(resets, xs, where)
     expected = cell.initial_carry(dims, batch, dtype)
-    if carry0 is None:
-        carry0 = expected
-    else:
-        carry0 = checks.check_carry(carry0, expected, where, name=carry_name)
-        for leaf, want in zip(jax.tree.leaves(carry0), jax.tree.leaves(expected)):
-            checks.check_dtype(leaf, want.dtype, where)
-        carry0 = jax.tree.map(lambda c, w: c.astype(w.dtype), carry0, expected)
+    carry0 = _initial(carry0, expected, where, carry_name)
+    if reset_carry is not None:
+        reset_carry = _initial(reset_carry, expected, where, "reset_carry")
     nb = len(batch)
     if T == 0:  # no steps: the carry passes through
         one = jax.tree.map(lambda c: jax.ShapeDtypeStruct(c.shape[nb:], c.dtype), carry0)
@@ -282,19 +285,30 @@ def run(
         r = jnp.moveaxis(resets, -1, 0).reshape(T, n)
         r = reverse_resets(r) if reverse else r
     c0 = jax.tree.map(lambda c: c.reshape(n, *c.shape[nb:]), carry0)
+    cr = None if reset_carry is None else jax.tree.map(
+        lambda c: c.reshape(n, *c.shape[nb:]), reset_carry
+    )  # fmt: skip
     if method == "parallel":
         from jaxrnn._src.linear import linear_sequence
 
-        carry_T, ys, carries = linear_sequence(cell, params, xs_t, c0, mask, r, reverse=reverse)
+        carry_T, ys, carries = linear_sequence(
+            cell, params, xs_t, c0, mask, r, reverse=reverse, reset_carry=cr
+        )
         carries = carries if return_carries else None
     elif method in ("newton", "newton-diagonal"):
         jacobian = "full" if method == "newton" else "diagonal"
         carry_T, ys, carries = newton_path(
-            cell, params, xs_t, c0, mask, r, reverse=reverse, jacobian=jacobian
+            cell, params, xs_t, c0, mask, r, reverse=reverse, jacobian=jacobian, reset_carry=cr
         )
         carries = carries if return_carries else None
     else:
         loop = cell.sequence if cell.sequence is not None else _generic(cell)
+        if cr is not None and r is not None:
+            if _takes(loop, "reset_carry"):
+                options["reset_carry"] = cr
+            else:  # a fast loop that restarts from carry0 only: the generic loop does both
+                loop = _generic(cell)
+                options["reset_carry"] = cr
         carry_T, ys, carries = loop(
             params, xs_t, c0, mask, r, reverse=reverse, return_carries=return_carries, **options
         )
@@ -324,6 +338,7 @@ def run_scan(
     unroll: int = 1,
     remat: int | None = None,
     return_carries: bool = False,
+    reset_carry: Any = None,
     where: str,
     carry_name: str = "carry0",
     **options: Any,
@@ -341,8 +356,8 @@ def run_scan(
             )
     return run(
         cell, params, xs, carry0, lengths=lengths, resets=resets, reverse=reverse,
-        method=method, return_carries=return_carries, where=where, carry_name=carry_name,
-        options={"unroll": unroll, "remat": remat, **options},
+        method=method, return_carries=return_carries, reset_carry=reset_carry, where=where,
+        carry_name=carry_name, options={"unroll": unroll, "remat": remat, **options},
     )  # fmt: skip
 
 
@@ -358,6 +373,26 @@ def checked_step(
     expected = jax.eval_shape(lambda: cell.initial_carry(dims, batch, dtype))
     carry = checks.check_carry(carry, expected, where, name=name)
     return cell.step(params, carry, x_t, **kw)
+
+
+def _initial(carry: Any, expected: Any, where: str, name: str) -> Any:
+    """A given initial carry checked against ``expected`` (structure, shapes, no more precise
+    than it) and cast to its dtypes; ``None`` is ``expected``."""
+    if carry is None:
+        return expected
+    carry = checks.check_carry(carry, expected, where, name=name)
+    for leaf, want in zip(jax.tree.leaves(carry), jax.tree.leaves(expected)):
+        checks.check_dtype(leaf, want.dtype, where)
+    return jax.tree.map(lambda c, w: c.astype(w.dtype), carry, expected)
+
+
+def _takes(fn: Any, name: str) -> bool:
+    """Whether ``fn`` takes the keyword ``name`` (or any keyword)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 def _generic(cell: Cell) -> Any:

@@ -183,11 +183,13 @@ class GRU(Cell):
 
     def sequence(self, params: GRUParams, xs: Array, carry0: Array, mask: Any, resets: Any,
                  *, reverse: bool, return_carries: bool, unroll: int = 1,
-                 remat: int | None = None) -> tuple[Array, Array, Any]:  # fmt: skip
+                 remat: int | None = None,
+                 reset_carry: Array | None = None) -> tuple[Array, Array, Any]:  # fmt: skip
         h_T, hs = gru_sequence(
             (params.z, params.r, params.n), params.b_hn, xs, carry0,
             sequence.column(mask), sequence.column(resets),
             reverse=reverse, unroll=unroll, remat=remat, reset_after=self.reset_after,
+            reset_to=reset_carry,
         )  # fmt: skip
         return h_T, hs, hs if return_carries else None
 

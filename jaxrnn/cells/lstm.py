@@ -202,11 +202,13 @@ class LSTM(Cell):
 
     def sequence(self, params: LSTMParams, xs: Array, carry0: LSTMState, mask: Any, resets: Any,
                  *, reverse: bool, return_carries: bool, unroll: int = 1,
-                 remat: int | None = None) -> tuple[LSTMState, Array, Any]:  # fmt: skip
+                 remat: int | None = None,
+                 reset_carry: LSTMState | None = None) -> tuple[LSTMState, Array, Any]:  # fmt: skip
         h_T, C_T, out = lstm_sequence(
             tuple(params), xs, carry0.h, carry0.C,
             sequence.column(mask), sequence.column(resets),
             reverse=reverse, unroll=unroll, remat=remat, carries=return_carries,
+            reset_to=None if reset_carry is None else (reset_carry.h, reset_carry.C),
         )  # fmt: skip
         carries = LSTMState(h=out[0], C=out[1]) if return_carries else None
         return LSTMState(h=h_T, C=C_T), out[0], carries

@@ -222,16 +222,18 @@ class _Min(Cell):
 
     def sequence(self, params: Any, xs: Array, carry0: Array, mask: Any, resets: Any, *,
                  reverse: bool, return_carries: bool, unroll: int = 1,
-                 remat: int | None = None) -> tuple[Array, Array, Any]:  # fmt: skip
+                 remat: int | None = None,
+                 reset_carry: Array | None = None) -> tuple[Array, Array, Any]:  # fmt: skip
         """``parallel=False``: a loop of the step, the gates' ``U_g^T`` materialised once
         outside it (a product against a transposed operand fused into the gate was several
         times slower on XLA's CPU backend; ``docs/design_loops.md``)."""
         U_T = materialise(*(getattr(params, u).T for u in self.U))
         b = tuple(getattr(params, f) for f in self.b)
+        target = carry0 if reset_carry is None else reset_carry
 
         def body(h, inp):
             x_t, m_t, r_t = inp
-            h_prev = h if r_t is None else jnp.where(r_t[:, None], carry0, h)
+            h_prev = h if r_t is None else jnp.where(r_t[:, None], target, h)
             a_t, b_t = self.ab(*(x_t @ U_g_T + b_g for U_g_T, b_g in zip(U_T, b)))
             h_t = a_t * h_prev + b_t
             h_t = h_t if m_t is None else jnp.where(m_t[:, None], h_t, h)

@@ -184,11 +184,12 @@ class RNN(Cell):
 
     def sequence(self, params: RNNParams, xs: Array, carry0: Array, mask: Any, resets: Any,
                  *, reverse: bool, return_carries: bool, unroll: int = 1,
-                 remat: int | None = None) -> tuple[Array, Array, Any]:  # fmt: skip
+                 remat: int | None = None,
+                 reset_carry: Array | None = None) -> tuple[Array, Array, Any]:  # fmt: skip
         s_T, ss = rnn_sequence(
             Gate(U=params.U, W=params.W, b=params.b_s), xs, carry0,
             sequence.column(mask), sequence.column(resets),
-            reverse=reverse, unroll=unroll, remat=remat,
+            reverse=reverse, unroll=unroll, remat=remat, reset_to=reset_carry,
         )  # fmt: skip
         return s_T, ss, ss if return_carries else None
 

@@ -30,7 +30,7 @@ class FusedWeights(NamedTuple):
     """A network's gates stacked into one matrix each, in both orientations.
 
     Orientation invariant: ``U_rows == U_T.T`` and ``W_rows == W_T.T``, each materialised
-    once, outside the loops (a product against a transpose ran ~2x slower on XLA's CPU
+    once, outside the loops (a product against a transpose was slower on XLA's CPU
     backend than against a matrix stored in that orientation, see :mod:`jaxrnn._src.loops`).
     The primal loops multiply by the ``*_T`` matrices (``x_t @ U_T``); the tangent loops
     multiply tangents by the ``*_rows`` ones (``dh @ W_rows.T`` via :func:`dot_t`).

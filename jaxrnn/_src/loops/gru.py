@@ -242,15 +242,16 @@ def _before_jvp(reverse, unroll, primals, tangents):
 
 def gru_sequence(
     gates: tuple[Gate, Gate, Gate], b_hn, xs, h0, mask, resets, *, reverse: bool, unroll: int,
-    remat=None, reset_after=True,
+    remat=None, reset_after=True, reset_to=None,
 ):  # fmt: skip
     """``(h_T, hs)`` of the GRU over time-major ``xs (T, n, d_in)``.
 
     ``gates`` are ``(z, r, n)``; ``h0 (n, d_h)``; ``mask`` and ``resets`` are ``(T, n, 1)``
-    or None; ``T`` must be at least 1; ``xs`` has the parameters' dtype.
+    or None; ``T`` must be at least 1; ``xs`` has the parameters' dtype. A reset restarts
+    from ``reset_to`` (default ``h0``).
     """
 
-    def run(gates, b_hn, xs, h0, mask, resets):
+    def run(gates, b_hn, xs, h0, hr, mask, resets):
         if not reset_after:  # without the reset product, b_hn adds to b_n
             gates = (*gates[:2], gates[2]._replace(b=gates[2].b + b_hn))
         w = fuse_gates(gates, GATE_SCALES)
@@ -259,11 +260,12 @@ def gru_sequence(
         else:
             loop = functools.partial(_before, w)
         if remat is None:
-            return loop(xs, h0, h0, mask, resets, reverse, unroll)
+            return loop(xs, h0, hr, mask, resets, reverse, unroll)
 
         def segment(h, x, m, r):
-            return loop(x, h, h0, m, r, reverse, unroll)
+            return loop(x, h, hr, m, r, reverse, unroll)
 
         return in_segments(segment, h0, (xs, mask, resets), k=remat, reverse=reverse)
 
-    return cpu_float32(run, tuple(gates), b_hn, xs, h0, mask, resets)
+    hr = h0 if reset_to is None else reset_to
+    return cpu_float32(run, tuple(gates), b_hn, xs, h0, hr, mask, resets)

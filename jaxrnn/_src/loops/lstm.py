@@ -141,22 +141,24 @@ def _lstm_jvp(reverse, unroll, carries, primals, tangents):
 
 def lstm_sequence(
     gates: tuple[Gate, ...], xs, h0, C0, mask, resets, *, reverse: bool, unroll: int,
-    remat: int | None = None, carries: bool = False,
+    remat: int | None = None, carries: bool = False, reset_to: tuple | None = None,
 ):  # fmt: skip
     """``(h_T, C_T, (hs,))``, or ``(h_T, C_T, (hs, Cs))`` with ``carries``, of the LSTM over
     time-major ``xs (T, n, d_in)``.
 
     ``gates`` are ``(f, i, c, o)``; ``h0``, ``C0`` are ``(n, d_h)``; ``mask`` and ``resets``
     are ``(T, n, 1)`` or None; ``T`` must be at least 1; ``xs`` has the parameters' dtype.
+    A reset restarts from ``reset_to = (h_r, C_r)`` (default ``(h0, C0)``).
     """
+    hr, Cr = (h0, C0) if reset_to is None else reset_to
 
-    def run(gates, xs, h0, C0, mask, resets):
+    def run(gates, xs, h0, C0, hr, Cr, mask, resets):
         w = fuse_gates(gates, GATE_SCALES)
         if remat is None:
-            return _lstm(w, xs, h0, C0, h0, C0, mask, resets, reverse, unroll, carries)
+            return _lstm(w, xs, h0, C0, hr, Cr, mask, resets, reverse, unroll, carries)
 
         def segment(carry, x, m, r):
-            h_T, C_T, out = _lstm(w, x, *carry, h0, C0, m, r, reverse, unroll, carries)
+            h_T, C_T, out = _lstm(w, x, *carry, hr, Cr, m, r, reverse, unroll, carries)
             return (h_T, C_T), out
 
         (h_T, C_T), out = in_segments(
@@ -164,4 +166,4 @@ def lstm_sequence(
         )
         return h_T, C_T, out
 
-    return cpu_float32(run, tuple(gates), xs, h0, C0, mask, resets)
+    return cpu_float32(run, tuple(gates), xs, h0, C0, hr, Cr, mask, resets)

@@ -96,23 +96,25 @@ def _rnn_jvp(reverse, unroll, primals, tangents):
 
 
 def rnn_sequence(
-    gate: Gate, xs, s0, mask, resets, *, reverse: bool, unroll: int, remat: int | None = None
-):
+    gate: Gate, xs, s0, mask, resets, *, reverse: bool, unroll: int, remat: int | None = None,
+    reset_to=None,
+):  # fmt: skip
     """``(s_T, ss)`` of the tanh RNN over time-major ``xs (T, n, d_in)``.
 
     ``gate`` holds ``(U, W, b_s)``; ``s0`` is ``(n, d_h)``; ``mask`` and ``resets`` are
     ``(T, n, 1)`` or None; ``T`` must be at least 1; ``xs`` has the parameters' dtype. The
-    readout is not part of the loop.
+    readout is not part of the loop. A reset restarts from ``reset_to`` (default ``s0``).
     """
 
-    def run(gates, xs, s0, mask, resets):
+    def run(gates, xs, s0, sr, mask, resets):
         w = fuse_gates(gates)
         if remat is None:
-            return _rnn(w, xs, s0, s0, mask, resets, reverse, unroll)
+            return _rnn(w, xs, s0, sr, mask, resets, reverse, unroll)
 
         def segment(s, x, m, r):
-            return _rnn(w, x, s, s0, m, r, reverse, unroll)
+            return _rnn(w, x, s, sr, m, r, reverse, unroll)
 
         return in_segments(segment, s0, (xs, mask, resets), k=remat, reverse=reverse)
 
-    return cpu_float32(run, (gate,), xs, s0, mask, resets)
+    sr = s0 if reset_to is None else reset_to
+    return cpu_float32(run, (gate,), xs, s0, sr, mask, resets)
