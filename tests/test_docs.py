@@ -20,7 +20,8 @@ import jaxrnn
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-README_MAX_BYTES = 15 * 1024
+README_MAX_BYTES = 15 * 1024  # the text, not counting the figure markers (docs/figures.py)
+FIGURE_MARKER = re.compile(r"<!--\s*fig\s.*?-->", re.S)
 
 _spec = importlib.util.spec_from_file_location("mdtest", DOCS / "mdtest.py")
 mdtest = importlib.util.module_from_spec(_spec)
@@ -77,8 +78,12 @@ def test_mdtest_declared_packages(tmp_path, monkeypatch, capsys):
 
 
 def test_readme_is_short_and_has_no_relative_images():
+    """At most 15 KiB of README. The figure markers (``<!--fig FILE:KEY-->``, which name the
+    results file each figure comes from) are not counted: no reader sees them, and sourcing a
+    figure must not cost the README a sentence."""
     text = (ROOT / "README.md").read_text()
-    assert len(text.encode()) <= README_MAX_BYTES
+    size = len(FIGURE_MARKER.sub("", text).encode())
+    assert size <= README_MAX_BYTES, f"README: {size} bytes without figure markers"
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)|<img [^>]*src=\"([^\"]+)\"", text)
     relative = [a or b for a, b in images if not (a or b).startswith("https://")]
     assert not relative, f"README images must be absolute URLs (PyPI renders it): {relative}"
