@@ -4,6 +4,8 @@
     python -m experiments NAME --help                      keys, types, choices, defaults
     python -m experiments NAME [--preset=quick] [--key=value ...]   train
     python -m experiments NAME --resume RUN_DIR [--steps=N]         continue a run
+    python -m experiments NAME [--key=value ...] --publish[=FILE]   train, then write the
+                                            final metrics to docs/results/FILE.json (cited)
     python -m experiments NAME COMMAND ...                 inference (e.g. sentiment predict)
 
 This module is the one error boundary: a :class:`~experiments.core.errors.UserError` (bad
@@ -14,14 +16,17 @@ Listing and help import only the configs, not JAX.
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import shlex
 import sys
+import time
 
 from experiments.core.args import RESUMABLE, parse_args
 from experiments.core.config import describe, field_docs, field_types, format_value
 from experiments.core.errors import ConfigError, UserError
+from experiments.core.publish import loadavg, split_publish
 from experiments.registry import EXPERIMENTS, listing, load
 
 USAGE = "usage: python -m experiments [NAME [--help | --preset=quick | --key=value ... | COMMAND]]"
@@ -62,7 +67,12 @@ def _set_host_devices(n: int) -> None:
 
 
 def _train(name: str, args: list[str]) -> int:
+    started, t0, load0 = datetime.datetime.now(datetime.UTC), time.perf_counter(), loadavg()
+    args, publish = split_publish(name, args)
     cfg, resume = parse_args(EXPERIMENTS[name].config, args)
+    if publish is not None and resume is not None:
+        raise ConfigError("--publish: expected a run from the start, not --resume (its wall "
+                          "time would be that of the last part only)")  # fmt: skip
     _set_host_devices(cfg.host_devices)
     from experiments.core.mesh import maybe_initialize_distributed
     from experiments.core.nonfinite import NonFiniteError
@@ -88,6 +98,16 @@ def _train(name: str, args: list[str]) -> int:
             "model / sequence sizes"
         ) from None
     print(metrics_table(metrics))
+    if publish is not None:
+        from experiments.core import publish as pub
+        from experiments.core.args import config_to_dict
+        from experiments.core.run import is_primary
+
+        wall_s = time.perf_counter() - t0
+        data = pub.record(name, args, config_to_dict(cfg), metrics, started=started,
+                          wall_s=wall_s, loadavg_start=load0)  # fmt: skip
+        if is_primary():
+            print(f"published: {pub.write(publish, data)}")
     return 0
 
 

@@ -213,3 +213,21 @@ def test_host_devices_are_set_before_jax_starts():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          env={**env, "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu"}, timeout=120)  # fmt: skip
     assert out.stdout.strip() == "2", out.stderr
+
+
+def test_publish_writes_the_final_metrics_where_the_docs_cite_them(monkeypatch, tmp_path, capsys):
+    import experiments.tasks.adding as adding
+    from experiments.core import publish
+
+    monkeypatch.setattr(adding, "main", lambda cfg, resume=None: {"lstm": {"test_mse": 4.6e-4}})
+    monkeypatch.setattr(publish, "RESULTS_DIR", tmp_path)
+    assert cli_main(["adding", "--steps=7", "--publish=adding_probe"]) == 0
+    assert f"published: {tmp_path / 'adding_probe.json'}" in capsys.readouterr().out
+    data = json.loads((tmp_path / "adding_probe.json").read_text())
+    assert data["command"] == "make experiment NAME=adding ARGS=--steps=7"
+    assert data["config"]["steps"] == 7 and data["metrics"] == {"lstm": {"test_mse": 4.6e-4}}
+    assert data["wall_s"] >= 0 and data["machine"]["cpus"] >= 1
+    assert cli_main(["adding", "--publish"]) == 0 and (tmp_path / "adding.json").is_file()
+    assert cli_main(["adding", "--publish=../elsewhere"]) == 2
+    assert capsys.readouterr().err.startswith("error: --publish: expected a file stem")
+    assert cli_main(["adding", "--resume", str(tmp_path), "--publish"]) == 2

@@ -8,7 +8,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "experiments"
 LAYERS = ["core", "data", "models", "configs", "registry", "tasks", "cli", "__main__"]
-LIGHT = ["core.errors", "core.config", "core.args", "models.registry", "configs", "registry", "cli"]
+LIGHT = ["core.errors", "core.config", "core.args", "core.publish", "models.registry", "configs", "registry", "cli"]
 HEAVY = {"jax", "jaxrnn", "numpy", "optax", "orbax", "matplotlib", "tqdm", "sklearn"}
 
 
