@@ -119,6 +119,7 @@ class Stack(eqx.Module):
         *,
         seq_lengths: Array | None = None,
         resets: Array | None = None,
+        reset_carry: Any = None,
         key: PRNGKey | None = None,
         inference: bool | None = None,
     ) -> tuple[tuple[Any, ...], Array]:
@@ -130,7 +131,8 @@ class Stack(eqx.Module):
             seq_lengths: optional integer scalar (per example): steps ``t >= seq_lengths``
                 are padding.
             resets: optional bools ``(T,)``: True where a new segment starts (the step
-                reads ``initial_carry``).
+                reads ``initial_carry``, or ``reset_carry``: see :func:`jaxrnn.stack`).
+            reset_carry: the carries resets restart from (streaming in chunks).
             key: PRNG key for dropout between layers; needed when ``dropout > 0`` and not
                 in inference mode.
             inference: overrides the ``inference`` field (True: no dropout).
@@ -144,7 +146,7 @@ class Stack(eqx.Module):
             )
         return stack(
             self.layers, xs, initial_carry, seq_lengths=seq_lengths, resets=resets,
-            merge=self.merge,
+            reset_carry=reset_carry, merge=self.merge,
             dropout=self.dropout, key=key if use_dropout else None, reverse=self.reverse,
             keep_order=self.keep_order, unroll=self.unroll, remat=self.remat, dtype=self.dtype,
         )  # fmt: skip

@@ -68,6 +68,7 @@ def cell_scan(
     return_carries: Literal[False] = False,
     unroll: int = 1,
     remat: int | None = None,
+    reset_carry: Any = None,
 ) -> tuple[Any, Array]: ...
 @overload
 def cell_scan(
@@ -82,6 +83,7 @@ def cell_scan(
     return_carries: Literal[True],
     unroll: int = 1,
     remat: int | None = None,
+    reset_carry: Any = None,
 ) -> tuple[Any, Array, Any]: ...
 def cell_scan(
     params: Any,
@@ -95,6 +97,7 @@ def cell_scan(
     return_carries: bool = False,
     unroll: int = 1,
     remat: int | None = None,
+    reset_carry: Any = None,
 ) -> tuple[Any, Array] | tuple[Any, Array, Any]:
     r"""Run any registered cell over a sequence, :math:`(c_t, y_t) = \mathrm{step}(c_{t-1}, x_t)`.
 
@@ -119,6 +122,9 @@ def cell_scan(
             ``"newton-diagonal"`` (Newton's method over time, :func:`jaxrnn.newton_scan`).
         return_carries: also return every carry (leaves ``(..., T, *shape)``).
         unroll, remat: loop options of ``"sequential"`` (see :func:`jaxrnn.lstm_scan`).
+        reset_carry: the carry a reset restarts from (default: ``carry0``, or the cell's
+            initial carry). To stream a sequence in chunks, pass the previous chunk's final
+            carry as ``carry0`` and the stream's initial carry here.
 
     Returns:
         ``(carry_T, ys)``, plus ``carries`` when ``return_carries``; ``ys`` is
@@ -136,9 +142,9 @@ def cell_scan(
         True
     """
     cell = cell_for(params, "cell_scan")
-    out = _scan(cell, params, xs, carry0, lengths, resets, reverse=reverse, method=method,
-                return_carries=return_carries, unroll=unroll, remat=remat, where="cell_scan",
-                carry_name="carry0")  # fmt: skip
+    out = _scan(cell, params, xs, carry0, lengths, resets, reset_carry, reverse=reverse,
+                method=method, return_carries=return_carries, unroll=unroll, remat=remat,
+                where="cell_scan", carry_name="carry0")  # fmt: skip
     return out if return_carries else out[:2]
 
 
@@ -155,14 +161,14 @@ def cell_scan(
         "carry_name",
     ),  # fmt: skip
 )
-def _scan(cell: Cell, params: Any, xs: Any, carry0: Any, lengths: Any, resets: Any, *,
-          reverse: bool, method: str, return_carries: bool, unroll: int, remat: int | None,
-          where: str, carry_name: str) -> tuple[Any, Array, Any]:  # fmt: skip
+def _scan(cell: Cell, params: Any, xs: Any, carry0: Any, lengths: Any, resets: Any,
+          reset_carry: Any, *, reverse: bool, method: str, return_carries: bool, unroll: int,
+          remat: int | None, where: str, carry_name: str) -> tuple[Any, Array, Any]:  # fmt: skip
     """One direction of one layer, jitted (so that eager calls of :func:`stack` are fast)."""
     return sequence.run_scan(
         cell, params, xs, carry0, lengths=lengths, resets=resets, reverse=reverse,
-        method=method, unroll=unroll, remat=remat, return_carries=return_carries, where=where,
-        carry_name=carry_name,
+        method=method, unroll=unroll, remat=remat, return_carries=return_carries,
+        reset_carry=reset_carry, where=where, carry_name=carry_name,
     )  # fmt: skip
 
 
@@ -204,6 +210,7 @@ class StackOptions(TypedDict, total=False):
     remat: int | None
     dtype: Any
     initial_state: Any
+    reset_carry: Any
 
 
 # stack's result has a third entry exactly when return_carries is True.
@@ -253,6 +260,7 @@ def stack(
     remat: int | None = None,
     dtype: Any = None,
     initial_state: Any = MISSING,
+    reset_carry: Any = None,
 ) -> tuple[tuple[Any, ...], Array] | tuple[tuple[Any, ...], Array, tuple[Any, ...]]:
     r"""Run a stack of layers of any registered cells, each uni- or bidirectional.
 
@@ -296,6 +304,11 @@ def stack(
             the promoted dtype of parameters and inputs (bfloat16 parameters with float32
             inputs compute in float32).
         initial_state: deprecated name of ``initial_carry``.
+        reset_carry: the carries resets restart from, one per layer like
+            ``initial_carry``; None (default): ``initial_carry``; a None entry: that
+            layer's default initial carry. To stream a sequence in chunks, pass the previous
+            chunk's final carries as ``initial_carry`` and ``(None,) * num_layers`` (or the
+            stream's initial carries) here.
 
     Returns:
         ``(final_carries, outputs)``, plus ``carries`` (a tuple over layers) when
@@ -335,12 +348,21 @@ def stack(
             f"{where}: expected initial_carry to hold one carry per layer "
             f"({len(layers)}), got {len(initial_carry)}"
         )
+    if reset_carry is not None:
+        if hasattr(reset_carry, "_fields") or hasattr(reset_carry, "shape"):
+            reset_carry = (reset_carry,)
+        if len(reset_carry) != len(layers):
+            raise ValueError(
+                f"{where}: expected reset_carry to hold one carry (or None) per layer "
+                f"({len(layers)}), got {len(reset_carry)}"
+            )
     xs = _to_time_last(checks.as_array(xs, "xs", where), time_major, -2)
     resets = checks.check_resets(_to_time_last(resets, time_major, -1), xs, where)
     if lengths is not None:
         lengths = checks.check_lengths(lengths, tuple(xs.shape[:-2]), where)
     dtype = _compute_dtype(dtype, layers, xs)
     layers, xs, initial_carry = cast((layers, xs, tuple(initial_carry)), dtype)
+    resets_to = cast(None if reset_carry is None else tuple(reset_carry), dtype)
     finals, carries = [], []
     h = xs
     for l, (layer, carry0) in enumerate(zip(layers, initial_carry)):
@@ -348,17 +370,25 @@ def stack(
             h = _dropout(jax.random.fold_in(key, l), h, dropout)
         top = l == len(layers) - 1
 
-        def run(p: Any, c0: Any, rev: bool, x: Array = h) -> tuple[Any, Array, Any]:
+        def run(p: Any, c0: Any, cr: Any, rev: bool, x: Array = h) -> tuple[Any, Array, Any]:
             cell = cell_for(p, where)
             method = "parallel" if cell.coefficients is not None else "sequential"
-            return _scan(cell, p, x, c0, lengths, resets, reverse=rev, method=method,
+            if cr is _DEFAULT:  # the cell's default initial carry
+                dims = cell.check(p, where)
+                cr = cell.initial_carry(dims, tuple(x.shape[:-2]), checks.param_dtype(p))
+            return _scan(cell, p, x, c0, lengths, resets, cr, reverse=rev, method=method,
                          return_carries=return_carries, unroll=unroll, remat=remat,
                          where=where, carry_name="initial_carry")  # fmt: skip
 
+        if resets_to is None:
+            reset_l: Any = None
+        else:
+            reset_l = resets_to[l] if resets_to[l] is not None else _DEFAULT
         if isinstance(layer, Bidirectional):
             c0 = carry0 if carry0 is not None else Bidirectional(None, None)
-            f_T, f_out, f_car = run(layer.fwd, c0.fwd, False)
-            b_T, b_out, b_car = run(layer.bwd, c0.bwd, True)
+            cr = reset_l if isinstance(reset_l, Bidirectional) else Bidirectional(reset_l, reset_l)
+            f_T, f_out, f_car = run(layer.fwd, c0.fwd, cr.fwd, False)
+            b_T, b_out, b_car = run(layer.bwd, c0.bwd, cr.bwd, True)
             finals.append(Bidirectional(f_T, b_T))
             carries.append(Bidirectional(f_car, b_car))
             out = _merge(f_out, b_out, merge)
@@ -366,7 +396,7 @@ def stack(
                 # One linear readout of [s_fwd; s_bwd]: V = [V_fwd, V_bwd].
                 out = _readout(layer.fwd, f_out, lengths) + _readout(layer.bwd, b_out, lengths)
         else:
-            c_T, out, car = run(layer, carry0, reverse)
+            c_T, out, car = run(layer, carry0, reset_l, reverse)
             finals.append(c_T)
             carries.append(car)
             if top and cell_for(layer).readout is not None:
@@ -378,6 +408,10 @@ def stack(
     if return_carries:
         return tuple(finals), h, _to_time_first(tuple(carries), time_major)
     return tuple(finals), h
+
+
+_DEFAULT: Any = type("Default", (), {"__repr__": lambda self: "DEFAULT"})()
+"""A layer's reset carry that is the cell's default initial carry."""
 
 
 def _readout(params: Any, ys: Array, lengths: Array | None) -> Array:

@@ -276,9 +276,10 @@ class Stack(nn.Module):
         cell_options: options of the cell's layout (``forget_bias``, ``d_out``, ...).
 
     Call with ``xs (B, T, d_in)``, optional ``seq_lengths (B,)`` (``lengths`` accepted),
-    optional ``initial_carry`` (one per layer, as returned), ``resets (B, T)``,
-    ``deterministic``. The final carries are one carry (or ``Bidirectional`` pair) per
-    layer; the outputs are the top layer's ``(B, T, d_h)`` (``2 d_h`` for ``concat``).
+    optional ``initial_carry`` (one per layer, as returned), ``resets (B, T)`` and
+    ``reset_carry`` (see :func:`jaxrnn.stack`), ``deterministic``. The final carries are
+    one carry (or ``Bidirectional`` pair) per layer; the outputs are the top layer's
+    ``(B, T, d_h)`` (``2 d_h`` for ``concat``).
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -325,6 +326,7 @@ class Stack(nn.Module):
         initial_carry: Any = None,
         *,
         resets: Array | None = None,
+        reset_carry: Any = None,
         deterministic: bool | None = None,
         lengths: Array | None = None,
         initial_state: Any = MISSING,
@@ -355,9 +357,9 @@ class Stack(nn.Module):
         key = self.make_rng("dropout") if (self.dropout > 0 and not deterministic) else None
         finals, outputs = stack(
             layers, xs, initial_carry, seq_lengths=seq_lengths, resets=resets,
-            merge=self.merge, dropout=self.dropout, key=key, time_major=self.time_major,
-            reverse=self.reverse, keep_order=self.keep_order, unroll=self.unroll,
-            remat=self.remat, dtype=self.dtype,
+            reset_carry=reset_carry, merge=self.merge, dropout=self.dropout, key=key,
+            time_major=self.time_major, reverse=self.reverse, keep_order=self.keep_order,
+            unroll=self.unroll, remat=self.remat, dtype=self.dtype,
         )  # fmt: skip
         return (finals, outputs) if self.return_carry else outputs
 

@@ -265,7 +265,8 @@ class Stack(nnx.Module):
         cell_options: more options of the cell's layout.
 
     Call with ``xs (B, T, d_in)``, optional ``seq_lengths (B,)`` (``lengths``
-    accepted), ``initial_carry`` and ``resets (B, T)``; returns ``(final_carries, hs)``
+    accepted), ``initial_carry``, ``resets (B, T)`` and ``reset_carry`` (see
+    :func:`jaxrnn.stack`); returns ``(final_carries, hs)``
     as :class:`jaxrnn.linen.Stack` does.
 
     Example:
@@ -351,6 +352,7 @@ class Stack(nnx.Module):
         initial_carry: Any = None,
         *,
         resets: Array | None = None,
+        reset_carry: Any = None,
         deterministic: bool | None = None,
         lengths: Array | None = None,
         initial_state: Any = MISSING,
@@ -366,7 +368,7 @@ class Stack(nnx.Module):
         key = self.dropout_rngs() if use_dropout and self.dropout_rngs is not None else None
         layers = tuple(self.layer(l) for l in range(len(self.layers)))
         options: StackOptions = {**self.options, "seq_lengths": seq_lengths, "key": key,
-                                 "resets": resets}  # fmt: skip
+                                 "resets": resets, "reset_carry": reset_carry}  # fmt: skip
         finals, outputs = stack(layers, xs, initial_carry, **options)
         return (finals, outputs) if self.return_carry else outputs
 

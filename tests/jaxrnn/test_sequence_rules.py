@@ -1,0 +1,155 @@
+"""The sequence rules, written once and held for every registered cell (and every method).
+
+For each cell of ``jaxrnn.cell_names()`` (a family registered later is covered by
+registering it), in float64, through ``jaxrnn.cell_scan`` and ``jaxrnn.stack``:
+
+- the padding law: what padding steps hold never changes the valid outputs or the final
+  carry, and a padding step holds the carry;
+- resets equal separate calls per segment, forward and reverse (each segment reversed on
+  its own), together with lengths;
+- streaming: a sequence cut into chunks, each run from the previous chunk's final carry
+  (``reset_carry`` = the stream's initial carry, so that resets inside chunks restart
+  from it), gives the whole pass's outputs, final carry and gradients.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxrnn
+
+TOL = 1e-10  # float64, the same arithmetic in another order
+B, T, D_IN, D_H = 2, 9, 3, 4
+LENGTHS = np.array([9, 6])
+RESETS = np.zeros((B, T), bool)
+RESETS[0, 4] = RESETS[1, 2] = RESETS[1, 3] = True
+
+
+def cells() -> list[str]:
+    """Every registered cell but the test modules' own (``test_*``)."""
+    return [n for n in jaxrnn.cell_names() if not n.startswith("test_")]
+
+
+def methods(cell: jaxrnn.Cell) -> list[str]:
+    out = ["sequential"]
+    if cell.coefficients is not None:
+        out.append("parallel")
+    return out
+
+
+@pytest.fixture(params=cells())
+def cell(request):
+    return jaxrnn.get_cell(request.param)
+
+
+def _setup(cell, seed=0):
+    k = jax.random.split(jax.random.key(seed), 4)
+    p = cell.init(k[0], D_IN, D_H, dtype=jnp.float64)
+    # non-zero biases, so that a zero input does not give a zero step
+    p = jax.tree.map(lambda a: a + 0.1 * jax.random.normal(k[1], a.shape, a.dtype)
+                     if a.ndim == 1 else a, p)  # fmt: skip
+    xs = jax.random.normal(k[2], (B, T, D_IN), jnp.float64)
+    carry0 = jax.tree.map(lambda c: 0.3 * jax.random.normal(k[3], c.shape, c.dtype),
+                          cell.initial_carry(cell.dims(p), (B,), jnp.float64))  # fmt: skip
+    return p, xs, carry0
+
+
+def _close(a, b, tol=TOL):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), atol=tol, rtol=tol)
+
+
+def _row(tree, b):
+    return jax.tree.map(lambda a: a[b], tree)
+
+
+@pytest.mark.usefixtures("x64")
+def test_padding_law(cell):
+    p, xs, c0 = _setup(cell)
+    garbage = jnp.where(jnp.arange(T)[None, :, None] < LENGTHS[:, None, None], xs, 1e3)
+    for method in methods(cell):
+        for reverse in (False, True):
+            a = jaxrnn.cell_scan(p, xs, c0, lengths=LENGTHS, reverse=reverse, method=method)
+            g = jaxrnn.cell_scan(p, garbage, c0, lengths=LENGTHS, reverse=reverse, method=method)
+            _close(a, g)
+            # the valid part alone gives the same valid outputs and final carry
+            L = int(LENGTHS[1])
+            alone = jaxrnn.cell_scan(p, xs[1:, :L], _row(c0, slice(1, 2)), reverse=reverse,
+                                     method=method)  # fmt: skip
+            _close(_row(a[0], slice(1, 2)), alone[0])
+            _close(a[1][1:, :L], alone[1])
+            assert float(jnp.abs(a[1][1, L:]).max()) == 0.0  # padding emits zeros
+
+
+@pytest.mark.usefixtures("x64")
+def test_resets_equal_separate_calls_per_segment(cell):
+    p, xs, c0 = _setup(cell, seed=1)
+    for method in methods(cell):
+        for reverse in (False, True):
+            _, ys = jaxrnn.cell_scan(p, xs, c0, lengths=LENGTHS, resets=RESETS,
+                                     reverse=reverse, method=method)  # fmt: skip
+            for b in range(B):
+                L = int(LENGTHS[b])
+                starts = [0, *(t for t in range(1, L) if RESETS[b, t]), L]
+                for s, e in zip(starts[:-1], starts[1:]):
+                    _, seg = jaxrnn.cell_scan(p, xs[b, s:e], _row(c0, b), reverse=reverse,
+                                              method=method)  # fmt: skip
+                    _close(ys[b, s:e], seg)
+
+
+@pytest.mark.usefixtures("x64")
+def test_streaming_in_chunks_equals_the_whole_pass(cell):
+    p, xs, c0 = _setup(cell, seed=2)
+    cuts = [0, 3, 7, T]  # chunks of 3, 4 and 2 steps; resets fall inside them
+
+    def whole(p, xs, c0):
+        return jaxrnn.cell_scan(p, xs, c0, lengths=LENGTHS, resets=RESETS)
+
+    def chunked(p, xs, c0):
+        carry, outs = c0, []
+        for s, e in zip(cuts[:-1], cuts[1:]):
+            lengths = np.clip(LENGTHS - s, 0, e - s)
+            carry, ys = jaxrnn.cell_scan(p, xs[:, s:e], carry, lengths=lengths,
+                                         resets=RESETS[:, s:e], reset_carry=c0)  # fmt: skip
+            outs.append(ys)
+        return carry, jnp.concatenate(outs, axis=1)
+
+    _close(chunked(p, xs, c0), whole(p, xs, c0))
+
+    def loss(fn):
+        def f(p, xs, c0):
+            carry, ys = fn(p, xs, c0)
+            return (ys**2).sum() + sum((c**2).sum() for c in jax.tree.leaves(carry))
+
+        return f
+
+    g_whole = jax.grad(loss(whole), argnums=(0, 1, 2))(p, xs, c0)
+    g_chunks = jax.grad(loss(chunked), argnums=(0, 1, 2))(p, xs, c0)
+    _close(g_chunks, g_whole, tol=1e-8)
+
+
+@pytest.mark.usefixtures("x64")
+def test_stack_streams_and_passes_resets(cell):
+    layers = jaxrnn.init_stack(jax.random.key(3), cell.name, D_IN, D_H, num_layers=2,
+                               param_dtype=jnp.float64)  # fmt: skip
+    xs = jax.random.normal(jax.random.key(4), (B, T, D_IN), jnp.float64)
+    finals, out = jaxrnn.stack(layers, xs, seq_lengths=LENGTHS, resets=RESETS)
+    # layer by layer: the stack is the cells' scans with the same rules
+    h = xs
+    for layer in layers:
+        _, h = jaxrnn.cell_scan(layer, h, lengths=LENGTHS, resets=RESETS)
+        if jaxrnn.cell_for(layer).readout is not None and layer is layers[-1]:
+            h = jaxrnn.cell_for(layer).readout(layer, h) * (
+                jnp.arange(T) < LENGTHS[:, None])[..., None]
+    _close(out, h)
+    carry, outs = None, []
+    for s, e in ((0, 4), (4, T)):
+        lengths = np.clip(LENGTHS - s, 0, e - s)
+        carry, o = jaxrnn.stack(layers, xs[:, s:e], carry, seq_lengths=lengths,
+                                resets=RESETS[:, s:e], reset_carry=(None, None))  # fmt: skip
+        outs.append(o)
+    _close(jnp.concatenate(outs, axis=1), out)
+    _close(carry, finals)
