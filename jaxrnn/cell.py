@@ -67,6 +67,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import jax
+import jax.export
 import jax.numpy as jnp
 
 from jaxrnn._src import checks
@@ -345,7 +346,46 @@ def register_cell(cell: Cell) -> Cell:
         raise ValueError(f"register_cell: expected {type(cell).__name__}.name to be a name")
     _REGISTRY[p] = cell
     _BY_NAME[cell.name] = cell
+    _serializable(cell)
     return cell
+
+
+_SERIALIZABLE: set[type] = set()
+
+
+def serializable(cls: type) -> type:
+    """Register a NamedTuple type for ``jax.export`` serialization (once), under its module
+    and name: an exported function may then take and return it."""
+    if cls not in _SERIALIZABLE:
+        _SERIALIZABLE.add(cls)
+        try:
+            jax.export.register_namedtuple_serialization(
+                cls, serialized_name=f"{cls.__module__}.{cls.__qualname__}"
+            )
+        except ValueError:  # registered by other code already
+            pass
+    return cls
+
+
+def _serializable(cell: Cell) -> None:
+    """The cell's parameter and carry NamedTuples (nested ones too), for ``jax.export``."""
+    found: list[Any] = [cell.params_type]
+    try:
+        found.append(cell.layout(1, 1, **cell.init_options))
+        found.append(cell.carry_shapes({"d_in": 1, "d_h": 1, **cell.init_options}))
+    except Exception:  # noqa: BLE001 - a cell whose layout needs other sizes: the type only
+        pass
+
+    def walk(node: Any) -> None:
+        if isinstance(node, type):
+            serializable(node)
+        elif isinstance(node, tuple) and hasattr(node, "_fields"):
+            serializable(type(node))
+            for child in node:
+                walk(child)
+
+    for node in found:
+        walk(node)
 
 
 def get_cell(cell: str | Cell, where: str = "get_cell") -> Cell:
@@ -399,4 +439,5 @@ __all__ = [
     "leaf",
     "register_cell",
     "registered_cells",
+    "serializable",
 ]

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 from jaxrnn._src import checks, sequence
 from jaxrnn._src.renames import MISSING, alias, renamed
 from jaxrnn._src.typing import Array, Bool, DType, Float, Int, PRNGKey
-from jaxrnn.cell import Cell, cell_for, get_cell
+from jaxrnn.cell import Cell, cell_for, get_cell, serializable
 from jaxrnn.params import (
     Initializer,
     default_bias_init,
@@ -40,6 +40,7 @@ from jaxrnn.params import (
 MERGES = ("concat", "sum", "mean")
 
 
+@serializable
 class Bidirectional(NamedTuple):
     """A forward/backward pair: the parameters or the carries of a bidirectional layer.
 

@@ -47,6 +47,7 @@ import jax
 import jax.numpy as jnp
 from jax.custom_derivatives import SymbolicZero
 
+from jaxrnn._src import ops
 from jaxrnn._src.loops.common import shift
 from jaxrnn._src.ops import cpu_float32
 from jaxrnn._src.typing import Array
@@ -58,7 +59,7 @@ def _sequential(a: Array, b: Array, h0: Array, reverse: bool) -> tuple[Array, Ar
         h_t = a_t * h_prev + b_t
         return h_t, h_t
 
-    return jax.lax.scan(step, h0, (a, b), reverse=reverse)
+    return ops.scan(step, h0, (a, b), reverse=reverse)
 
 
 def _in_place(a: Array, b: Array, h0: Array, reverse: bool) -> tuple[Array, Array]:
@@ -74,7 +75,7 @@ def _in_place(a: Array, b: Array, h0: Array, reverse: bool) -> tuple[Array, Arra
         h_t = at(a) * h_prev + at(hs)
         return h_t, jax.lax.dynamic_update_index_in_dim(hs, h_t, t, 0)
 
-    return jax.lax.fori_loop(0, T, step, (h0, b))
+    return ops.fori_loop(0, T, step, (h0, b))
 
 
 def compose(earlier, later):
@@ -134,13 +135,18 @@ def linear_scan(
 
     ``h0`` has the shape of one step. With ``reverse`` the steps run from ``T-1`` down to
     0 and ``h_T`` is the state after step 0. ``form`` is ``"platform"`` (``"in_place"``
-    on CPU, ``"associative"`` elsewhere), ``"platform_scan"`` (``"sequential"`` on CPU),
+    on CPU, ``"associative"`` elsewhere; the loop on every platform when ``T`` is a symbolic
+    size, which ``jax.lax.associative_scan`` cannot take), ``"platform_scan"`` (``"sequential"``
+    on CPU),
     ``"sequential"`` (a ``lax.scan``), ``"in_place"`` (a loop that writes over ``b``'s
     buffer) or ``"associative"``; all give the same values. On CPU, 16-bit
     floats are computed in float32 and rounded once (as the LSTM's loops do).
     """
     if form not in _FORMS:
         raise ValueError(f"expected form to be one of {sorted(_FORMS)}, got {form!r}")
+    if not isinstance(a.shape[0], int):  # a symbolic T (jax.export): no associative scan
+        form = {"platform": "in_place", "platform_scan": "sequential",
+                "associative": "sequential"}.get(form, form)  # fmt: skip
     return cpu_float32(lambda a, b, h0: _recurrence(a, b, h0, reverse, form), a, b, h0)
 
 
@@ -174,7 +180,10 @@ BLOCK_ROWS = 4096  # rows (steps x batch) of a block, about; see block_steps
 def block_steps(T: int, n: int, rows: int = BLOCK_ROWS) -> int:
     """Steps per block: the divisor of ``T`` nearest (in ratio) to ``rows / n``, or ``T``
     (one block) when no divisor is within a factor 4 of it. A divisor keeps every block
-    the same shape, so the scan over blocks has one body and no remainder."""
+    the same shape, so the scan over blocks has one body and no remainder. Symbolic sizes
+    (``jax.export``) give one block."""
+    if not (isinstance(T, int) and isinstance(n, int)):
+        return T
     target = max(rows // max(n, 1), 1)
     if target >= T:
         return T
@@ -223,7 +232,7 @@ def blocked(cell, reverse: bool, params, xs, h0, mask, resets, hr=None, K: int |
         return _in_place(a, b, h, reverse)
 
     split = jax.tree.map(lambda v: v.reshape(blocks, K, *v.shape[1:]), (xs, mask, resets))
-    h_T, hs = jax.lax.scan(block, h0, split, reverse=reverse)
+    h_T, hs = ops.scan(block, h0, split, reverse=reverse)
     return h_T, hs.reshape(T, *hs.shape[2:])
 
 

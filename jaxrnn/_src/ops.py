@@ -88,3 +88,57 @@ def _product_jvp(primals, tangents):
 
 
 __all__ = ["cpu_float32", "dot_t", "materialise", "mul", "product"]
+
+
+# --- loops under explicit sharding -----------------------------------------------------------
+
+
+def _explicit_mesh() -> bool:
+    """A mesh with explicit axes (``jax.sharding.AxisType.Explicit``) is in effect."""
+    mesh = jax.sharding.get_abstract_mesh()
+    return bool(getattr(mesh, "_any_axis_explicit", False))
+
+
+def settle(body, carry, *example):
+    """``carry`` resharded to the sharding that ``body(carry, *example)`` gives it back with.
+
+    Under a mesh with explicit axes a loop's carry must keep its type, sharding included,
+    and a step's products can change it (a weight sharded over its output axis shards the
+    new state). One abstract evaluation of the body (``jax.eval_shape``) says how; the
+    initial carry is resharded to that, until it is stable. Without such a mesh ``carry``
+    is returned as it is (and the body is not evaluated).
+    """
+    if not _explicit_mesh():
+        return carry
+    for _ in range(3):
+        out = jax.eval_shape(body, carry, *example)[0]
+        got = jax.tree.map(lambda c: jax.typeof(c).sharding.spec, carry)
+        want = jax.tree.map(lambda o: o.sharding.spec, out)
+        if got == want:
+            break
+        carry = jax.tree.map(lambda c, o: jax.sharding.reshard(c, o.sharding.spec), carry, out)
+    return carry
+
+
+def replicated(tree):
+    """Under a mesh with explicit axes, every leaf of ``tree`` gathered onto every device
+    (the loops' weights: a recurrence needs all of ``W`` at every step, and a weight
+    sharded over its rows would shard the state it multiplies); elsewhere ``tree``."""
+    if not _explicit_mesh():
+        return tree
+    return jax.tree.map(lambda a: jax.sharding.reshard(a, jax.sharding.PartitionSpec()), tree)
+
+
+def scan(body, carry, xs, **kw):
+    """``jax.lax.scan``, with the carry's sharding settled first (:func:`settle`)."""
+    if _explicit_mesh():
+        first = jax.tree.map(lambda a: a[0], xs)
+        carry = settle(body, carry, first)
+    return jax.lax.scan(body, carry, xs, **kw)
+
+
+def fori_loop(lower, upper, body, carry):
+    """``jax.lax.fori_loop``, with the carry's sharding settled first (:func:`settle`)."""
+    if _explicit_mesh():
+        carry = settle(lambda c, i: (body(i, c),), carry, lower)
+    return jax.lax.fori_loop(lower, upper, body, carry)

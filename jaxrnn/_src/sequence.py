@@ -31,8 +31,9 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax.sharding import PartitionSpec
 
-from jaxrnn._src import checks
+from jaxrnn._src import checks, ops
 from jaxrnn._src.typing import Array
 from jaxrnn.cell import Cell
 
@@ -129,7 +130,7 @@ def scan_steps(
 
     seq = (xs, mask, resets)
     if remat is None:
-        carry_T, (ys, carries) = jax.lax.scan(body, carry0, seq, reverse=reverse, unroll=unroll)
+        carry_T, (ys, carries) = ops.scan(body, carry0, seq, reverse=reverse, unroll=unroll)
         return carry_T, ys, carries
     T, n = xs.shape[:2]
     k = remat
@@ -144,9 +145,9 @@ def scan_steps(
     )
 
     def segment(carry: Any, s: Any) -> tuple[Any, Any]:
-        return jax.lax.scan(body, carry, s, reverse=reverse, unroll=unroll)
+        return ops.scan(body, carry, s, reverse=reverse, unroll=unroll)
 
-    carry_T, (ys, carries) = jax.lax.scan(jax.checkpoint(segment), carry0, seg, reverse=reverse)
+    carry_T, (ys, carries) = ops.scan(jax.checkpoint(segment), carry0, seg, reverse=reverse)
     unseg = jax.tree.map(lambda a: a.reshape(n_seg * k, *a.shape[2:])[:T], (ys, carries))
     return carry_T, unseg[0], unseg[1]
 
@@ -257,6 +258,7 @@ def run(
         raise ValueError(f"{where}: expected method to be one of {methods}, got {method!r}")
     dims = cell.check(params, where)
     dtype = checks.param_dtype(params)
+    params = ops.replicated(params)  # explicit sharding: gathered once, not at every step
     xs = checks.check_inputs(xs, dims["d_in"], where, name="xs", min_rank=2)
     checks.check_dtype(xs, dtype, where)
     batch, T = tuple(xs.shape[:-2]), xs.shape[-2]
@@ -276,7 +278,10 @@ def run(
         carries = jax.tree.map(lambda c: jnp.zeros((*batch, 0, *c.shape[nb:]), c.dtype), carry0)
         return carry0, ys, carries if return_carries else None
     n = math.prod(batch)
-    xs_t = jnp.moveaxis(xs, -2, 0).reshape(T, n, xs.shape[-1]).astype(dtype)
+    xs_t = jnp.moveaxis(xs, -2, 0)
+    if nb != 1:  # one batch axis passes as it is (and keeps an explicit sharding)
+        xs_t = xs_t.reshape(T, n, xs.shape[-1])
+    xs_t = xs_t.astype(dtype)
     mask = None
     if lengths is not None:
         mask = jnp.arange(T, dtype=lengths.dtype)[:, None] < lengths.reshape(1, n)
@@ -284,9 +289,9 @@ def run(
     if resets is not None:
         r = jnp.moveaxis(resets, -1, 0).reshape(T, n)
         r = reverse_resets(r) if reverse else r
-    c0 = jax.tree.map(lambda c: c.reshape(n, *c.shape[nb:]), carry0)
-    cr = None if reset_carry is None else jax.tree.map(
-        lambda c: c.reshape(n, *c.shape[nb:]), reset_carry
+    c0 = batch_like(jax.tree.map(lambda c: c.reshape(n, *c.shape[nb:]), carry0), xs_t)
+    cr = None if reset_carry is None else batch_like(
+        jax.tree.map(lambda c: c.reshape(n, *c.shape[nb:]), reset_carry), xs_t
     )  # fmt: skip
     if method == "parallel":
         from jaxrnn._src.linear import linear_sequence
@@ -314,10 +319,10 @@ def run(
         )
 
     def unflatten(a: Array) -> Array:  # (n, ...) -> (*batch, ...)
-        return a.reshape(*batch, *a.shape[1:])
+        return a if nb == 1 else a.reshape(*batch, *a.shape[1:])
 
     def time_second(a: Array) -> Array:  # (T, n, ...) -> (*batch, T, ...)
-        return jnp.moveaxis(a.reshape(T, *batch, *a.shape[2:]), 0, nb)
+        return jnp.moveaxis(a if nb == 1 else a.reshape(T, *batch, *a.shape[2:]), 0, nb)
 
     carry_T = jax.tree.map(unflatten, carry_T)
     ys = time_second(ys)
@@ -373,6 +378,19 @@ def checked_step(
     expected = jax.eval_shape(lambda: cell.initial_carry(dims, batch, dtype))
     carry = checks.check_carry(carry, expected, where, name=name)
     return cell.step(params, carry, x_t, **kw)
+
+
+def batch_like(tree: Any, xs: Array) -> Any:
+    """Carries ``(n, ...)`` sharded over the batch like ``xs (T, n, ...)`` when the mesh has
+    explicit axes (``jax.sharding.AxisType.Explicit``): a loop's carry must keep the sharding
+    it comes back with. Elsewhere (no mesh, automatic axes) ``tree`` as it is."""
+    sharding = jax.typeof(xs).sharding
+    if not getattr(sharding, "mesh", None) or not sharding.mesh._any_axis_explicit:
+        return tree
+    spec = tuple(sharding.spec) + (None,) * xs.ndim
+    return jax.tree.map(
+        lambda c: jax.sharding.reshard(c, PartitionSpec(spec[1], *(None,) * (c.ndim - 1))), tree
+    )
 
 
 def _initial(carry: Any, expected: Any, where: str, name: str) -> Any:

@@ -30,7 +30,7 @@ from typing import Any, ClassVar, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxrnn._src import checks, sequence
+from jaxrnn._src import checks, ops, sequence
 from jaxrnn._src.ops import materialise, mul, product
 from jaxrnn._src.typing import Array, Bool, DType, Float, Int, PRNGKey
 from jaxrnn.cell import Cell, leaf, register_cell
@@ -240,7 +240,7 @@ class _Min(Cell):
             return h_t, h_t
 
         body = jax.checkpoint(body) if remat is not None else body
-        h_T, hs = jax.lax.scan(body, carry0, (xs, mask, resets), reverse=reverse, unroll=unroll)
+        h_T, hs = ops.scan(body, carry0, (xs, mask, resets), reverse=reverse, unroll=unroll)
         if mask is not None:
             hs = jnp.where(mask[..., None], hs, jnp.zeros_like(hs))
         return h_T, hs, hs if return_carries else None

@@ -29,8 +29,7 @@ WORKER = textwrap.dedent(
 
     ATOL = 1e-6
     assert jax.device_count() == 4, jax.devices()
-    # Auto axes (GSPMD): with Explicit axes the loops' zero carries would need the
-    # sharding in their types too.
+    # Auto axes (GSPMD); explicit axes are tests/jaxrnn/test_serving.py's.
     mesh = jax.make_mesh((4,), ("model",), axis_types=(jax.sharding.AxisType.Auto,))
     xs = jax.random.normal(jax.random.key(1), (2, 5, 3))
     lengths = jnp.array([5, 2])

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from jaxrnn._src import ops
 from jaxrnn._src.ops import cpu_float32, dot_t, materialise
 from jaxrnn._src.typing import Array
 from jaxrnn.params import Gate
@@ -125,7 +126,7 @@ def in_segments(run, carry, seq, *, k: int, reverse: bool):
         return jnp.pad(a, [(0, n * k - T)] + [(0, 0)] * (a.ndim - 1)).reshape(n, k, *a.shape[1:])
 
     segs = (split(xs), split(mask), split(resets))
-    carry, ys = jax.lax.scan(jax.checkpoint(lambda c, s: run(c, *s)), carry, segs, reverse=reverse)
+    carry, ys = ops.scan(jax.checkpoint(lambda c, s: run(c, *s)), carry, segs, reverse=reverse)
     return carry, jax.tree.map(lambda y: y.reshape(n * k, *y.shape[2:])[:T], ys)
 
 
@@ -144,6 +145,8 @@ def read_carries(hs: Array, h0: Array, hr: Array, resets: Array | None, reverse:
 
 def chunk_len(T: int, step_bytes: int, chunk_bytes: int) -> int:
     """Steps per chunk: the largest divisor of ``T`` within both limits (at least 1)."""
+    if not all(isinstance(v, int) for v in (T, step_bytes)):  # symbolic shapes (jax.export)
+        return T
     cap = max(1, min(CHUNK_STEPS, chunk_bytes // max(1, step_bytes), T))
     return max(k for k in range(1, cap + 1) if T % k == 0)
 
@@ -162,14 +165,14 @@ def chunked_scan(body, project, carry, seq, *, K: int, reverse: bool, unroll: in
     T = jax.tree.leaves(seq)[0].shape[0]
 
     def whole(carry, seq):
-        return jax.lax.scan(body, carry, project(seq), reverse=reverse, unroll=unroll)
+        return ops.scan(body, carry, project(seq), reverse=reverse, unroll=unroll)
 
     if K == T:
         return whole(carry, seq)
 
     def chunked(carry, seq):
         chunks = jax.tree.map(lambda a: a.reshape(T // K, K, *a.shape[1:]), seq)
-        carry, ys = jax.lax.scan(whole, carry, chunks, reverse=reverse)
+        carry, ys = ops.scan(whole, carry, chunks, reverse=reverse)
         return carry, jax.tree.map(lambda y: y.reshape(T, *y.shape[2:]), ys)
 
     return jax.lax.platform_dependent(carry, seq, cpu=chunked, default=whole)

@@ -50,13 +50,13 @@ import functools
 import jax
 import jax.numpy as jnp
 
+from jaxrnn._src import ops
 from jaxrnn._src.loops.common import (
     FusedWeights,
     chunk_len,
     chunked_scan,
     cpu_float32,
     dot_t,
-    flat,
     fuse_gates,
     hold,
     in_segments,
@@ -78,7 +78,7 @@ def _project(w: FusedWeights, n: int):
 
     def project(chunk):
         x, m, r = chunk
-        return (flat(x) @ w.U_T + w.b).reshape(x.shape[0], n, -1), m, r
+        return x @ w.U_T + w.b, m, r  # (K, n, 3 d_h): no flattening, so batch shardings pass
 
     return project
 
@@ -138,9 +138,8 @@ def _after_jvp(reverse, unroll, primals, tangents):
     h_T, (hs, C, Q, Z) = _after_loop(w, b_hn, xs, h0, hr, mask, resets, reverse, unroll, True)
     T, n, _ = xs.shape
     d_h = w.W_T.shape[0]
-    E_x = flat(xs) @ dw.U_T + dot_t(flat(dxs), w.U_rows) + dw.b  # every step at once
-    E_h = flat(read_carries(hs, h0, hr, resets, reverse)) @ dw.W_T
-    E_x, E_h = E_x.reshape(T, n, -1), E_h.reshape(T, n, -1)
+    E_x = xs @ dw.U_T + dot_t(dxs, w.U_rows) + dw.b  # every step at once
+    E_h = read_carries(hs, h0, hr, resets, reverse) @ dw.W_T
     E = jnp.concatenate(
         [E_x[..., : 2 * d_h] + E_h[..., : 2 * d_h], E_h[..., 2 * d_h :] + db_hn], -1
     )
@@ -154,7 +153,7 @@ def _after_jvp(reverse, unroll, primals, tangents):
         return dh_new, dh_new
 
     seq = (F, C, Z, mask, resets)
-    dh_T, dhs = jax.lax.scan(body, dh0, seq, reverse=reverse, unroll=unroll)
+    dh_T, dhs = ops.scan(body, dh0, seq, reverse=reverse, unroll=unroll)
     return (h_T, zero_padding(hs, mask)), (dh_T, zero_padding(dhs, mask))
 
 
@@ -215,10 +214,10 @@ def _before_jvp(reverse, unroll, primals, tangents):
     d_h = w.W_T.shape[0]
     _, _, W_zr_rows, W_n_rows = _split_W(w.W_T, w.W_rows)
     dW_zr_T, dW_n_T = dw.W_T[:, : 2 * d_h], dw.W_T[:, 2 * d_h :]
-    E_x = (flat(xs) @ dw.U_T + dot_t(flat(dxs), w.U_rows) + dw.b).reshape(T, n, -1)
+    E_x = xs @ dw.U_T + dot_t(dxs, w.U_rows) + dw.b
     H_prev = read_carries(hs, h0, hr, resets, reverse)
-    E_zr = E_x[..., : 2 * d_h] + (flat(H_prev) @ dW_zr_T).reshape(T, n, -1)
-    E_n = E_x[..., 2 * d_h :] + (flat(RH) @ dW_n_T).reshape(T, n, -1)
+    E_zr = E_x[..., : 2 * d_h] + H_prev @ dW_zr_T
+    E_n = E_x[..., 2 * d_h :] + RH @ dW_n_T
     E_z, E_r = jnp.split(E_zr, 2, axis=-1)
     F = C_z * E_z + Q * E_n
     V = B * E_r
@@ -233,7 +232,7 @@ def _before_jvp(reverse, unroll, primals, tangents):
         return dh_new, dh_new
 
     seq = (F, V, C_z, B, R, Q, Z, mask, resets)
-    dh_T, dhs = jax.lax.scan(body, dh0, seq, reverse=reverse, unroll=unroll)
+    dh_T, dhs = ops.scan(body, dh0, seq, reverse=reverse, unroll=unroll)
     return (h_T, zero_padding(hs, mask)), (dh_T, zero_padding(dhs, mask))
 
 

@@ -13,7 +13,6 @@ from jaxrnn._src.loops.common import (
     chunked_scan,
     cpu_float32,
     dot_t,
-    flat,
     fuse_gates,
     hold,
     in_segments,
@@ -55,7 +54,7 @@ def _lstm_loop(w: FusedWeights, xs, h0, C0, hr, Cr, mask, resets, reverse: bool,
 
     def project(chunk):  # the input products of K steps, one GEMM
         x, m, r = chunk
-        return (flat(x) @ w.U_T).reshape(x.shape[0], n, 4 * d_h), m, r
+        return x @ w.U_T, m, r  # (K, n, 4 d_h): no flattening, so batch shardings pass
 
     def body(carry, inp):
         zx_t, m_t, r_t = inp
@@ -117,8 +116,8 @@ def _lstm_jvp(reverse, unroll, carries, primals, tangents):
 
     def project(chunk):  # dz_proj of K steps: one GEMM per tangent
         x, dx, h_prev, *rest = chunk
-        dz_proj = flat(x) @ dw.U_T + dot_t(flat(dx), w.U_rows) + flat(h_prev) @ dw.W_T + dw.b
-        return dz_proj.reshape(K, n, -1), *rest
+        dz_proj = x @ dw.U_T + dot_t(dx, w.U_rows) + h_prev @ dw.W_T + dw.b
+        return dz_proj, *rest
 
     def body(carry, inp):
         dz_proj_t, gate_coef_t, f_t, o_dtanh_t, m_t, r_t = inp

@@ -13,7 +13,6 @@ from jaxrnn._src.loops.common import (
     chunked_scan,
     cpu_float32,
     dot_t,
-    flat,
     fuse_gates,
     hold,
     in_segments,
@@ -36,12 +35,12 @@ def _rnn_loop(w: FusedWeights, xs, s0, sr, mask, resets, reverse: bool, unroll: 
     It starts from ``s0``; at a reset the step reads ``sr``."""
     T, n, _ = xs.shape
     step_bytes = n * w.W_T.shape[1] * w.W_T.dtype.itemsize
-    one_chunk = save or step_bytes < MIN_STEP_BYTES
+    one_chunk = save or not isinstance(step_bytes, int) or step_bytes < MIN_STEP_BYTES
     K = T if one_chunk else chunk_len(T, step_bytes, CHUNK_BYTES)
 
     def project(chunk):
         x, m, r = chunk
-        return (flat(x) @ w.U_T).reshape(x.shape[0], n, -1), m, r
+        return x @ w.U_T, m, r  # no flattening, so batch shardings pass
 
     def body(s, inp):
         zx_t, m_t, r_t = inp
@@ -81,8 +80,8 @@ def _rnn_jvp(reverse, unroll, primals, tangents):
 
     def project(chunk):  # dz_proj of K steps: one GEMM per tangent
         x, dx, s_prev, *rest = chunk
-        dz_proj = flat(x) @ dw.U_T + dot_t(flat(dx), w.U_rows) + flat(s_prev) @ dw.W_T + dw.b
-        return dz_proj.reshape(K, n, -1), *rest
+        dz_proj = x @ dw.U_T + dot_t(dx, w.U_rows) + s_prev @ dw.W_T + dw.b
+        return dz_proj, *rest
 
     def body(ds, inp):
         dz_proj_t, dtanh_t, m_t, r_t = inp
