@@ -537,8 +537,8 @@ def init_stack(
 
     Args:
         key: PRNG key; layer ``l`` (direction ``j``) uses ``fold_in(fold_in(key, l), j)``.
-        cell: a registered cell's name (``"lstm"``, ``"gru"``, ``"rnn"``, ``"mingru"``,
-            ``"minlstm"``, ...; :func:`jaxrnn.cell_names`) or a :class:`jaxrnn.Cell`.
+        cell: a registered cell's name (``"lstm"``, ``"gru"``, ...: :func:`jaxrnn.cell_names`)
+            or a :class:`jaxrnn.Cell`.
         in_features, features: input size ``d_in`` and hidden size ``d_h`` (old names
             ``d_in``, ``d_h``).
         d_out: readout size of the top layer (cells with a readout only).

@@ -1,9 +1,8 @@
 r"""The linear recurrence ``h_t = a_t * h_{t-1} + b_t`` (elementwise), over all steps.
 
-Every cell linear in its carry (``Cell.coefficients``: the minGRU, the minLSTM, and any
-user's cell of that kind) reduces to it once its coefficients are computed for every step
-at once. :func:`linear_scan` is the recurrence, with two exact forms, neither of which
-divides:
+Every cell linear in its carry (one with ``Cell.coefficients``, a user's own included)
+reduces to it once its coefficients are computed for every step at once.
+:func:`linear_scan` is the recurrence, with two exact forms, neither of which divides:
 
 - **Associative scan** (GPU, TPU and other accelerators): the steps are affine maps
   ``h -> a h + b``, and composing two of them is associative,

@@ -2,7 +2,7 @@ r"""The fast loops of the nonlinear cells (their ``Cell.sequence``), built for s
 
 One module per network whose step reads ``h_{t-1}`` through a matrix (``rnn.py``,
 ``lstm.py``, ``gru.py``) and the pieces they share in ``common.py``. Cells linear in their
-carry (minGRU, minLSTM) need no loop of their own: :mod:`jaxrnn._src.linear` evaluates
+carry (``Cell.coefficients``) need no loop of their own: :mod:`jaxrnn._src.linear` evaluates
 ``h_t = a_t h_{t-1} + b_t`` for any of them; :mod:`jaxrnn._src.newton` solves
 ``h_t = f(h_{t-1}, x_t)`` for all steps at once. Every loop takes the padding mask and the
 resets of the sequence rules (:mod:`jaxrnn._src.sequence`): a reset makes the step read the
