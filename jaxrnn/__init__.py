@@ -28,6 +28,7 @@ from jaxrnn.cells.minrnn import (
     minlstm_scan,
     minlstm_step,
 )
+from jaxrnn.cells.mlstm import MLSTMState, mlstm
 from jaxrnn.cells.rnn import (
     RNNParams,
     init_rnn_params,
@@ -35,6 +36,14 @@ from jaxrnn.cells.rnn import (
     rnn_scan,
     rnn_step,
     without_readout,
+)
+from jaxrnn.cells.slstm import (
+    SLSTMParams,
+    SLSTMState,
+    init_slstm_params,
+    make_slstm_step_fn,
+    slstm_scan,
+    slstm_step,
 )
 from jaxrnn.decode import Decoded, StepFn, beam_search, greedy_decode, sample_decode
 from jaxrnn.layers import Bidirectional, cell_scan, init_stack, stack
@@ -53,10 +62,13 @@ __all__ = [
     "LSTMParams",
     "LSTMState",
     "Leaf",
+    "MLSTMState",
     "MinGRUParams",
     "MinLSTMParams",
     "NewtonInfo",
     "RNNParams",
+    "SLSTMParams",
+    "SLSTMState",
     "StepFn",
     "beam_search",
     "cell_for",
@@ -72,6 +84,7 @@ __all__ = [
     "init_mingru_params",
     "init_minlstm_params",
     "init_rnn_params",
+    "init_slstm_params",
     "init_stack",
     "lstm_scan",
     "lstm_step",
@@ -80,15 +93,19 @@ __all__ = [
     "make_mingru_step_fn",
     "make_minlstm_step_fn",
     "make_rnn_step_fn",
+    "make_slstm_step_fn",
     "mingru_scan",
     "mingru_step",
     "minlstm_scan",
     "minlstm_step",
+    "mlstm",
     "newton_scan",
     "register_cell",
     "rnn_scan",
     "rnn_step",
     "sample_decode",
+    "slstm_scan",
+    "slstm_step",
     "stack",
     "truncated_bptt",
     "without_readout",
