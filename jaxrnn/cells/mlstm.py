@@ -218,7 +218,20 @@ def _check(q, k, v, i_pre, f_pre, state0, form, chunk_size, lengths, where):
         raise ValueError(f"{where}: expected form to be one of {FORMS}, got {form!r}")
     checks.check_static_int(chunk_size, "chunk_size", where, minimum=1)
     if lengths is not None:
-        lengths = checks.check_lengths(lengths, batch, where)
+        lengths = checks.as_array(lengths, "lengths", where)
+        if tuple(lengths.shape) != batch[: lengths.ndim]:
+            raise ValueError(
+                f"{where}: expected lengths to have shape q.shape[:-2] = {batch} or a leading "
+                f"part of it (one length per sequence, shared by its heads), got "
+                f"{tuple(lengths.shape)}"
+            )
+        if not jnp.issubdtype(lengths.dtype, jnp.integer):
+            raise TypeError(
+                f"{where}: expected lengths to have an integer dtype, got {lengths.dtype}"
+            )
+        lengths = jnp.broadcast_to(
+            lengths.reshape(lengths.shape + (1,) * (len(batch) - lengths.ndim)), batch
+        )
     dtype = jnp.result_type(*(a.dtype for a in arrays.values()))
     expected = jax.eval_shape(lambda: initial_state(batch, d_k, v.shape[-1], dtype))
     if state0 is not None:
@@ -265,8 +278,10 @@ def mlstm(
             memory without derivatives). The three agree to rounding.
         chunk_size: steps per chunk of ``"chunkwise"`` (static); ``T`` need not be a
             multiple of it.
-        lengths: optional integers ``q.shape[:-2]``: steps ``t >= lengths`` are padding
-            (state held, outputs zero); ``state_T`` is the state after the last valid step.
+        lengths: optional integers of shape ``q.shape[:-2]``, or of its leading axes (one
+            length per sequence, shared by its heads: ``(B,)`` for ``(B, heads, T, d_k)``):
+            steps ``t >= lengths`` are padding (state held, outputs zero); ``state_T`` is
+            the state after the last valid step.
 
     Returns:
         ``(h, state_T)``: ``h (..., T, d_v)`` and the final ``MLSTMState``, in the promoted

@@ -87,6 +87,11 @@ def _unheads(a: Array) -> Array:
     return a.reshape(*a.shape[:-2], -1)
 
 
+def _head_mask(mask: Array | None) -> Array | None:
+    """``(T, n, 1) -> (T, 1, n, 1)``, against head-major outputs ``(T, H, n, d)``."""
+    return None if mask is None else mask[:, None]
+
+
 def _project(w: HeadWeights, xs: Array) -> Array:
     """The input products of all steps, ``(T, n, d_in) -> (T, H, n, 4 d)`` (bias added)."""
     T, n, _ = xs.shape
@@ -143,7 +148,7 @@ def _coefficients(update, pre, state) -> tuple[Array, ...]:
 def _slstm(update, w, xs, carry0, carry_r, mask, resets, reverse, unroll, carries):
     carry_T, out = _loop(update, w, xs, carry0, carry_r, mask, resets, reverse, unroll, False,
                          carries)  # fmt: skip
-    return carry_T, zero_padding(out, mask)
+    return carry_T, zero_padding(out, _head_mask(mask))
 
 
 # The tangent recurrence. Per step, on the stacked pre-activation z_t = zx_t + W h_{t-1}
@@ -192,8 +197,8 @@ def _slstm_jvp(update, reverse, unroll, carries, primals, tangents):
 
     seq = (dz_proj, P_pre, P_state, mask, resets)
     dcarry_T, dout = jax.lax.scan(body, dcarry0, seq, reverse=reverse, unroll=unroll)
-    primal = (carry_T, zero_padding(tuple(out), mask))
-    return primal, (dcarry_T, zero_padding(dout, mask))
+    primal = (carry_T, zero_padding(tuple(out), _head_mask(mask)))
+    return primal, (dcarry_T, zero_padding(dout, _head_mask(mask)))
 
 
 def slstm_sequence(
