@@ -23,21 +23,26 @@ per head, with ``k_t`` scaled by ``1/sqrt(d_k)`` and ``ε = 1e-6``. ``m`` is a s
 The three agree to rounding. ``lengths`` are taken by turning padding steps into steps that
 hold the state exactly (``log f = 0``, ``i~ = -inf``), then zeroing their outputs.
 
-The family whole: :class:`MLSTMState` and :func:`mlstm`.
+The family whole: :class:`MLSTMState` and :func:`mlstm`, and the mLSTM layer of ``xlstm``
+(:class:`MLSTMLayerParams`, the cell :data:`MLSTM_LAYER_CELL`): up-projection, causal
+convolution and SiLU, headwise ``q``, ``k``, ``v``, gates from ``[q; k; v]``, the mLSTM,
+a multi-head norm, a learnable skip, a SiLU output gate and the down-projection.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from jaxrnn._src import checks
+from jaxrnn._src import checks, sequence
+from jaxrnn._src import xlstm_parts as xp
 from jaxrnn._src.ops import cpu_float32
-from jaxrnn._src.typing import Array, Float, Int
+from jaxrnn._src.typing import Array, DType, Float, Int
+from jaxrnn.cell import Cell, leaf, register_cell
 
 FORMS = ("chunkwise", "parallel", "recurrent")
 EPS = 1e-6  # the ε of the normaliser, as xlstm's
@@ -82,19 +87,23 @@ def _h(num: Array, den: Array, m: Array) -> Array:
 # --- i~, log f (n, T) (padding already turned into holding steps), state leaves (n, ...)
 
 
+def _step(state: MLSTMState, q_t, k_t, v_t, i_pre_t, log_f_t) -> tuple[MLSTMState, Array]:
+    """One step of the equations (any leading axes; ``k_t`` already scaled)."""
+    C, n, m = state
+    m_t = jnp.maximum(log_f_t + m, i_pre_t)
+    ms = _safe(m_t)
+    i_t = jnp.exp(i_pre_t - ms)
+    f_t = jnp.exp(log_f_t + m - ms)
+    C_t = f_t[..., None, None] * C + i_t[..., None, None] * (k_t[..., :, None] * v_t[..., None, :])
+    n_t = f_t[..., None] * n + i_t[..., None] * k_t
+    num = jnp.einsum("...k,...kv->...v", q_t, C_t)
+    den = jnp.einsum("...k,...k->...", q_t, n_t)
+    return MLSTMState(C_t, n_t, m_t), _h(num, den, m_t)
+
+
 def _recurrent(q, k, v, i_pre, log_f, state0: MLSTMState) -> tuple[Array, MLSTMState]:
     def step(state, inp):
-        C, n, m = state
-        q_t, k_t, v_t, i_pre_t, log_f_t = inp
-        m_t = jnp.maximum(log_f_t + m, i_pre_t)
-        ms = _safe(m_t)
-        i_t = jnp.exp(i_pre_t - ms)
-        f_t = jnp.exp(log_f_t + m - ms)
-        C_t = f_t[:, None, None] * C + i_t[:, None, None] * (k_t[:, :, None] * v_t[:, None, :])
-        n_t = f_t[:, None] * n + i_t[:, None] * k_t
-        num = jnp.einsum("nk,nkv->nv", q_t, C_t)
-        den = jnp.einsum("nk,nk->n", q_t, n_t)
-        return MLSTMState(C_t, n_t, m_t), _h(num, den, m_t)
+        return _step(state, *inp)
 
     seq = jax.tree.map(lambda a: jnp.moveaxis(a, 1, 0), (q, k, v, i_pre, log_f))
     state_T, hs = jax.lax.scan(step, state0, seq)
@@ -345,4 +354,200 @@ def mlstm(
     return h, state_T
 
 
-__all__ = ["EPS", "FORMS", "MLSTMState", "initial_state", "mlstm"]
+# --- the mLSTM layer (xlstm's mLSTMLayer) as a cell -----------------------------------------
+
+
+class MLSTMLayerParams(NamedTuple):
+    """Parameters of the mLSTM layer (``xlstm.mLSTMLayer``, no biases), embedding size ``d``,
+    inner size ``D`` (``proj_factor d`` rounded up to a multiple of 64), ``heads`` heads.
+
+    Attributes:
+        W_up: up-projection ``(2 D, d)``: ``[x_m; z] = W_up x``.
+        conv_w: causal depthwise convolution kernel ``(K, D)`` (oldest step first).
+        conv_b: its bias ``(D,)``.
+        W_q, W_k: headwise maps of the convolved ``x_c = silu(conv(x_m))``,
+            ``(D / blocksize, blocksize, blocksize)``.
+        W_v: headwise map of ``x_m``, same shape.
+        W_i, W_f: the gates' weights ``(heads, 3 D)`` on ``[q; k; v]``.
+        b_i, b_f: the gates' biases ``(heads,)``.
+        norm: the multi-head norm's weight ``(D,)`` (the scale is ``1 + norm``).
+        skip: the learnable skip ``(D,)``: ``h + skip * x_c``.
+        W_down: down-projection ``(d, D)``.
+    """
+
+    W_up: Float[Array, "two_D d"]
+    conv_w: Float[Array, "K D"]
+    conv_b: Float[Array, " D"]
+    W_q: Float[Array, "blocks bs bs"]
+    W_k: Float[Array, "blocks bs bs"]
+    W_v: Float[Array, "blocks bs bs"]
+    W_i: Float[Array, "heads three_D"]
+    b_i: Float[Array, " heads"]
+    W_f: Float[Array, "heads three_D"]
+    b_f: Float[Array, " heads"]
+    norm: Float[Array, " D"]
+    skip: Float[Array, " D"]
+    W_down: Float[Array, "d D"]
+
+
+class MLSTMLayerState(NamedTuple):
+    """The mLSTM layer's carry: the convolution's window and the mLSTM state of every head.
+
+    Attributes:
+        conv: the last ``K - 1`` inputs of the convolution ``(..., K-1, D)``, oldest first.
+        C: ``(..., heads, D/heads, D/heads)``.
+        n: ``(..., heads, D/heads)``.
+        m: ``(..., heads)``; ``-inf`` before the first step.
+    """
+
+    conv: Float[Array, "... K1 D"]
+    C: Float[Array, "... heads dh dh"]
+    n: Float[Array, "... heads dh"]
+    m: Float[Array, "... heads"]
+
+
+def _layer_sizes(d: int, options: Any) -> dict[str, int]:
+    D = options.get("d_inner") or xp.round_up(options.get("proj_factor", 2.0) * d)
+    sizes = {"d_inner": int(D), "num_heads": int(options.get("num_heads", 4)),
+             "qkv_blocksize": int(options.get("qkv_blocksize", 4)),
+             "conv_kernel": int(options.get("conv_kernel", 4))}  # fmt: skip
+    for name, divides in (("num_heads", D), ("qkv_blocksize", D)):
+        if sizes[name] <= 0 or divides % sizes[name]:
+            raise ValueError(f"expected {name} to divide d_inner={D}, got {sizes[name]}")
+    if sizes["conv_kernel"] < 1:
+        raise ValueError(f"expected conv_kernel >= 1, got {sizes['conv_kernel']}")
+    return sizes
+
+
+class MLSTMLayer(Cell):
+    """The mLSTM layer as a :class:`jaxrnn.Cell` (``d -> d``): carry :class:`MLSTMLayerState`.
+
+    ``step`` runs one step of the layer (the recurrent mLSTM); ``sequence`` runs the whole
+    layer: the convolution over the sequence, then the chunkwise mLSTM (with ``reverse``,
+    ``resets`` or ``return_carries``, a loop of ``step``).
+    """
+
+    name: ClassVar[str] = "mlstm_layer"
+    params_type: ClassVar[Any] = MLSTMLayerParams
+    init_options: ClassVar[dict[str, Any]] = {"num_heads": 4, "proj_factor": 2.0,
+                                              "qkv_blocksize": 4, "conv_kernel": 4,
+                                              "d_inner": None, "chunk_size": 64}  # fmt: skip
+    entry_points: ClassVar[str] = "jaxrnn.cell_scan (the mLSTM layer)"
+
+    def dims(self, params: MLSTMLayerParams) -> dict[str, int]:
+        d, D = checks.matrix_shape(params, "W_down", "(d, d_inner)")
+        W_q = params.W_q
+        if not hasattr(W_q, "shape") or len(W_q.shape) != 3:
+            raise ValueError(f"expected params.W_q to have shape (blocks, bs, bs), got "
+                             f"{getattr(W_q, 'shape', type(W_q).__name__)}")  # fmt: skip
+        return {"d_in": d, "d_h": d, "d_inner": D, "num_heads": int(params.W_i.shape[0]),
+                "qkv_blocksize": int(W_q.shape[1]),
+                "conv_kernel": int(params.conv_w.shape[0])}  # fmt: skip
+
+    def layout(self, d_in: int, d_h: int, **options: Any) -> MLSTMLayerParams:
+        if d_in != d_h:
+            raise ValueError(
+                f"the mLSTM layer maps d -> d: expected d_in == d_h, got {d_in}, {d_h}"
+            )
+        d = d_h
+        s = _layer_sizes(d, options)
+        D, H, bs, K = s["d_inner"], s["num_heads"], s["qkv_blocksize"], s["conv_kernel"]
+        small = xp.small_init(d)
+        bound = 1 / math.sqrt(K)  # torch's Conv1d default for a depthwise kernel
+        zeros = xp.constant_init(0.0)
+        qkv = leaf("input", (D // bs, bs, bs), init=small)
+        return MLSTMLayerParams(
+            W_up=leaf("input", (2 * D, d), init=small),
+            conv_w=leaf("other", (K, D), init=xp.uniform_init(bound)),
+            conv_b=leaf("bias", (D,), init=xp.uniform_init(bound)),
+            W_q=qkv, W_k=qkv, W_v=qkv,
+            W_i=leaf("input", (H, 3 * D), init=zeros),
+            b_i=leaf("other", (H,), init=xp.normal_init(0.1)),
+            W_f=leaf("input", (H, 3 * D), init=zeros),
+            b_f=leaf("other", (H,), init=xp.linspace_init(3.0, 6.0)),
+            norm=leaf("other", (D,), init=zeros),
+            skip=leaf("other", (D,), init=xp.constant_init(1.0)),
+            W_down=leaf("input", (d, D), init=xp.wang_init(d)),
+        )  # fmt: skip
+
+    def carry_shapes(self, dims: Any) -> MLSTMLayerState:
+        s = {**dims, **_layer_sizes(dims["d_h"], dims)}
+        D, H, K = s["d_inner"], s["num_heads"], s["conv_kernel"]
+        dh = D // H
+        return MLSTMLayerState(conv=(K - 1, D), C=(H, dh, dh), n=(H, dh), m=(H,))
+
+    def initial_carry(self, dims: Any, batch: tuple[int, ...], dtype: DType) -> MLSTMLayerState:
+        shapes = self.carry_shapes(dims)
+        z = MLSTMLayerState(*(jnp.zeros((*batch, *shape), dtype) for shape in shapes))
+        return z._replace(m=jnp.full_like(z.m, -jnp.inf))
+
+    def _inner(self, p: MLSTMLayerParams, x_m: Array, x_c: Array):
+        """``q, k, v (..., heads, dh)`` and ``i~, f~ (..., heads)`` from ``x_m`` and ``x_c``."""
+        H = p.W_i.shape[0]
+        q, k, v = xp.headwise(p.W_q, x_c), xp.headwise(p.W_k, x_c), xp.headwise(p.W_v, x_m)
+        g = jnp.concatenate([q, k, v], axis=-1)
+        i_pre, f_pre = g @ p.W_i.T + p.b_i, g @ p.W_f.T + p.b_f
+
+        def heads(a: Array) -> Array:
+            return a.reshape(*a.shape[:-1], H, -1)
+
+        return heads(q), heads(k), heads(v), i_pre, f_pre
+
+    def _out(self, p: MLSTMLayerParams, h: Array, x_c: Array, z: Array) -> Array:
+        h_norm = xp.multihead_norm(h, p.norm, p.W_i.shape[0])
+        return ((h_norm + p.skip * x_c) * jax.nn.silu(z)) @ p.W_down.T
+
+    def step(self, params: MLSTMLayerParams, carry: MLSTMLayerState,
+             x_t: Array) -> tuple[MLSTMLayerState, Array]:  # fmt: skip
+        p = params
+        x_m, z = jnp.split(x_t @ p.W_up.T, 2, axis=-1)
+        c_t, window = xp.conv_step(p.conv_w, p.conv_b, carry.conv, x_m)
+        x_c = jax.nn.silu(c_t)
+        q, k, v, i_pre, f_pre = self._inner(p, x_m, x_c)
+        k = k / jnp.sqrt(jnp.asarray(k.shape[-1], k.dtype))
+        state, h = _step(MLSTMState(carry.C, carry.n, carry.m), q, k, v, i_pre,
+                         jax.nn.log_sigmoid(f_pre))  # fmt: skip
+        y = self._out(p, h.reshape(x_c.shape), x_c, z)
+        return MLSTMLayerState(window, *state), y
+
+    def sequence(self, params: MLSTMLayerParams, xs: Array, carry0: MLSTMLayerState, mask: Any,
+                 resets: Any, *, reverse: bool, return_carries: bool, unroll: int = 1,
+                 remat: int | None = None,
+                 chunk_size: int = 64) -> tuple[Any, Array, Any]:  # fmt: skip
+        if reverse or resets is not None or return_carries:
+            return sequence.scan_steps(self, params, xs, carry0, mask, resets, reverse=reverse,
+                                       return_carries=return_carries, unroll=unroll,
+                                       remat=remat)  # fmt: skip
+        p = params
+        T, n_b, _ = xs.shape
+        lengths = None if mask is None else jnp.sum(mask, axis=0).astype(jnp.int32)
+        x_m, z = jnp.split(xs @ p.W_up.T, 2, axis=-1)
+        c, window = xp.conv_sequence(p.conv_w, p.conv_b, carry0.conv, x_m, lengths)
+        x_c = jax.nn.silu(c)
+        q, k, v, i_pre, f_pre = self._inner(p, x_m, x_c)  # (T, n, H, dh), (T, n, H)
+        to_b = lambda a: jnp.moveaxis(a, 0, 2)  # noqa: E731  (T, n, H, ...) -> (n, H, T, ...)
+        h, state_T = mlstm(to_b(q), to_b(k), to_b(v), to_b(i_pre), to_b(f_pre),
+                           MLSTMState(carry0.C, carry0.n, carry0.m), chunk_size=chunk_size,
+                           lengths=lengths)  # fmt: skip
+        h = jnp.moveaxis(h, 2, 0).reshape(x_c.shape)
+        ys = self._out(p, h, x_c, z)
+        if mask is not None:
+            ys = jnp.where(mask[..., None], ys, jnp.zeros_like(ys))
+        return MLSTMLayerState(window, *state_T), ys, None
+
+
+MLSTM_LAYER_CELL = register_cell(MLSTMLayer())
+"""The registered mLSTM layer (``jaxrnn.get_cell("mlstm_layer")``)."""
+
+
+__all__ = [
+    "EPS",
+    "FORMS",
+    "MLSTMLayer",
+    "MLSTMLayerParams",
+    "MLSTMLayerState",
+    "MLSTMState",
+    "MLSTM_LAYER_CELL",
+    "initial_state",
+    "mlstm",
+]

@@ -17,18 +17,22 @@ its zero state).
 
 The family whole: :class:`SLSTMParams`, :class:`SLSTMState`, :func:`init_slstm_params`,
 :func:`slstm_step`, :func:`slstm_scan` (on the loop of :mod:`jaxrnn._src.loops.slstm`),
-:func:`make_slstm_step_fn` and the cell :data:`SLSTM_CELL`.
+:func:`make_slstm_step_fn` and the cell :data:`SLSTM_CELL`; and the sLSTM layer of ``xlstm``
+(:class:`SLSTMLayerParams`, the cell :data:`SLSTM_LAYER_CELL`): a causal convolution and SiLU
+on the input and forget gates' path, headwise gate inputs, the sLSTM, and a group norm.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from jaxrnn._src import checks, sequence
+from jaxrnn._src import xlstm_parts as xp
 from jaxrnn._src.loops.slstm import slstm_sequence
 from jaxrnn._src.ops import mul
 from jaxrnn._src.typing import Array, Bool, DType, Float, Int, PRNGKey
@@ -430,8 +434,165 @@ def make_slstm_step_fn(
     return make_step_fn(E, params, V, b_o, cell=SLSTM_CELL, where="make_slstm_step_fn")
 
 
+# --- the sLSTM layer (xlstm's sLSTMLayer) as a cell -----------------------------------------
+
+
+class SLSTMLayerParams(NamedTuple):
+    """Parameters of the sLSTM layer (``xlstm.sLSTMLayer``), size ``d``, ``heads`` heads of
+    ``dh = d / heads``.
+
+    Attributes:
+        conv_w: causal depthwise convolution kernel ``(K, d)`` on the input (oldest first).
+        conv_b: its bias ``(d,)``.
+        i, f, z, o: one :class:`~jaxrnn.Gate` per gate, with headwise input maps
+            ``U (heads, dh, dh)`` (the input and forget gates read ``x_c = silu(conv(x))``,
+            ``z`` and ``o`` read ``x``), block-diagonal ``W (heads, dh, dh)`` and ``b (d,)``.
+        norm: the group norm's weight ``(d,)`` (the scale is ``1 + norm``).
+    """
+
+    conv_w: Float[Array, "K d"]
+    conv_b: Float[Array, " d"]
+    i: Gate
+    f: Gate
+    z: Gate
+    o: Gate
+    norm: Float[Array, " d"]
+
+
+class SLSTMLayerState(NamedTuple):
+    """The sLSTM layer's carry: the convolution's window and the sLSTM state.
+
+    Attributes:
+        conv: the last ``K - 1`` inputs ``(..., K-1, d)``, oldest first.
+        h, c, n, m: the sLSTM's state, each ``(..., d)`` (``m = -inf`` at the start).
+    """
+
+    conv: Float[Array, "... K1 d"]
+    h: Float[Array, "... d"]
+    c: Float[Array, "... d"]
+    n: Float[Array, "... d"]
+    m: Float[Array, "... d"]
+
+
+def _powerlaw_forget_bias(dh: int):
+    """xlstm's ``powerlaw_blockdependent`` forget-gate bias of block 0, repeated per head."""
+
+    def init(key, shape, dtype):
+        ramp = jnp.arange(dh, dtype=dtype) / max(dh - 1, 1)
+        return jnp.tile(-(-5.0 + 12.0 * ramp**0.3), shape[0] // dh).astype(dtype)
+
+    return init
+
+
+def cell_params(p: SLSTMLayerParams) -> SLSTMParams:
+    """The layer's gates as :class:`SLSTMParams` on the input ``[x_c; x]`` (``2 d``): the
+    headwise maps as dense block-diagonal ``U (d, 2 d)`` (zeros where a gate does not read)."""
+    d = p.norm.shape[0]
+    zeros = jnp.zeros((d, d), p.norm.dtype)
+
+    def gate(g: Gate, reads_conv: bool) -> Gate:
+        U = xp.block_matrix(g.U)
+        U = jnp.concatenate([U, zeros] if reads_conv else [zeros, U], axis=1)
+        return Gate(U=U, W=g.W, b=g.b)
+
+    return SLSTMParams(i=gate(p.i, True), f=gate(p.f, True), z=gate(p.z, False),
+                       o=gate(p.o, False))  # fmt: skip
+
+
+class SLSTMLayer(Cell):
+    """The sLSTM layer as a :class:`jaxrnn.Cell` (``d -> d``): carry :class:`SLSTMLayerState`.
+
+    ``sequence`` runs the convolution over the sequence, then the sLSTM loop (with
+    ``reverse``, ``resets`` or ``return_carries``, a loop of ``step``).
+    """
+
+    name: ClassVar[str] = "slstm_layer"
+    params_type: ClassVar[Any] = SLSTMLayerParams
+    init_options: ClassVar[dict[str, Any]] = {"num_heads": 4, "conv_kernel": 4}
+    entry_points: ClassVar[str] = "jaxrnn.cell_scan (the sLSTM layer)"
+
+    def dims(self, params: SLSTMLayerParams) -> dict[str, int]:
+        K, d = checks.matrix_shape(params, "conv_w", "(K, d)")
+        W = params.i.W
+        if not hasattr(W, "shape") or len(W.shape) != 3:
+            raise ValueError(f"expected params.i.W to have shape (heads, dh, dh), got "
+                             f"{getattr(W, 'shape', type(W).__name__)}")  # fmt: skip
+        return {"d_in": d, "d_h": d, "num_heads": int(W.shape[0]), "conv_kernel": K}
+
+    def layout(self, d_in: int, d_h: int, **options: Any) -> SLSTMLayerParams:
+        if d_in != d_h:
+            raise ValueError(
+                f"the sLSTM layer maps d -> d: expected d_in == d_h, got {d_in}, {d_h}"
+            )
+        d, H, K = d_h, int(options.get("num_heads", 4)), int(options.get("conv_kernel", 4))
+        _check_heads(d, H)
+        if K < 1:
+            raise ValueError(f"expected conv_kernel >= 1, got {K}")
+        dh = d // H
+        bound = 1 / math.sqrt(K)
+        zeros = xp.constant_init(0.0)
+
+        def gate(b_init: Any = zeros) -> Gate:
+            return Gate(U=leaf("input", (H, dh, dh), init=xp.small_init(d)),
+                        W=leaf("recurrent", (H, dh, dh), init=zeros),
+                        b=leaf("bias", (d,), init=b_init))  # fmt: skip
+
+        return SLSTMLayerParams(
+            conv_w=leaf("other", (K, d), init=xp.uniform_init(bound)),
+            conv_b=leaf("bias", (d,), init=xp.uniform_init(bound)),
+            i=gate(), f=gate(_powerlaw_forget_bias(dh)), z=gate(), o=gate(),
+            norm=leaf("other", (d,), init=zeros),
+        )  # fmt: skip
+
+    def carry_shapes(self, dims: Any) -> SLSTMLayerState:
+        d, K = dims["d_h"], int(dims.get("conv_kernel", 4))
+        return SLSTMLayerState(conv=(K - 1, d), h=(d,), c=(d,), n=(d,), m=(d,))
+
+    def initial_carry(self, dims: Any, batch: tuple[int, ...], dtype: DType) -> SLSTMLayerState:
+        z = SLSTMLayerState(*(jnp.zeros((*batch, *s), dtype) for s in self.carry_shapes(dims)))
+        return z._replace(m=jnp.full_like(z.m, -jnp.inf))
+
+    def step(self, params: SLSTMLayerParams, carry: SLSTMLayerState,
+             x_t: Array) -> tuple[SLSTMLayerState, Array]:  # fmt: skip
+        c_t, window = xp.conv_step(params.conv_w, params.conv_b, carry.conv, x_t)
+        x_c = jax.nn.silu(c_t)
+        state = SLSTMState(carry.h, carry.c, carry.n, carry.m)
+        state_t = _state(cell_params(params), state, jnp.concatenate([x_c, x_t], axis=-1))
+        y = xp.multihead_norm(state_t.h, params.norm, params.i.W.shape[0])
+        return SLSTMLayerState(window, *state_t), y
+
+    def sequence(self, params: SLSTMLayerParams, xs: Array, carry0: SLSTMLayerState, mask: Any,
+                 resets: Any, *, reverse: bool, return_carries: bool, unroll: int = 1,
+                 remat: int | None = None) -> tuple[Any, Array, Any]:  # fmt: skip
+        if reverse or resets is not None or return_carries:
+            return sequence.scan_steps(self, params, xs, carry0, mask, resets, reverse=reverse,
+                                       return_carries=return_carries, unroll=unroll,
+                                       remat=remat)  # fmt: skip
+        lengths = None if mask is None else jnp.sum(mask, axis=0).astype(jnp.int32)
+        c, window = xp.conv_sequence(params.conv_w, params.conv_b, carry0.conv, xs, lengths)
+        x_c = jax.nn.silu(c)
+        carry_T, out = slstm_sequence(
+            _update, tuple(cell_params(params)), jnp.concatenate([x_c, xs], axis=-1),
+            (carry0.h, carry0.c, carry0.n, carry0.m), sequence.column(mask), None,
+            reverse=False, unroll=unroll, remat=remat,
+        )  # fmt: skip
+        ys = xp.multihead_norm(out[0], params.norm, params.i.W.shape[0])
+        if mask is not None:
+            ys = jnp.where(mask[..., None], ys, jnp.zeros_like(ys))
+        return SLSTMLayerState(window, *carry_T), ys, None
+
+
+SLSTM_LAYER_CELL = register_cell(SLSTMLayer())
+"""The registered sLSTM layer (``jaxrnn.get_cell("slstm_layer")``)."""
+
+
 __all__ = [
     "SLSTM",
+    "SLSTMLayer",
+    "SLSTMLayerParams",
+    "SLSTMLayerState",
+    "SLSTM_LAYER_CELL",
+    "cell_params",
     "SLSTMParams",
     "SLSTMState",
     "SLSTM_CELL",
