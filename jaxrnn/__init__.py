@@ -28,7 +28,7 @@ from jaxrnn.cells.minrnn import (
     minlstm_scan,
     minlstm_step,
 )
-from jaxrnn.cells.mlstm import MLSTMState, mlstm
+from jaxrnn.cells.mlstm import MLSTMLayerParams, MLSTMLayerState, MLSTMState, mlstm
 from jaxrnn.cells.rnn import (
     RNNParams,
     init_rnn_params,
@@ -38,6 +38,8 @@ from jaxrnn.cells.rnn import (
     without_readout,
 )
 from jaxrnn.cells.slstm import (
+    SLSTMLayerParams,
+    SLSTMLayerState,
     SLSTMParams,
     SLSTMState,
     init_slstm_params,
@@ -50,6 +52,15 @@ from jaxrnn.layers import Bidirectional, cell_scan, init_stack, stack
 from jaxrnn.newton import NewtonInfo, newton_scan
 from jaxrnn.params import Gate
 from jaxrnn.tbptt import detach, truncated_bptt
+from jaxrnn.xlstm import (
+    XLSTMBlockParams,
+    XLSTMStackParams,
+    init_xlstm_stack,
+    make_xlstm_step_fn,
+    xlstm_initial_carries,
+    xlstm_stack,
+    xlstm_stack_step,
+)
 
 __version__ = "0.1.0"
 
@@ -62,14 +73,20 @@ __all__ = [
     "LSTMParams",
     "LSTMState",
     "Leaf",
+    "MLSTMLayerParams",
+    "MLSTMLayerState",
     "MLSTMState",
     "MinGRUParams",
     "MinLSTMParams",
     "NewtonInfo",
     "RNNParams",
+    "SLSTMLayerParams",
+    "SLSTMLayerState",
     "SLSTMParams",
     "SLSTMState",
     "StepFn",
+    "XLSTMBlockParams",
+    "XLSTMStackParams",
     "beam_search",
     "cell_for",
     "cell_names",
@@ -86,6 +103,7 @@ __all__ = [
     "init_rnn_params",
     "init_slstm_params",
     "init_stack",
+    "init_xlstm_stack",
     "lstm_scan",
     "lstm_step",
     "make_gru_step_fn",
@@ -94,6 +112,7 @@ __all__ = [
     "make_minlstm_step_fn",
     "make_rnn_step_fn",
     "make_slstm_step_fn",
+    "make_xlstm_step_fn",
     "mingru_scan",
     "mingru_step",
     "minlstm_scan",
@@ -109,4 +128,7 @@ __all__ = [
     "stack",
     "truncated_bptt",
     "without_readout",
+    "xlstm_initial_carries",
+    "xlstm_stack",
+    "xlstm_stack_step",
 ]
