@@ -121,7 +121,7 @@ def _check(params: Any, where: str) -> None:
 
 
 def _ffn(block: XLSTMBlockParams, x: Array) -> Array:
-    if block.ffn_norm is None:
+    if block.ffn_norm is None or block.ffn_up is None or block.ffn_down is None:
         return x
     return x + xp.gated_ffn(block.ffn_up, block.ffn_down, xp.layer_norm(x, block.ffn_norm))
 

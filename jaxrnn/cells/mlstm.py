@@ -474,7 +474,8 @@ class MLSTMLayer(Cell):
         s = {**dims, **_layer_sizes(dims["d_h"], dims)}
         D, H, K = s["d_inner"], s["num_heads"], s["conv_kernel"]
         dh = D // H
-        return MLSTMLayerState(conv=(K - 1, D), C=(H, dh, dh), n=(H, dh), m=(H,))
+        shapes: Any = ((K - 1, D), (H, dh, dh), (H, dh), (H,))
+        return MLSTMLayerState(*shapes)
 
     def initial_carry(self, dims: Any, batch: tuple[int, ...], dtype: DType) -> MLSTMLayerState:
         shapes = self.carry_shapes(dims)

@@ -546,7 +546,9 @@ class SLSTMLayer(Cell):
 
     def carry_shapes(self, dims: Any) -> SLSTMLayerState:
         d, K = dims["d_h"], int(dims.get("conv_kernel", 4))
-        return SLSTMLayerState(conv=(K - 1, d), h=(d,), c=(d,), n=(d,), m=(d,))
+        shape: Any = (d,)
+        conv: Any = (K - 1, d)
+        return SLSTMLayerState(conv=conv, h=shape, c=shape, n=shape, m=shape)
 
     def initial_carry(self, dims: Any, batch: tuple[int, ...], dtype: DType) -> SLSTMLayerState:
         z = SLSTMLayerState(*(jnp.zeros((*batch, *s), dtype) for s in self.carry_shapes(dims)))

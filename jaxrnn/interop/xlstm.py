@@ -219,7 +219,7 @@ def to_xlstm_block_stack(p: XLSTMStackParams, *, context_length: int = 256) -> A
     if mlstm:
         m_cfg = mLSTMBlockConfig(mlstm=_mlstm_config(mlstm[0].layer, context_length))
     if slstm:
-        if slstm[0].ffn_up is None:
+        if slstm[0].ffn_up is None or slstm[0].ffn_down is None:
             raise ValueError("to_xlstm_block_stack: expected sLSTM blocks with a feed-forward")
         U = int(slstm[0].ffn_down.shape[1])
         s_cfg = sLSTMBlockConfig(slstm=_slstm_config(slstm[0].layer),
