@@ -28,6 +28,7 @@ from jaxrnn.cells.minrnn import (
     minlstm_scan,
     minlstm_step,
 )
+from jaxrnn.cells.mlstm import MLSTMLayerParams, MLSTMLayerState, MLSTMState, mlstm
 from jaxrnn.cells.rnn import (
     RNNParams,
     init_rnn_params,
@@ -36,11 +37,30 @@ from jaxrnn.cells.rnn import (
     rnn_step,
     without_readout,
 )
+from jaxrnn.cells.slstm import (
+    SLSTMLayerParams,
+    SLSTMLayerState,
+    SLSTMParams,
+    SLSTMState,
+    init_slstm_params,
+    make_slstm_step_fn,
+    slstm_scan,
+    slstm_step,
+)
 from jaxrnn.decode import Decoded, StepFn, beam_search, greedy_decode, sample_decode
 from jaxrnn.layers import Bidirectional, cell_scan, init_stack, stack
 from jaxrnn.newton import NewtonInfo, newton_scan
 from jaxrnn.params import Gate
 from jaxrnn.tbptt import detach, truncated_bptt
+from jaxrnn.xlstm import (
+    XLSTMBlockParams,
+    XLSTMStackParams,
+    init_xlstm_stack,
+    make_xlstm_step_fn,
+    xlstm_initial_carries,
+    xlstm_stack,
+    xlstm_stack_step,
+)
 
 __version__ = "0.1.0"
 
@@ -53,11 +73,20 @@ __all__ = [
     "LSTMParams",
     "LSTMState",
     "Leaf",
+    "MLSTMLayerParams",
+    "MLSTMLayerState",
+    "MLSTMState",
     "MinGRUParams",
     "MinLSTMParams",
     "NewtonInfo",
     "RNNParams",
+    "SLSTMLayerParams",
+    "SLSTMLayerState",
+    "SLSTMParams",
+    "SLSTMState",
     "StepFn",
+    "XLSTMBlockParams",
+    "XLSTMStackParams",
     "beam_search",
     "cell_for",
     "cell_names",
@@ -72,7 +101,9 @@ __all__ = [
     "init_mingru_params",
     "init_minlstm_params",
     "init_rnn_params",
+    "init_slstm_params",
     "init_stack",
+    "init_xlstm_stack",
     "lstm_scan",
     "lstm_step",
     "make_gru_step_fn",
@@ -80,16 +111,24 @@ __all__ = [
     "make_mingru_step_fn",
     "make_minlstm_step_fn",
     "make_rnn_step_fn",
+    "make_slstm_step_fn",
+    "make_xlstm_step_fn",
     "mingru_scan",
     "mingru_step",
     "minlstm_scan",
     "minlstm_step",
+    "mlstm",
     "newton_scan",
     "register_cell",
     "rnn_scan",
     "rnn_step",
     "sample_decode",
+    "slstm_scan",
+    "slstm_step",
     "stack",
     "truncated_bptt",
     "without_readout",
+    "xlstm_initial_carries",
+    "xlstm_stack",
+    "xlstm_stack_step",
 ]

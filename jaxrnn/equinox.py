@@ -23,6 +23,7 @@ from jaxrnn._src.typing import Array, DType, PRNGKey
 from jaxrnn.cell import Cell, get_cell
 from jaxrnn.layers import MERGES, stack
 from jaxrnn.params import default_bias_init, default_input_init, default_recurrent_init
+from jaxrnn.xlstm import XLSTMStackParams, init_xlstm_stack, xlstm_stack
 
 
 class Stack(eqx.Module):
@@ -253,4 +254,55 @@ class SimpleRNN(Stack):
         super().__init__("rnn", in_features, features, key=key, d_out=d_out, **options)
 
 
-__all__ = ["GRU", "LSTM", "MinGRU", "MinLSTM", "SimpleRNN", "Stack"]
+class SLSTM(Stack):
+    """A stack of sLSTM layers (:func:`jaxrnn.slstm_scan`) as an ``eqx.Module``."""
+
+    def __init__(self, in_features: int, features: int, *, key: PRNGKey, **options: Any) -> None:
+        super().__init__("slstm", in_features, features, key=key, **options)
+
+
+class MLSTMLayer(Stack):
+    """Stacked xLSTM mLSTM layers (``d -> d``) as an ``eqx.Module``."""
+
+    def __init__(self, features: int, *, key: PRNGKey, **options: Any) -> None:
+        super().__init__("mlstm_layer", features, features, key=key, **options)
+
+
+class SLSTMLayer(Stack):
+    """Stacked xLSTM sLSTM layers (``d -> d``) as an ``eqx.Module``."""
+
+    def __init__(self, features: int, *, key: PRNGKey, **options: Any) -> None:
+        super().__init__("slstm_layer", features, features, key=key, **options)
+
+
+class XLSTMBlockStack(eqx.Module):
+    """The xLSTM block stack (:func:`jaxrnn.xlstm_stack`) as an ``eqx.Module``; the field
+    ``params`` is the :class:`jaxrnn.XLSTMStackParams`. Called on one example ``(T, d)``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxrnn.equinox import XLSTMBlockStack
+        >>> model = XLSTMBlockStack(8, key=jax.random.key(0), mlstm_options={"num_heads": 2},
+        ...                         slstm_options={"num_heads": 2})
+        >>> model(jnp.ones((5, 8)))[1].shape
+        (5, 8)
+    """
+
+    params: XLSTMStackParams
+
+    def __init__(self, features: int, *, key: PRNGKey, num_blocks: int = 2,
+                 slstm_at: tuple[int, ...] = (1,), mlstm_options: Any = None,
+                 slstm_options: Any = None, ffn_proj_factor: float = 1.3, post_norm: bool = True,
+                 param_dtype: Any = jnp.float32) -> None:  # fmt: skip
+        self.params = init_xlstm_stack(key, features, num_blocks=num_blocks, slstm_at=slstm_at,
+                                       mlstm_options=mlstm_options, slstm_options=slstm_options,
+                                       ffn_proj_factor=ffn_proj_factor, post_norm=post_norm,
+                                       dtype=param_dtype)  # fmt: skip
+
+    def __call__(self, xs: Array, initial_carry: Any = None, *,
+                 seq_lengths: Array | None = None) -> Any:  # fmt: skip
+        return xlstm_stack(self.params, xs, initial_carry, lengths=seq_lengths)
+
+
+__all__ = ["GRU", "LSTM", "MLSTMLayer", "MinGRU", "MinLSTM", "SLSTM", "SLSTMLayer", "SimpleRNN",
+           "Stack", "XLSTMBlockStack"]  # fmt: skip

@@ -30,6 +30,7 @@ from jaxrnn._src.typing import Array, DType, PRNGKey
 from jaxrnn.cell import Cell, get_cell
 from jaxrnn.layers import stack
 from jaxrnn.params import default_bias_init, default_input_init, default_recurrent_init
+from jaxrnn.xlstm import init_xlstm_stack, xlstm_stack
 
 
 def layer_params(variables: Any, layer: int | None = None) -> Any:
@@ -247,6 +248,36 @@ class MinLSTMCell(RecurrentCell):
     cell: str | Cell = "minlstm"
 
 
+class SLSTMCell(RecurrentCell):
+    """The sLSTM cell (:func:`jaxrnn.slstm_step`), a linen ``RNNCellBase``; carry
+    ``jaxrnn.SLSTMState``. ``cell_options={"num_heads": k}`` sets the heads."""
+
+    cell: str | Cell = "slstm"
+
+
+class MLSTMLayerCell(RecurrentCell):
+    """The xLSTM mLSTM layer (the cell ``"mlstm_layer"``, ``d -> d``), one step per call;
+    ``cell_options``: ``num_heads``, ``proj_factor``, ``qkv_blocksize``, ``conv_kernel``."""
+
+    cell: str | Cell = "mlstm_layer"
+
+
+class SLSTMLayerCell(RecurrentCell):
+    """The xLSTM sLSTM layer (the cell ``"slstm_layer"``, ``d -> d``), one step per call;
+    ``cell_options``: ``num_heads``, ``conv_kernel``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, flax.linen as nn
+        >>> from jaxrnn.linen import SLSTMLayerCell
+        >>> layer = nn.RNN(SLSTMLayerCell(8, cell_options={"num_heads": 2}))
+        >>> xs = jnp.ones((2, 5, 8))
+        >>> layer.apply(layer.init(jax.random.key(0), xs), xs).shape
+        (2, 5, 8)
+    """
+
+    cell: str | Cell = "slstm_layer"
+
+
 # --- stacks -----------------------------------------------------------------------------------
 
 
@@ -459,19 +490,80 @@ class SimpleRNN(Stack):
     cell: str | Cell = "rnn"
 
 
+class SLSTM(Stack):
+    """A stack of sLSTM layers (:func:`jaxrnn.slstm_scan`); attributes as for :class:`Stack`."""
+
+    cell: str | Cell = "slstm"
+
+
+class MLSTMLayer(Stack):
+    """Stacked xLSTM mLSTM layers (``features`` = the embedding size ``d``), each on its
+    sequence hook (convolution, then the chunkwise mLSTM); attributes as for :class:`Stack`."""
+
+    cell: str | Cell = "mlstm_layer"
+
+
+class SLSTMLayer(Stack):
+    """Stacked xLSTM sLSTM layers (``features`` = ``d``); attributes as for :class:`Stack`."""
+
+    cell: str | Cell = "slstm_layer"
+
+
+class XLSTMBlockStack(nn.Module):
+    """The xLSTM block stack (:func:`jaxrnn.xlstm_stack`): pre-norm residual mLSTM and sLSTM
+    blocks, a gated feed-forward after each sLSTM layer, a final norm. The parameters are
+    one entry ``"stack"`` holding a :class:`jaxrnn.XLSTMStackParams`.
+
+    Attributes:
+        features: the embedding size ``d``.
+        num_blocks, slstm_at, mlstm_options, slstm_options, ffn_proj_factor, post_norm:
+            as for :func:`jaxrnn.init_xlstm_stack`.
+        param_dtype: dtype of the parameters.
+
+    Call with ``xs (B, T, d)``, optional ``seq_lengths (B,)`` and ``initial_carry`` (one per
+    block); returns ``(final_carries, ys (B, T, d))``.
+    """
+
+    features: int
+    num_blocks: int = 2
+    slstm_at: tuple[int, ...] = (1,)
+    mlstm_options: Any = None
+    slstm_options: Any = None
+    ffn_proj_factor: float = 1.3
+    post_norm: bool = True
+    param_dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, xs: Array, seq_lengths: Array | None = None,
+                 initial_carry: Any = None) -> Any:  # fmt: skip
+        params = self.param("stack", lambda key: init_xlstm_stack(
+            key, self.features, num_blocks=self.num_blocks, slstm_at=tuple(self.slstm_at),
+            mlstm_options=self.mlstm_options, slstm_options=self.slstm_options,
+            ffn_proj_factor=self.ffn_proj_factor, post_norm=self.post_norm,
+            dtype=self.param_dtype))  # fmt: skip
+        return xlstm_stack(params, xs, initial_carry, lengths=seq_lengths)
+
+
 __all__ = [
     "GRU",
     "GRUCell",
     "LSTM",
     "LSTMCell",
+    "MLSTMLayer",
+    "MLSTMLayerCell",
     "MinGRU",
     "MinGRUCell",
     "MinLSTM",
     "MinLSTMCell",
     "RNNCell",
     "RecurrentCell",
+    "SLSTM",
+    "SLSTMCell",
+    "SLSTMLayer",
+    "SLSTMLayerCell",
     "SimpleRNN",
     "Stack",
+    "XLSTMBlockStack",
     "layer_params",
     "make_params",
 ]

@@ -32,6 +32,7 @@ from jaxrnn._src.typing import Array, DType
 from jaxrnn.cell import Cell, get_cell
 from jaxrnn.layers import StackOptions, stack
 from jaxrnn.params import default_bias_init, default_input_init, default_recurrent_init
+from jaxrnn.xlstm import XLSTMStackParams, init_xlstm_stack, xlstm_stack
 
 
 def make_params(layout: Any, inits: mc.Inits, rngs: nnx.Rngs) -> nnx.Dict:
@@ -232,6 +233,24 @@ class MinLSTMCell(RecurrentCell):
     """The minLSTM cell (:func:`jaxrnn.minlstm_step`), a ``flax.nnx.RNNCellBase``; carry ``h_t``."""
 
     cell: ClassVar[str | Cell] = "minlstm"
+
+
+class SLSTMCell(RecurrentCell):
+    """The sLSTM cell (:func:`jaxrnn.slstm_step`), a ``flax.nnx.RNNCellBase``."""
+
+    cell: ClassVar[str | Cell] = "slstm"
+
+
+class MLSTMLayerCell(RecurrentCell):
+    """The xLSTM mLSTM layer (``"mlstm_layer"``, ``d -> d``), one step per call."""
+
+    cell: ClassVar[str | Cell] = "mlstm_layer"
+
+
+class SLSTMLayerCell(RecurrentCell):
+    """The xLSTM sLSTM layer (``"slstm_layer"``, ``d -> d``), one step per call."""
+
+    cell: ClassVar[str | Cell] = "slstm_layer"
 
 
 # --- stacks -----------------------------------------------------------------------------------
@@ -459,19 +478,78 @@ class SimpleRNN(Stack):
         super().__init__(*args, rngs=rngs, d_out=d_out, **options)
 
 
+class SLSTM(Stack):
+    """A stack of sLSTM layers (:func:`jaxrnn.slstm_scan`); arguments as for :class:`Stack`."""
+
+    cell: ClassVar[str | Cell] = "slstm"
+
+
+class MLSTMLayer(Stack):
+    """Stacked xLSTM mLSTM layers (``in_features == features == d``); as :class:`Stack`."""
+
+    cell: ClassVar[str | Cell] = "mlstm_layer"
+
+
+class SLSTMLayer(Stack):
+    """Stacked xLSTM sLSTM layers (``in_features == features == d``); as :class:`Stack`."""
+
+    cell: ClassVar[str | Cell] = "slstm_layer"
+
+
+class XLSTMBlockStack(nnx.Module):
+    """The xLSTM block stack (:func:`jaxrnn.xlstm_stack`) as an NNX module: one ``nnx.Param``
+    per array of the :class:`jaxrnn.XLSTMStackParams`; :meth:`params` returns it.
+
+    Args:
+        features: the embedding size ``d``.
+        rngs: ``nnx.Rngs`` with a ``params`` stream.
+        others: as for :func:`jaxrnn.init_xlstm_stack` (``param_dtype`` is its ``dtype``).
+
+    Call with ``xs (B, T, d)``, optional ``seq_lengths`` and ``initial_carry``; returns
+    ``(final_carries, ys)``.
+    """
+
+    def __init__(self, features: int, *, rngs: nnx.Rngs, num_blocks: int = 2,
+                 slstm_at: tuple[int, ...] = (1,), mlstm_options: Any = None,
+                 slstm_options: Any = None, ffn_proj_factor: float = 1.3, post_norm: bool = True,
+                 param_dtype: Any = jnp.float32) -> None:  # fmt: skip
+        p = init_xlstm_stack(rngs.params(), features, num_blocks=num_blocks, slstm_at=slstm_at,
+                             mlstm_options=mlstm_options, slstm_options=slstm_options,
+                             ffn_proj_factor=ffn_proj_factor, post_norm=post_norm,
+                             dtype=param_dtype)  # fmt: skip
+        leaves, treedef = jax.tree.flatten(p)
+        self.treedef = nnx.static(treedef)
+        self.weights = nnx.List([nnx.Param(a) for a in leaves])
+
+    def params(self) -> XLSTMStackParams:
+        """The parameters as a :class:`jaxrnn.XLSTMStackParams`."""
+        return jax.tree.unflatten(self.treedef, [w[...] for w in self.weights])
+
+    def __call__(self, xs: Array, seq_lengths: Array | None = None,
+                 initial_carry: Any = None) -> Any:  # fmt: skip
+        return xlstm_stack(self.params(), xs, initial_carry, lengths=seq_lengths)
+
+
 __all__ = [
     "GRU",
     "GRUCell",
     "LSTM",
     "LSTMCell",
+    "MLSTMLayer",
+    "MLSTMLayerCell",
     "MinGRU",
     "MinGRUCell",
     "MinLSTM",
     "MinLSTMCell",
     "RNNCell",
     "RecurrentCell",
+    "SLSTM",
+    "SLSTMCell",
+    "SLSTMLayer",
+    "SLSTMLayerCell",
     "SimpleRNN",
     "Stack",
+    "XLSTMBlockStack",
     "layer_params",
     "make_params",
     "values",

@@ -10,6 +10,7 @@ parameter type, its ``init_*_params`` and its equations are in its module of
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -32,8 +33,14 @@ def default_recurrent_init(key: PRNGKey, shape: tuple[int, ...], dtype: DType) -
     ``Q`` of the QR decomposition of a Gaussian matrix, with column signs fixed by
     ``diag(R)`` so that it is uniform (Haar) on the orthogonal group (Mezzadri 2007).
     The decomposition runs in at least float32 (LAPACK has no bfloat16/float16), and the
-    result is cast to ``dtype``.
+    result is cast to ``dtype``. A shape with leading axes (the sLSTM's block-diagonal
+    ``W (heads, d_h/heads, d_h/heads)``) gives one such matrix per block, each from its
+    own ``fold_in`` of ``key``.
     """
+    if len(shape) > 2:
+        blocks = [default_recurrent_init(jax.random.fold_in(key, j), shape[-2:], dtype)
+                  for j in range(math.prod(shape[:-2]))]  # fmt: skip
+        return jnp.stack(blocks).reshape(shape)
     compute = dtype if jnp.finfo(dtype).bits >= 32 else jnp.float32
     n_rows, n_cols = shape
     A = jax.random.normal(key, (max(n_rows, n_cols), min(n_rows, n_cols)), compute)

@@ -167,3 +167,81 @@ def minlstm_forward(params, xs, h0=None, length=None, reverse=False):
         h = f_t / (f_t + i_t) * h + i_t / (f_t + i_t) * h_tilde_t
         hs[t] = h
     return h, hs
+
+
+def log_sigmoid(z):
+    return -np.logaddexp(0.0, -z)
+
+
+def slstm_forward(params, xs, state0=None, length=None, reverse=False):
+    """sLSTM on one sequence (Beck et al. 2024), W block-diagonal over heads.
+
+    i~, f~, z~, o~ = U_g x_t + W_g h_{t-1} + b_g (W_g h: head k of h times block k);
+    m_t = max(log sigmoid(f~) + m_{t-1}, i~);  i_t = exp(i~ - m_t);
+    f_t = exp(log sigmoid(f~) + m_{t-1} - m_t);  c_t = f_t c + i_t tanh(z~);
+    n_t = f_t n + i_t;  h_t = sigmoid(o~) c_t / n_t.  Default state: zeros, m = -inf.
+
+    ``state0`` is a dict with keys h, c, n, m. Returns (state_T dict, hs (T, d_h)), float64.
+    """
+    p = _f64(params)
+    xs = np.asarray(xs, np.float64)
+    T, d_h = xs.shape[0], p["i"]["U"].shape[0]
+    H, d, _ = p["i"]["W"].shape
+    if state0 is None:
+        s = {"h": np.zeros(d_h), "c": np.zeros(d_h), "n": np.zeros(d_h), "m": np.full(d_h, -np.inf)}
+    else:
+        s = {key: np.asarray(state0[key], np.float64).copy() for key in "hcnm"}
+    hs = np.zeros((T, d_h))
+
+    def pre(g, x_t, h_prev):
+        Wh = np.zeros(d_h)
+        for k in range(H):
+            Wh[k * d : (k + 1) * d] = p[g]["W"][k] @ h_prev[k * d : (k + 1) * d]
+        return p[g]["U"] @ x_t + Wh + p[g]["b"]
+
+    for t in _order(T, length, reverse):
+        i_pre, f_pre = pre("i", xs[t], s["h"]), pre("f", xs[t], s["h"])
+        z_pre, o_pre = pre("z", xs[t], s["h"]), pre("o", xs[t], s["h"])
+        log_f = log_sigmoid(f_pre)
+        m = np.maximum(log_f + s["m"], i_pre)
+        i_t = np.exp(i_pre - m)
+        f_t = np.exp(log_f + s["m"] - m)
+        c = f_t * s["c"] + i_t * np.tanh(z_pre)
+        n = f_t * s["n"] + i_t
+        h = sigmoid(o_pre) * c / n
+        s = {"h": h, "c": c, "n": n, "m": m}
+        hs[t] = h
+    return s, hs
+
+
+def mlstm_forward(q, k, v, i_pre, f_pre, state0=None, length=None, eps=1e-6):
+    """mLSTM on one head of one sequence, step by step (Beck et al. 2024).
+
+    k_t scaled by 1/sqrt(d_k); m_t = max(log sigmoid(f~_t) + m_{t-1}, i~_t);
+    C_t = f_t C + i_t k_t v_t^T;  n_t = f_t n + i_t k_t;
+    h_t = C_t^T q_t / (max(|n_t . q_t|, exp(-m_t)) + eps).  Default state: zeros, m = -inf.
+    Padding steps (t >= length) keep the state and emit zeros.
+
+    ``q, k (T, d_k)``, ``v (T, d_v)``, ``i_pre, f_pre (T,)``; ``state0`` a dict C, n, m.
+    Returns (state_T dict, hs (T, d_v)), float64.
+    """
+    q, k, v = (np.asarray(a, np.float64) for a in (q, k, v))
+    i_pre, f_pre = np.asarray(i_pre, np.float64), np.asarray(f_pre, np.float64)
+    T, d_k = q.shape
+    d_v = v.shape[1]
+    if state0 is None:
+        C, n, m = np.zeros((d_k, d_v)), np.zeros(d_k), -np.inf
+    else:
+        C, n, m = (np.asarray(state0[key], np.float64).copy() for key in ("C", "n", "m"))
+    hs = np.zeros((T, d_v))
+    for t in _order(T, length, False):
+        k_t = k[t] / np.sqrt(d_k)
+        log_f = log_sigmoid(f_pre[t])
+        m_new = max(log_f + m, i_pre[t])
+        i_t = np.exp(i_pre[t] - m_new)
+        f_t = np.exp(log_f + m - m_new)
+        C = f_t * C + i_t * np.outer(k_t, v[t])
+        n = f_t * n + i_t * k_t
+        m = m_new
+        hs[t] = C.T @ q[t] / (max(abs(n @ q[t]), np.exp(-m)) + eps)
+    return {"C": C, "n": n, "m": m}, hs

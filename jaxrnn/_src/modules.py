@@ -178,7 +178,13 @@ def rebuild(tree: Any, cell: Cell | None = None, layout: Any = None) -> Any:
         return _fill_unstored(_from_layout(layout, tree), layout, dtype)
     candidates = [cell] if cell is not None else registered_cells()
     for c in candidates:
-        probe = c.layout(1, 1, **c.init_options)
+        try:  # the field names, from a layout of size 1, or 64 (a size 1 can't split in heads)
+            probe = c.layout(1, 1, **c.init_options)
+        except ValueError:
+            try:
+                probe = c.layout(64, 64, **c.init_options)
+            except ValueError:
+                continue
         if not _fields_match(tree, probe):
             continue
         partial = _from_layout(probe, tree)

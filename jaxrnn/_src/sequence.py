@@ -38,6 +38,8 @@ from jaxrnn._src.typing import Array
 from jaxrnn.cell import Cell
 
 METHODS = ("sequential", "parallel", "newton", "newton-diagonal")
+INFINITE_CARRY = 1e4
+"""What an infinite entry of the initial carry becomes under Newton's method (with its sign)."""
 
 
 def rows(m: Array, leaf: Array) -> Array:
@@ -178,6 +180,13 @@ def newton_path(
             f"resets for the cell {cell.name!r} (it restarts by its own rule); use "
             "method='sequential'"
         )
+
+    # Newton's method subtracts carries, so it needs finite ones: an infinite entry of the
+    # initial carry (a log-space stabiliser with no history yet, the sLSTM's m_0 = -inf)
+    # enters as +-INFINITE_CARRY, whose exponential is 0 in every float dtype.
+    carry0 = jax.tree.map(
+        lambda c: jnp.where(jnp.isinf(c), jnp.sign(c) * INFINITE_CARRY, c).astype(c.dtype), carry0
+    )
 
     def step(carry: Any, x_t: Array) -> Any:
         return cell.step(params, carry, x_t)[0]
@@ -421,6 +430,6 @@ def _generic(cell: Cell) -> Any:
 
 
 __all__ = [
-    "METHODS", "checked_step", "column", "reverse_resets", "rows", "run", "run_scan", "scan_steps",
-    "where_rows", "zero_padding",
+    "INFINITE_CARRY", "METHODS", "checked_step", "column", "reverse_resets", "rows", "run",
+    "run_scan", "scan_steps", "where_rows", "zero_padding",
 ]  # fmt: skip

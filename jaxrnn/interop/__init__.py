@@ -22,6 +22,9 @@ is refused with an error, never converted approximately.
   ``reset_after=True`` but Keras' ``reset_after=False``. Haiku ``GRU``
   (``reset_after=False``, update gate negated): :func:`from_haiku_gru`,
   :func:`to_haiku_gru`.
+- ``xlstm`` ``mLSTMLayer``, ``sLSTMLayer``, ``xLSTMBlockStack`` (vanilla backends):
+  :func:`from_mlstm_layer`, :func:`to_mlstm_layer`, :func:`from_slstm_layer`,
+  :func:`to_slstm_layer`, :func:`from_xlstm_block_stack`, :func:`to_xlstm_block_stack`.
 """
 
 from jaxrnn.interop.equinox_haiku import (
@@ -54,6 +57,14 @@ from jaxrnn.interop.pytorch import (
     to_torch_lstm,
     to_torch_rnn,
 )
+from jaxrnn.interop.xlstm import (
+    from_mlstm_layer,
+    from_slstm_layer,
+    from_xlstm_block_stack,
+    to_mlstm_layer,
+    to_slstm_layer,
+    to_xlstm_block_stack,
+)
 
 __all__ = [
     "HAIKU_FORGET_BIAS",
@@ -67,9 +78,12 @@ __all__ = [
     "from_haiku_lstm",
     "from_keras_gru",
     "from_keras_lstm",
+    "from_mlstm_layer",
+    "from_slstm_layer",
     "from_torch_gru",
     "from_torch_lstm",
     "from_torch_rnn",
+    "from_xlstm_block_stack",
     "to_equinox_gru_cell",
     "to_equinox_lstm_cell",
     "to_flax_carry",
@@ -80,7 +94,10 @@ __all__ = [
     "to_haiku_lstm",
     "to_keras_gru",
     "to_keras_lstm",
+    "to_mlstm_layer",
+    "to_slstm_layer",
     "to_torch_gru",
     "to_torch_lstm",
     "to_torch_rnn",
+    "to_xlstm_block_stack",
 ]

@@ -22,10 +22,10 @@ LAYERS = [
     {"params"},  # the Gate and the default initialisers
     {"cell"},  # the Cell contract and its registry
     {"_src.loops", "_src.linear", "_src.elk", "_src.newton_solver", "_src.newton",
-     "_src.sequence"},  # the fast loops, the linear recurrence, Newton, the sequence driver
+     "_src.sequence", "_src.xlstm_parts"},  # the fast loops, the linear recurrence, Newton, the sequence driver
     {"decode"},  # decoders and the step builder of any cell
     {"cells"},  # the families: one module each
-    {"layers", "newton", "tbptt"},  # generic over Cell
+    {"layers", "newton", "tbptt", "xlstm"},  # generic over Cell; the xLSTM block stack
     {"_src.modules"},  # what the framework modules need, generic over Cell
     {"linen", "nnx", "equinox", "interop"},
     {"__init__"},  # the package itself: public names only

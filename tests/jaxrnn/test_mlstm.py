@@ -1,0 +1,193 @@
+"""The mLSTM's three forms against the float64 NumPy equations (``tests/reference.py``) and
+each other: values with and without a state, lengths, chunk sizes that do not divide T,
+derivatives (central differences), the padding law, float32 stability at T = 16,384 with
+saturated gates, and the errors."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import jax.test_util
+import numpy as np
+import pytest
+
+import jaxrnn
+from tests import reference as ref
+
+TOL64 = 1e-10  # float64 against the NumPy loops
+TOL32 = 2e-5  # float32 paths against each other
+FORMS = ("recurrent", "parallel", "chunkwise")
+
+
+def _slstm(key=0, d_in=3, d_h=8, heads=2, dtype=jnp.float64):
+    p = jaxrnn.init_slstm_params(jax.random.key(key), d_in, d_h, num_heads=heads, dtype=dtype)
+    ks = jax.random.split(jax.random.key(key + 100), 4)  # non-zero biases
+    return jaxrnn.SLSTMParams(*(
+        g._replace(b=g.b + 0.5 * jax.random.normal(k, g.b.shape, dtype)) for g, k in zip(p, ks)
+    ))  # fmt: skip
+
+
+def _state_dict(state, b):
+    return {f: np.asarray(getattr(state, f)[b]) for f in state._fields}
+
+
+def _qkv(B=2, H=2, T=11, d_k=4, d_v=3, dtype=jnp.float64, key=0, scale=1.0):
+    k = jax.random.split(jax.random.key(key), 5)
+    q = jax.random.normal(k[0], (B, H, T, d_k), dtype)
+    kk = jax.random.normal(k[1], (B, H, T, d_k), dtype)
+    v = jax.random.normal(k[2], (B, H, T, d_v), dtype)
+    i_pre = scale * jax.random.normal(k[3], (B, H, T), dtype)
+    f_pre = scale * jax.random.normal(k[4], (B, H, T), dtype) + 1.0
+    return q, kk, v, i_pre, f_pre
+
+
+def _mstate(B=2, H=2, d_k=4, d_v=3, dtype=jnp.float64):
+    k = jax.random.split(jax.random.key(7), 3)
+    return jaxrnn.MLSTMState(
+        C=jax.random.normal(k[0], (B, H, d_k, d_v), dtype),
+        n=jax.random.normal(k[1], (B, H, d_k), dtype),
+        m=jax.random.normal(k[2], (B, H), dtype),
+    )
+
+
+# --- the mLSTM ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_mlstm_forms_match_the_reference(form, x64):
+    q, k, v, i_pre, f_pre = _qkv()
+    state0 = _mstate()
+    lengths = jnp.array([11, 5])
+    h, state_T = jaxrnn.mlstm(q, k, v, i_pre, f_pre, state0, form=form, chunk_size=4,
+                              lengths=lengths)  # fmt: skip
+    assert h.shape == (2, 2, 11, 3) and state_T.C.shape == (2, 2, 4, 3)
+    for b in range(2):
+        for hd in range(2):
+            s0 = None if state0 is None else {f: getattr(state0, f)[b, hd] for f in "Cnm"}
+            want_T, want = ref.mlstm_forward(q[b, hd], k[b, hd], v[b, hd], i_pre[b, hd],
+                                             f_pre[b, hd], s0, length=int(lengths[b]))  # fmt: skip
+            np.testing.assert_allclose(h[b, hd], want, atol=TOL64, rtol=TOL64)
+            for f in "Cnm":
+                np.testing.assert_allclose(getattr(state_T, f)[b, hd], want_T[f], atol=TOL64,
+                                           rtol=TOL64)  # fmt: skip
+
+
+def test_mlstm_default_state_matches_the_reference_and_the_forms_agree_in_float32():
+    q, k, v, i_pre, f_pre = _qkv(dtype=jnp.float32, T=11)
+    want, want_T = jaxrnn.mlstm(q, k, v, i_pre, f_pre, form="recurrent")
+    for b, hd in ((0, 0), (1, 1)):
+        ref_T, ref_h = ref.mlstm_forward(q[b, hd], k[b, hd], v[b, hd], i_pre[b, hd], f_pre[b, hd])
+        np.testing.assert_allclose(want[b, hd], ref_h, atol=TOL32, rtol=TOL32)
+        np.testing.assert_allclose(want_T.m[b, hd], ref_T["m"], rtol=1e-6)
+    for form, chunk_size in (("parallel", 64), ("chunkwise", 3)):  # 3 does not divide T
+        h, state_T = jaxrnn.mlstm(q, k, v, i_pre, f_pre, form=form, chunk_size=chunk_size)
+        np.testing.assert_allclose(h, want, atol=TOL32, rtol=TOL32)
+        for a, b in zip(state_T, want_T):
+            np.testing.assert_allclose(a, b, atol=TOL32, rtol=TOL32)
+
+
+@pytest.mark.parametrize(("form", "modes"), [("chunkwise", ["fwd", "rev"]), ("parallel", ["rev"]),
+                                             ("recurrent", ["fwd"])])  # fmt: skip
+def test_mlstm_derivatives_central_differences(form, modes, x64):
+    q, k, v, i_pre, f_pre = _qkv(B=1, H=1, T=5, d_k=2, d_v=2)
+    state0 = _mstate(B=1, H=1, d_k=2, d_v=2)
+
+    def loss(q, k, v, i_pre, f_pre, state0):
+        h, s = jaxrnn.mlstm(q, k, v, i_pre, f_pre, state0, form=form, chunk_size=2,
+                            lengths=jnp.array([4]))  # fmt: skip
+        return (h**2).sum() + s.C.sum() + s.n.sum() + s.m.sum()
+
+    jax.test_util.check_grads(loss, (q, k, v, i_pre, f_pre, state0), order=1, modes=modes)
+
+
+def test_mlstm_gradients_from_the_default_state_agree_and_are_finite(x64):
+    q, k, v, i_pre, f_pre = _qkv(B=1, H=2, T=7, d_k=2, d_v=2)
+    lengths = jnp.array([5])
+    grads = {
+        form: jax.grad(lambda *a, form=form: jaxrnn.mlstm(*a, form=form, chunk_size=3,
+                                                         lengths=lengths)[0]
+                       .sum(), argnums=(0, 1, 2, 3, 4))(q, k, v, i_pre, f_pre)
+        for form in FORMS
+    }  # fmt: skip
+    for form in ("parallel", "chunkwise"):
+        for a, b in zip(grads[form], grads["recurrent"]):
+            assert bool(jnp.isfinite(a).all())
+            np.testing.assert_allclose(a, b, atol=1e-9)
+
+
+def test_mlstm_padding_never_changes_valid_outputs():
+    q, k, v, i_pre, f_pre = _qkv(dtype=jnp.float32, T=9)
+    lengths = jnp.array([9, 4])
+    noise = jax.random.normal(jax.random.key(5), q.shape)
+    valid = (jnp.arange(9) < lengths[:, None])[:, None, :]  # (B, 1, T)
+    for form in ("chunkwise", "parallel"):
+        h, s = jaxrnn.mlstm(q, k, v, i_pre, f_pre, form=form, chunk_size=4, lengths=lengths)
+        q2 = jnp.where(valid[..., None], q, noise)
+        i2 = jnp.where(valid, i_pre, 50.0)
+        h2, s2 = jaxrnn.mlstm(q2, k, v, i2, f_pre, form=form, chunk_size=4, lengths=lengths)
+        np.testing.assert_allclose(h, h2, atol=0)
+        assert bool((h[1, :, 4:] == 0).all())
+        for a, b in zip(s, s2):
+            np.testing.assert_allclose(a, b, atol=0)
+        _, s4 = jaxrnn.mlstm(q[1:, :, :4], k[1:, :, :4], v[1:, :, :4], i_pre[1:, :, :4],
+                             f_pre[1:, :, :4], form=form)  # fmt: skip
+        np.testing.assert_allclose(s.C[1:], s4.C, atol=TOL32)
+
+
+def test_mlstm_is_stable_in_float32_at_T_16384_with_saturated_gates():
+    T = 16384
+    q, k, v, i_pre, f_pre = _qkv(B=1, H=1, T=T, d_k=4, d_v=4, dtype=jnp.float32, scale=30.0)
+    outs = {form: jaxrnn.mlstm(q, k, v, i_pre, f_pre, form=form) for form in ("recurrent",
+                                                                              "chunkwise")}  # fmt: skip
+    for h, s in outs.values():
+        assert bool(jnp.isfinite(h).all()) and all(bool(jnp.isfinite(a).all()) for a in s)
+    # against float64: the error of each step relative to its size (h is ill-conditioned where
+    # |n . q| is tiny, as it is at saturated gates)
+    _, want = ref.mlstm_forward(q[0, 0], k[0, 0], v[0, 0], i_pre[0, 0], f_pre[0, 0])
+    scale = 1 + np.abs(want).max(-1, keepdims=True)
+    for h, _ in outs.values():
+        assert float(np.max(np.abs(h[0, 0] - want) / scale)) < 1e-2
+    (_, s_r), (_, s_c) = outs.values()
+    np.testing.assert_allclose(s_c.m, s_r.m, rtol=1e-6)
+    # the parallel form at a quarter of the length (its T x T matrix)
+    a = tuple(x[..., : T // 4, :] if x.ndim == 4 else x[..., : T // 4] for x in (q, k, v, i_pre,
+                                                                             f_pre))  # fmt: skip
+    h_p, _ = jaxrnn.mlstm(*a, form="parallel")
+    assert bool(jnp.isfinite(h_p).all())
+    assert float(np.max(np.abs(h_p[0, 0] - want[: T // 4]) / scale[: T // 4])) < 1e-2
+
+
+def test_mlstm_batch_axes_empty_and_dtypes():
+    q, k, v, i_pre, f_pre = _qkv(dtype=jnp.float32, T=6)
+    h, _ = jaxrnn.mlstm(q[0, 0], k[0, 0], v[0, 0], i_pre[0, 0], f_pre[0, 0])  # no batch axes
+    np.testing.assert_allclose(h, jaxrnn.mlstm(q, k, v, i_pre, f_pre)[0][0, 0], atol=1e-6)
+    h, s = jaxrnn.mlstm(q[..., :0, :], k[..., :0, :], v[..., :0, :], i_pre[..., :0],
+                        f_pre[..., :0])  # fmt: skip
+    assert h.shape == (2, 2, 0, 3) and bool((s.m == -jnp.inf).all())
+    h, s = jaxrnn.mlstm(*(a.astype(jnp.bfloat16) for a in (q, k, v, i_pre, f_pre)))
+    assert h.dtype == jnp.bfloat16 and s.C.dtype == jnp.bfloat16
+
+
+def test_mlstm_errors():
+    q, k, v, i_pre, f_pre = _qkv(dtype=jnp.float32, T=6)
+    with pytest.raises(ValueError, match=r"mlstm: expected k to have shape \(2, 2, 6, 4\)"):
+        jaxrnn.mlstm(q, k[..., :3], v, i_pre, f_pre)
+    with pytest.raises(ValueError, match=r"expected v to have shape \(..., T, d_v\)"):
+        jaxrnn.mlstm(q, k, v[:, :, :5], i_pre, f_pre)
+    with pytest.raises(ValueError, match=r"expected i_pre to have shape \(2, 2, 6\)"):
+        jaxrnn.mlstm(q, k, v, i_pre[..., None], f_pre)
+    with pytest.raises(ValueError, match="expected q to have rank >= 2"):
+        jaxrnn.mlstm(q[0, 0, 0], k, v, i_pre, f_pre)
+    with pytest.raises(TypeError, match="expected f_pre to have a floating dtype"):
+        jaxrnn.mlstm(q, k, v, i_pre, f_pre.astype(jnp.int32))
+    with pytest.raises(ValueError, match="expected form to be one of"):
+        jaxrnn.mlstm(q, k, v, i_pre, f_pre, form="blocked")
+    with pytest.raises(ValueError, match="expected chunk_size to be an int >= 1"):
+        jaxrnn.mlstm(q, k, v, i_pre, f_pre, chunk_size=0)
+    with pytest.raises(ValueError, match=r"expected lengths to have shape q.shape\[:-2\] = \(2, 2\)"):
+        jaxrnn.mlstm(q, k, v, i_pre, f_pre, lengths=jnp.array([3]))
+    with pytest.raises(TypeError, match="expected state0 to be a jaxrnn.MLSTMState"):
+        jaxrnn.mlstm(q, k, v, i_pre, f_pre, (1, 2, 3))
+    bad = _mstate(dtype=jnp.float32)._replace(n=jnp.ones((2, 2, 5)))
+    with pytest.raises(ValueError, match=r"expected state0.n to have shape \(2, 2, 4\)"):
+        jaxrnn.mlstm(q, k, v, i_pre, f_pre, bad)
