@@ -24,6 +24,7 @@ import pytest
 from jax import export
 
 import jaxrnn
+from tests.jaxrnn.test_sequence_rules import sizes
 
 ROOT = Path(jaxrnn.__file__).resolve().parents[1]
 LENGTHS_T = (1, 7, 33)  # three lengths through one exported function
@@ -44,7 +45,8 @@ def _roundtrip(fn, *specs):
 @pytest.mark.parametrize("name", cells())
 def test_every_cell_exports_with_symbolic_batch_and_time(name):
     cell = jaxrnn.get_cell(name)
-    p = cell.init(jax.random.key(0), 3, 4)
+    d_in, d_h = sizes(cell)
+    p = cell.init(jax.random.key(0), d_in, d_h)
     method = "parallel" if cell.coefficients is not None else "sequential"
 
     def forward(p, xs, lengths, resets):
@@ -52,11 +54,11 @@ def test_every_cell_exports_with_symbolic_batch_and_time(name):
 
     b, t = export.symbolic_shape("b, t")
     served = _roundtrip(
-        forward, p, jax.ShapeDtypeStruct((b, t, 3), jnp.float32),
+        forward, p, jax.ShapeDtypeStruct((b, t, d_in), jnp.float32),
         jax.ShapeDtypeStruct((b,), jnp.int32), jax.ShapeDtypeStruct((b, t), jnp.bool_),
     )  # fmt: skip
     for T in LENGTHS_T:
-        xs = jax.random.normal(jax.random.key(T), (2, T, 3))
+        xs = jax.random.normal(jax.random.key(T), (2, T, d_in))
         lengths = jnp.array([T, T // 2], jnp.int32)
         resets = jnp.zeros((2, T), bool).at[:, T // 2].set(True)
         got, want = served.call(p, xs, lengths, resets), forward(p, xs, lengths, resets)
@@ -98,15 +100,15 @@ SHARDED = textwrap.dedent(
     import jax, jax.numpy as jnp, numpy as np, jaxrnn
     from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
 
-    TOL = 2e-5
+    TOL = 2e-5  # float32, sums in another order: relative to the output's size
     assert jax.device_count() == 4, jax.devices()
     mesh = jax.make_mesh((2, 2), ("batch", "model"), axis_types=(AxisType.Explicit,) * 2)
-    x = jax.random.normal(jax.random.key(1), (8, 6, 4))
+    x = jax.random.normal(jax.random.key(1), (8, 6, 8))
     L = jnp.array([6, 5, 4, 3, 2, 1, 0, 6])
     R = jnp.zeros((8, 6), bool).at[:, 3].set(True).at[0, 1].set(True)
     for name in NAMES:
         cell = jaxrnn.get_cell(name)
-        p = cell.init(jax.random.key(0), 4, 4)
+        p = cell.init(jax.random.key(0), 8, 8)
         method = "parallel" if cell.coefficients is not None else "sequential"
         run = lambda p, x, L, R: jaxrnn.cell_scan(p, x, lengths=L, resets=R, method=method)
         loss = lambda p, x, L, R: (run(p, x, L, R)[1] ** 2).sum()
@@ -119,7 +121,8 @@ SHARDED = textwrap.dedent(
             got = jax.jit(run)(ps, xs, Ls, Rs), jax.jit(jax.grad(loss))(ps, xs, Ls, Rs)
             assert jax.typeof(got[0][1]).sharding.spec[0] == "batch", (name, jax.typeof(got[0][1]))
         for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
-            np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=TOL, err_msg=name)
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=TOL, rtol=10 * TOL,
+                                       err_msg=name)
         print(name, "ok")
     print("ok")
     """
