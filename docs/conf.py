@@ -73,5 +73,16 @@ def _more_pages(app, docname, source):
     source[0] = source[0].replace(MORE_MARKER, block + MORE_MARKER, 1) if missing else source[0]
 
 
+# A plural after an inline literal (``nnx.Dict``s) reads well in a docstring but is not valid
+# reStructuredText (an inline literal must end before whitespace or punctuation); an escaped
+# space after the closing backquotes (``nnx.Dict``\ s) renders the same and is valid.
+_LITERAL_THEN_LETTER = re.compile(r"(``[^`\s](?:[^`]*[^`\s])?``)(?=[A-Za-z])")
+
+
+def _plural_after_literal(app, what, name, obj, options, lines):
+    lines[:] = [_LITERAL_THEN_LETTER.sub(r"\1\\ ", line) for line in lines]
+
+
 def setup(app):
     app.connect("source-read", _more_pages)
+    app.connect("autodoc-process-docstring", _plural_after_literal)
