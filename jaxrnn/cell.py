@@ -367,14 +367,33 @@ def serializable(cls: type) -> type:
     return cls
 
 
+PROBE_SIZES = (1, 64)
+"""Sizes tried for a layout whose field structure is all that is wanted (:func:`probe`): 1,
+then 64 for a cell that splits its size over heads."""
+
+
+def probe(cell: Cell) -> tuple[Any, dict[str, Any]] | None:
+    """A layout of ``cell`` at the first of :data:`PROBE_SIZES` it accepts (``d_in = d_h``),
+    and those sizes with its ``init_options``; None when it accepts none."""
+    for size in PROBE_SIZES:
+        dims = {"d_in": size, "d_h": size, **cell.init_options}
+        try:
+            return cell.layout(size, size, **cell.init_options), dims
+        except ValueError:
+            continue
+    return None
+
+
 def _serializable(cell: Cell) -> None:
     """The cell's parameter and carry NamedTuples (nested ones too), for ``jax.export``."""
     found: list[Any] = [cell.params_type]
-    try:
-        found.append(cell.layout(1, 1, **cell.init_options))
-        found.append(cell.carry_shapes({"d_in": 1, "d_h": 1, **cell.init_options}))
-    except Exception:  # noqa: BLE001 - a cell whose layout needs other sizes: the type only
-        pass
+    probed = probe(cell)
+    if probed is not None:
+        found.append(probed[0])
+        try:
+            found.append(cell.carry_shapes(probed[1]))
+        except (KeyError, ValueError):  # carry sizes this probe does not give: the types seen
+            pass
 
     def walk(node: Any) -> None:
         if isinstance(node, type):
@@ -437,6 +456,7 @@ __all__ = [
     "init_from_layout",
     "is_leaf",
     "leaf",
+    "probe",
     "register_cell",
     "registered_cells",
     "serializable",

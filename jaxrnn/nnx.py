@@ -36,7 +36,7 @@ from jaxrnn.xlstm import XLSTMStackParams, init_xlstm_stack, xlstm_stack
 
 
 def make_params(layout: Any, inits: mc.Inits, rngs: nnx.Rngs) -> nnx.Dict:
-    """One ``nnx.Param`` per stored leaf of ``layout``, in nested ``nnx.Dict``s."""
+    """One ``nnx.Param`` per stored leaf of ``layout``, in nested ``nnx.Dict`` objects."""
 
     def to_nnx(tree: Any) -> Any:
         return nnx.Dict({k: to_nnx(v) for k, v in tree.items()}) if isinstance(tree, dict) else tree

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 
 from jaxrnn._src.typing import Array, DType
 from jaxrnn.cell import Cell, Leaf, cell_for, get_cell, is_leaf, registered_cells
+from jaxrnn.cell import probe as probe_layout
 from jaxrnn.layers import Bidirectional, cast, compute_dtype
 from jaxrnn.params import default_bias_init, default_input_init, default_recurrent_init
 
@@ -178,13 +179,10 @@ def rebuild(tree: Any, cell: Cell | None = None, layout: Any = None) -> Any:
         return _fill_unstored(_from_layout(layout, tree), layout, dtype)
     candidates = [cell] if cell is not None else registered_cells()
     for c in candidates:
-        try:  # the field names, from a layout of size 1, or 64 (a size 1 can't split in heads)
-            probe = c.layout(1, 1, **c.init_options)
-        except ValueError:
-            try:
-                probe = c.layout(64, 64, **c.init_options)
-            except ValueError:
-                continue
+        probed = probe_layout(c)  # the field names, from a layout of any size it accepts
+        if probed is None:
+            continue
+        probe = probed[0]
         if not _fields_match(tree, probe):
             continue
         partial = _from_layout(probe, tree)

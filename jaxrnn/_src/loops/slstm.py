@@ -29,7 +29,6 @@ import jax.numpy as jnp
 
 from jaxrnn._src.loops.common import (
     cpu_float32,
-    flat,
     hold,
     in_segments,
     materialise,
@@ -96,7 +95,7 @@ def _project(w: HeadWeights, xs: Array) -> Array:
     """The input products of all steps, ``(T, n, d_in) -> (T, H, n, 4 d)`` (bias added)."""
     T, n, _ = xs.shape
     H = w.W_T.shape[0]
-    zx = (flat(xs) @ w.U_T).reshape(T, n, H, -1)
+    zx = (xs @ w.U_T).reshape(T, n, H, -1)  # no flattening: batch shardings pass
     return jnp.swapaxes(zx, 1, 2) + w.b[None, :, None]
 
 
@@ -176,8 +175,8 @@ def _slstm_jvp(update, reverse, unroll, carries, primals, tangents):
     h_prev = shift(hs, carry0[0], reverse)
     if resets is not None:
         h_prev = jnp.where(resets[:, None], carry_r[0][None], h_prev)
-    dx_U = jax.lax.dot_general(flat(dxs), w.U_rows, (((1,), (1,)), ((), ())))
-    dz_proj = (flat(xs) @ dw.U_T + dx_U).reshape(T, n, H, -1)
+    dx_U = jax.lax.dot_general(dxs, w.U_rows, (((2,), (1,)), ((), ())))
+    dz_proj = (xs @ dw.U_T + dx_U).reshape(T, n, H, -1)
     dz_proj = jnp.swapaxes(dz_proj, 1, 2) + dw.b[None, :, None]
     dz_proj = dz_proj + jax.vmap(lambda hp: _recurrent(hp, dw.W_T))(h_prev)
 
