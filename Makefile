@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 EXP_STAMP := $(VENV)/.installed-experiments
-SRC    := $(wildcard jaxrnn tests experiments benchmarks docs)
+SRC    := $(wildcard jaxrnn tests experiments benchmarks docs conftest.py)
 
 .PHONY: help install test lint typecheck format docs experiment bench bench-quick clean
 
@@ -61,4 +61,4 @@ bench-quick: $(STAMP)
 	$(PY) -m benchmarks --quick $(ARGS)
 
 clean:
-	rm -rf $(VENV) build dist docs/_build *.egg-info
+	rm -rf $(VENV) build dist docs/_build *.egg-info .jax_cache
