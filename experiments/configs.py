@@ -206,13 +206,13 @@ class CaptioningConfig(TrainConfig):
 
 @dataclasses.dataclass(frozen=True)
 class CharLMConfig(TrainConfig):
-    """Character-level LSTM (GRU, or deep minGRU/minLSTM) on Tiny Shakespeare, truncated BPTT.
+    """Character-level LSTM (any cell; deep minGRU/minLSTM) on Tiny Shakespeare, truncated BPTT.
 
     Attributes:
         data_dir: folder holding input.txt (empty: $JAXRNN_DATA/tinyshakespeare, the cache,
             a download, or offline Python's own docs).
         model: the recurrent cell; mingru and minlstm run the paper's deep recipe (residual
-            blocks of the cell and a per-step MLP).
+            blocks of the cell and a per-step MLP), the others a stack of layers.
         layers: stacked layers (blocks for mingru/minlstm).
         hidden: units per layer (the residual stream's width for mingru/minlstm).
         embed: character embedding size (lstm/gru; mingru/minlstm embed into hidden).
@@ -232,7 +232,7 @@ class CharLMConfig(TrainConfig):
     }  # fmt: skip
 
     data_dir: str = ""
-    model: Literal["lstm", "gru", "mingru", "minlstm"] = "lstm"
+    model: Model = "lstm"
     layers: Positive = 1
     hidden: Positive = 512
     embed: Positive = 64
