@@ -109,28 +109,31 @@ def plot_mean_spread(
     xlabel: str,
     ylabel: str,
     logx: bool = False,
-    chance: dict[str, float] | None = None,
-    vspan: tuple[float, float] | None = None,
+    reference: dict[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+    reference_label: str = "chance",
 ) -> None:
     """Save one panel per entry of ``panels`` (side by side, shared y axis), each with one line
     per label: ``{panel: {label: (x, runs)}}``, ``runs`` one list of ``y`` per seed; the line
-    is the mean over the runs, the band their range (min to max). ``chance[panel]`` draws a
-    dashed line, ``vspan`` shades an ``x`` range (the training lengths)."""
+    is the mean over the runs, the band their range (min to max). Each label has its own
+    marker, drawn smaller than the one before, so that lines on top of each other stay
+    visible. ``reference[panel] = (x, y)`` draws a dashed gray line (chance) labelled
+    ``reference_label``."""
     plt = _pyplot()
     n = len(panels)
     fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 4.2), sharey=True, squeeze=False)
+    markers = "os^Dv<>PXh*"
     for ax, (title, series) in zip(axes[0], panels.items()):
         if logx:
             ax.set_xscale("log")
-        for label, (x, runs) in series.items():
+        for i, (label, (x, runs)) in enumerate(series.items()):
             ys = np.asarray(runs, np.float64).reshape(-1, len(x))
-            (line,) = ax.plot(x, ys.mean(axis=0), "o-", label=label)
+            (line,) = ax.plot(x, ys.mean(axis=0), marker=markers[i % len(markers)],
+                              markersize=max(3.0, 11.0 - 1.5 * i), label=label)  # fmt: skip
             ax.fill_between(x, ys.min(axis=0), ys.max(axis=0), color=line.get_color(), alpha=0.2)
             ax.set_xticks(list(x), [f"{v:g}" for v in x])
-        if chance and title in chance:
-            ax.axhline(chance[title], color="gray", linestyle="--", label="chance")
-        if vspan is not None:
-            ax.axvspan(*vspan, color="gray", alpha=0.1, label="training range")
+            ax.minorticks_off()
+        if reference and title in reference:
+            ax.plot(*reference[title], color="gray", linestyle="--", label=reference_label)
         ax.set_title(title)
         ax.set_xlabel(xlabel)
         ax.grid(True, alpha=0.3)

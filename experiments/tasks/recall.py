@@ -195,8 +195,12 @@ def main(cfg: RecallConfig, resume: str | None = None) -> dict:
                        for r in rows if r["hidden"] == h}
         for h in cfg.hidden_sizes
     }  # fmt: skip
-    plot_mean_spread(run.path / "accuracy_vs_pairs.png", panels, xlabel="key-value pairs n",
-                     ylabel="accuracy at the query positions", logx=True)  # fmt: skip
+    plot_mean_spread(
+        run.path / "accuracy_vs_pairs.png", panels, logx=True, xlabel="key-value pairs n",
+        ylabel="accuracy at the query positions",
+        reference={p: (cfg.test_pairs, [1 / n for n in cfg.test_pairs]) for p in panels},
+        reference_label="1/n (a value of the example at random)",
+    )  # fmt: skip
     print(table)
     print(f"run directory: {run.path}")
     return {f"{r['model']} h={r['hidden']}": {f"n={n}": r[f"acc_n{n}"] for n in cfg.test_pairs}

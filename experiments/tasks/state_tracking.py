@@ -165,10 +165,13 @@ def main(cfg: StateTrackingConfig, resume: str | None = None) -> dict:
                for r in rows if r["task"] == task}
         for task in cfg.tasks
     }  # fmt: skip
-    plot_mean_spread(run.path / "accuracy_vs_length.png", panels, xlabel="test length T",
-                     ylabel="accuracy of the label at step T", logx=True,
-                     chance={t: 1 / MODULUS[t] for t in cfg.tasks},
-                     vspan=(cfg.train_min_len, cfg.train_max_len))  # fmt: skip
+    plot_mean_spread(
+        run.path / "accuracy_vs_length.png", panels, logx=True,
+        xlabel=f"test length T (trained on {cfg.train_min_len}-{cfg.train_max_len})",
+        ylabel="accuracy of the label at step T",
+        reference={t: (cfg.test_lengths, [1 / MODULUS[t]] * len(cfg.test_lengths))
+                   for t in cfg.tasks},
+    )  # fmt: skip
     print(table)
     print(f"run directory: {run.path}")
     return {f"{r['task']} {r['model']}": {f"T={T}": r[f"acc_last_T{T}"] for T in cfg.test_lengths}
