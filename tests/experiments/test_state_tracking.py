@@ -75,7 +75,7 @@ def _only_run(root):
     return run_dir
 
 
-STATE_ARGS = [*TINY_STATE, "--models=rnn,mingru", "--seeds=2"]
+STATE_ARGS = [*TINY_STATE, "--models=rnn", "--seeds=2"]
 
 
 @pytest.fixture(scope="module")
@@ -90,11 +90,10 @@ def state_run(tmp_path_factory):
 def test_state_tracking_runs_tiny(state_run):
     run_dir, results = state_run
     for rel in ["results.md", "accuracy_vs_length.png", "parity_rnn_seed0/metrics.jsonl",
-                "parity_mingru_seed1/final.json", "parity_rnn_seed1/checkpoints"]:  # fmt: skip
+                "parity_rnn_seed1/final.json", "parity_rnn_seed1/checkpoints"]:  # fmt: skip
         assert (run_dir / rel).exists(), rel
     out = json.loads((run_dir / "results.json").read_text())
-    assert [(r["model"], r["seed"]) for r in out["runs"]] == [
-        ("rnn", 0), ("rnn", 1), ("mingru", 0), ("mingru", 1)]  # fmt: skip
+    assert [(r["model"], r["seed"]) for r in out["runs"]] == [("rnn", 0), ("rnn", 1)]
     for row in out["summary"]:
         for T in (6, 12):
             k = f"acc_last_T{T}"
@@ -102,7 +101,7 @@ def test_state_tracking_runs_tiny(state_run):
             assert row[k] == pytest.approx(np.mean(seeds), abs=1e-4)
             assert row[f"{k}_min"] == min(seeds) and row[f"{k}_max"] == max(seeds)
             assert 0.0 <= row[k] <= 1.0
-    assert set(results) == {"parity rnn", "parity mingru"}
+    assert set(results) == {"parity rnn"}
     assert "T=12" in (run_dir / "results.md").read_text()
 
 
@@ -113,7 +112,7 @@ def test_sweep_resumes_after_a_crash_to_the_same_results(state_run, tmp_path, ca
     run_dir, _ = state_run
     crashed = tmp_path / "crashed"
     shutil.copytree(run_dir, crashed)
-    last = crashed / "parity_mingru_seed1"
+    last = crashed / "parity_rnn_seed1"
     shutil.rmtree(last / "checkpoints" / "4")
     (last / "final.json").unlink()
     (crashed / "results.json").unlink()
