@@ -22,14 +22,16 @@ from experiments.core.config import (
     NonNegative,
     Positive,
     PositiveFloat,
+    Range,
     Rate,
     Schedule,
     TrainConfig,
 )
 from experiments.core.errors import ConfigError
-from experiments.models.registry import DEFAULT_MODELS, Model
+from experiments.models.registry import DEFAULT_MODELS, MODELS, Model
 
 View = Literal["rows", "pixels", "one_to_one"]
+StateTask = Literal["parity", "mod3"]
 VIEWS: tuple[str, ...] = typing.get_args(View)
 Models = tuple[Model, ...]
 
@@ -206,13 +208,13 @@ class CaptioningConfig(TrainConfig):
 
 @dataclasses.dataclass(frozen=True)
 class CharLMConfig(TrainConfig):
-    """Character-level LSTM (GRU, or deep minGRU/minLSTM) on Tiny Shakespeare, truncated BPTT.
+    """Character-level LSTM (any cell; deep minGRU/minLSTM) on Tiny Shakespeare, truncated BPTT.
 
     Attributes:
         data_dir: folder holding input.txt (empty: $JAXRNN_DATA/tinyshakespeare, the cache,
             a download, or offline Python's own docs).
         model: the recurrent cell; mingru and minlstm run the paper's deep recipe (residual
-            blocks of the cell and a per-step MLP).
+            blocks of the cell and a per-step MLP), the others a stack of layers.
         layers: stacked layers (blocks for mingru/minlstm).
         hidden: units per layer (the residual stream's width for mingru/minlstm).
         embed: character embedding size (lstm/gru; mingru/minlstm embed into hidden).
@@ -232,7 +234,7 @@ class CharLMConfig(TrainConfig):
     }  # fmt: skip
 
     data_dir: str = ""
-    model: Literal["lstm", "gru", "mingru", "minlstm"] = "lstm"
+    model: Model = "lstm"
     layers: Positive = 1
     hidden: Positive = 512
     embed: Positive = 64
@@ -345,3 +347,112 @@ class WallclockConfig(TrainConfig):
                     f"--{f.name}: expected it in --task_args (the task's training keys are "
                     f"used), got --{f.name}={getattr(self, f.name)} for the comparison itself"
                 )
+
+
+@dataclasses.dataclass(frozen=True)
+class StateTrackingConfig(TrainConfig):
+    """Parity and sum-mod-3 of a symbol stream, labelled at every step: every cell, same size.
+
+    Attributes:
+        tasks: parity of a bit stream, or the sum modulo 3 of a trit stream.
+        models: the recurrent cells compared (default: every one --help lists).
+        seeds: training runs per (task, model), seeded seed to seed+seeds-1.
+        hidden: width of every model (the residual stream and each cell's state).
+        layers: residual blocks of the cell and a per-step MLP.
+        mlp_expansion: hidden units of the per-step MLP, times hidden.
+        train_min_len: shortest training stream.
+        train_max_len: longest training stream (lengths are uniform in between).
+        test_lengths: lengths of the test streams (those above train_max_len test length
+            generalisation).
+        test_size: test streams per length.
+    """
+
+    PRESETS = {"quick": {"tasks": "parity", "models": "lstm,mingru", "seeds": "1",
+                         "steps": "600", "test_lengths": "40,160", "test_size": "200",
+                         "eval_every": "300", "ckpt_every": "600"}}  # fmt: skip
+
+    tasks: tuple[StateTask, ...] = ("parity", "mod3")
+    models: Models = MODELS
+    seeds: Positive = 3
+    hidden: Positive = 64
+    layers: Positive = 2
+    mlp_expansion: Positive = 2
+    train_min_len: Length = 2
+    train_max_len: Length = 40
+    test_lengths: Annotated[tuple[Length, ...], Increasing()] = (40, 160, 640)
+    test_size: Positive = 500
+    steps: Positive = 1500
+    batch_size: Positive = 64
+    lr: PositiveFloat = 2e-3
+    schedule: Schedule = "cosine"
+    eval_every: Positive = 500
+    log_every: Positive = 50
+    ckpt_every: Positive = 500
+
+    def check(self) -> None:
+        if self.train_min_len > self.train_max_len:
+            raise ConfigError(
+                f"--train_min_len: expected at most train_max_len={self.train_max_len}, "
+                f"got {self.train_min_len}"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class RecallConfig(TrainConfig):
+    """Multi-query associative recall (MQAR) against the number of pairs, at two widths.
+
+    The defaults fit the whole sweep (5 cells, 2 widths, 3 seeds) in about an hour on two CPU
+    cores; Zoology's sizes (vocab 256, 4 to 64 pairs, widths 32 and 128) are flags away.
+
+    Attributes:
+        models: the recurrent cells compared (default: every one --help lists).
+        seeds: training runs per (model, width), seeded seed to seed+seeds-1.
+        hidden_sizes: widths compared (the residual stream and each cell's state).
+        layers: residual blocks of the cell and a per-step MLP.
+        mlp_expansion: hidden units of the per-step MLP, times hidden.
+        conv: tokens each step reads: the current one and the conv-1 before it, a causal
+            convolution of the embeddings (as before the recurrence of the Mamba, Griffin and
+            xLSTM blocks); 2 lets a value's step see its key.
+        vocab: tokens; keys are the first half, values the second (even, at least
+            2 * train_max_pairs and 2 * the largest of test_pairs).
+        train_min_pairs: fewest key-value pairs of a training example.
+        train_max_pairs: most key-value pairs of a training example (log-uniform in between; every
+            example is padded to 3 * train_max_pairs tokens).
+        test_pairs: pairs of the test sets, one set per value.
+        test_size: test examples per number of pairs.
+    """
+
+    PRESETS = {"quick": {"models": "lstm,mingru", "hidden_sizes": "64", "seeds": "1",
+                         "train_max_pairs": "4", "test_pairs": "2,4", "steps": "2500",
+                         "eval_every": "2500", "ckpt_every": "2500"}}  # fmt: skip
+
+    models: Models = MODELS
+    seeds: Positive = 3
+    hidden_sizes: Annotated[tuple[Positive, ...], Increasing()] = (16, 64)
+    layers: Positive = 2
+    mlp_expansion: Positive = 2
+    conv: Positive = 2
+    vocab: Annotated[int, Range(4)] = 64
+    train_min_pairs: Positive = 2
+    train_max_pairs: Positive = 8
+    test_pairs: Annotated[tuple[Positive, ...], Increasing()] = (2, 4, 8)
+    test_size: Positive = 256
+    steps: Positive = 5000
+    batch_size: Positive = 32
+    lr: PositiveFloat = 3e-3
+    eval_every: Positive = 1000
+    log_every: Positive = 100
+    ckpt_every: Positive = 1000
+
+    def check(self) -> None:
+        if self.train_min_pairs > self.train_max_pairs:
+            raise ConfigError(
+                f"--train_min_pairs: expected at most train_max_pairs={self.train_max_pairs}, "
+                f"got {self.train_min_pairs}"
+            )
+        most = max(self.train_max_pairs, self.test_pairs[-1])
+        if self.vocab % 2 or self.vocab < 2 * most:
+            raise ConfigError(
+                f"--vocab: expected an even number of at least 2 * {most} tokens (the keys of "
+                f"an example are distinct), got {self.vocab}"
+            )

@@ -79,6 +79,16 @@ EXPERIMENTS: dict[str, Experiment] = {
         "experiments.tasks.wallclock",
         "charlm or sentiment: held-out loss at equal training wall time, LSTM vs minGRU/minLSTM",
     ),
+    "state_tracking": Experiment(
+        configs.StateTrackingConfig,
+        "experiments.tasks.state_tracking",
+        "parity / sum mod 3, trained on lengths 2-40, tested at 40-640: which cells track state",
+    ),
+    "recall": Experiment(
+        configs.RecallConfig,
+        "experiments.tasks.recall",
+        "multi-query associative recall (MQAR), 2-8 key-value pairs, widths 16 and 64: every cell",
+    ),
 }
 
 

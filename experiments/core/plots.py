@@ -100,3 +100,45 @@ def plot_confusion(path: Path, cm: np.ndarray, class_names: Sequence[str], title
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def plot_mean_spread(
+    path: Path,
+    panels: dict[str, dict[str, tuple[Sequence[float], Sequence[Sequence[float]]]]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    logx: bool = False,
+    reference: dict[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+    reference_label: str = "chance",
+) -> None:
+    """Save one panel per entry of ``panels`` (side by side, shared y axis), each with one line
+    per label: ``{panel: {label: (x, runs)}}``, ``runs`` one list of ``y`` per seed; the line
+    is the mean over the runs, the band their range (min to max). Each label has its own
+    marker, drawn smaller than the one before, so that lines on top of each other stay
+    visible. ``reference[panel] = (x, y)`` draws a dashed gray line (chance) labelled
+    ``reference_label``."""
+    plt = _pyplot()
+    n = len(panels)
+    fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 4.2), sharey=True, squeeze=False)
+    markers = "os^Dv<>PXh*"
+    for ax, (title, series) in zip(axes[0], panels.items()):
+        if logx:
+            ax.set_xscale("log")
+        for i, (label, (x, runs)) in enumerate(series.items()):
+            ys = np.asarray(runs, np.float64).reshape(-1, len(x))
+            (line,) = ax.plot(x, ys.mean(axis=0), marker=markers[i % len(markers)],
+                              markersize=max(3.0, 11.0 - 1.5 * i), label=label)  # fmt: skip
+            ax.fill_between(x, ys.min(axis=0), ys.max(axis=0), color=line.get_color(), alpha=0.2)
+            ax.set_xticks(list(x), [f"{v:g}" for v in x])
+            ax.minorticks_off()
+        if reference and title in reference:
+            ax.plot(*reference[title], color="gray", linestyle="--", label=reference_label)
+        ax.set_title(title)
+        ax.set_xlabel(xlabel)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    axes[0][0].set_ylabel(ylabel)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,10 +1,10 @@
-r"""Character language model (many-to-many, synchronised): Tiny Shakespeare, LSTM, TBPTT.
+r"""Character language model (many-to-many, synchronised): Tiny Shakespeare, any cell, TBPTT.
 
 At every step the model reads character ``c_{t-1}`` and predicts ``c_t``:
 
 .. math::
 
-    x_t = E[c_{t-1}], \quad h^{(l)}_t = \mathrm{LSTM}^{(l)}(h^{(l-1)}_t, h^{(l)}_{t-1}), \quad
+    x_t = E[c_{t-1}], \quad h^{(l)}_t = \mathrm{Cell}^{(l)}(h^{(l-1)}_t, h^{(l)}_{t-1}), \quad
     p(c_t \mid c_{<t}) = \mathrm{softmax}(V h^{(L)}_t + b)
 
 Training: each example is a window of ``chunks * chunk`` characters read by truncated
@@ -38,7 +38,6 @@ from experiments.core.run import Run
 from experiments.core.step import Problem
 from experiments.core.train import train
 from experiments.data.chars import CharVocab, load_text, ngram_baselines
-from experiments.models.decoder import zero_state
 from experiments.models.deep_min import MIN_MODELS, deep_scan, deep_step, init_deep, zero_states
 from experiments.models.losses import token_nll
 from experiments.models.params_io import save_params
@@ -47,9 +46,10 @@ VAL_FRACTION = 0.1
 
 
 def init_params(key: jax.Array, cfg: CharLMConfig, n_vocab: int) -> dict:
-    """LSTM/GRU: ``{"E" (n_vocab, embed), "cells", "V", "b"}``; minGRU/minLSTM (the deep
-    recipe, :mod:`experiments.models.deep_min`): ``{"E" (n_vocab, hidden), "blocks", "V", "b"}``,
-    the embedding being the residual stream's first value (unit scale)."""
+    """A stack of any registered cell: ``{"E" (n_vocab, embed), "cells", "V", "b"}``, each
+    layer the cell's own init (``cells`` holds every layer's parameters); minGRU/minLSTM (the
+    deep recipe, :mod:`experiments.models.deep_min`): ``{"E" (n_vocab, hidden), "blocks", "V",
+    "b"}``, the embedding being the residual stream's first value (unit scale)."""
     keys = jax.random.split(key, cfg.layers + 2)
     head = {
         "V": jax.nn.initializers.glorot_uniform()(keys[1], (n_vocab, cfg.hidden), jnp.float32),
@@ -59,24 +59,24 @@ def init_params(key: jax.Array, cfg: CharLMConfig, n_vocab: int) -> dict:
         E = jax.random.normal(keys[0], (n_vocab, cfg.hidden), jnp.float32)
         blocks = init_deep(keys[2], cfg.model, cfg.hidden, cfg.layers, cfg.mlp_expansion)
         return {"E": E, "blocks": blocks, **head}
-    init = jaxrnn.init_gru_params if cfg.model == "gru" else jaxrnn.init_lstm_params
+    cell = jaxrnn.get_cell(cfg.model, "--model")
     d_ins = [cfg.embed] + [cfg.hidden] * (cfg.layers - 1)
     return {
         "E": jax.random.normal(keys[0], (n_vocab, cfg.embed), jnp.float32) / np.sqrt(cfg.embed),
-        "cells": tuple(init(k, d, cfg.hidden) for k, d in zip(keys[2:], d_ins)),
+        "cells": tuple(cell.init(k, d, cfg.hidden) for k, d in zip(keys[2:], d_ins)),
         **head,
     }
 
 
 def initial_state(params: dict, batch: int) -> tuple:
+    """Every layer's initial carry (zeros; ``LSTMState(h, C)`` for the LSTM)."""
     if "blocks" in params:
         return zero_states(params["blocks"], batch)
-    return tuple(
-        jnp.zeros((batch, cell.z.W.shape[0]), jnp.float32)
-        if isinstance(cell, jaxrnn.GRUParams)
-        else zero_state(batch, cell.f.W.shape[0])
-        for cell in params["cells"]
-    )
+    out = []
+    for layer in params["cells"]:
+        cell = jaxrnn.cell_for(layer)
+        out.append(cell.initial_carry(cell.dims(layer), (batch,), jnp.float32))
+    return tuple(out)
 
 
 def forward(params: dict, states: tuple, ids: jax.Array):
@@ -86,9 +86,9 @@ def forward(params: dict, states: tuple, ids: jax.Array):
         new, x = deep_scan(params["blocks"], x, states)
         return new, x @ params["V"].T + params["b"]
     new = []
-    for cell, state in zip(params["cells"], states):
-        scan = jaxrnn.gru_scan if isinstance(cell, jaxrnn.GRUParams) else jaxrnn.lstm_scan
-        state_T, x = scan(cell, x, state)
+    for layer, state in zip(params["cells"], states):
+        method = "parallel" if jaxrnn.cell_for(layer).coefficients is not None else "sequential"
+        state_T, x = jaxrnn.cell_scan(layer, x, state, method=method)
         new.append(state_T)
     return tuple(new), x @ params["V"].T + params["b"]
 
@@ -134,9 +134,8 @@ def step_fn(params: dict) -> jaxrnn.StepFn:
             new, x = deep_step(params["blocks"], states, x)
             return new, x @ params["V"].T + params["b"]
         new = []
-        for cell, state in zip(params["cells"], states):
-            one = jaxrnn.gru_step if isinstance(cell, jaxrnn.GRUParams) else jaxrnn.lstm_step
-            state, x = one(cell, state, x)
+        for layer, state in zip(params["cells"], states):
+            state, x = jaxrnn.cell_for(layer).step(layer, state, x)
             new.append(state)
         return tuple(new), x @ params["V"].T + params["b"]
 
