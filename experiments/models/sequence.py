@@ -18,6 +18,7 @@ import jax.numpy as jnp
 
 import jaxrnn
 from experiments.models.deep_min import deep_scan, init_deep
+from experiments.models.registry import cell_name
 
 
 def init_model(
@@ -39,7 +40,7 @@ def init_model(
     stream's first value, so ``d_in`` must equal ``d_h``.
     """
     k_cell, k_out = jax.random.split(key)
-    cell = jaxrnn.get_cell(model, "model")
+    cell = jaxrnn.get_cell(cell_name(model), "model")
     if cell.readout is not None and not blocks:
         return {"cell": cell.init(k_cell, d_in, d_h, d_out=d_out), "readout": {}}
     V = jax.nn.initializers.glorot_uniform()(k_out, (d_out, d_h), jnp.float32)

@@ -41,6 +41,7 @@ from experiments.data.chars import CharVocab, load_text, ngram_baselines
 from experiments.models.deep_min import MIN_MODELS, deep_scan, deep_step, init_deep, zero_states
 from experiments.models.losses import token_nll
 from experiments.models.params_io import save_params
+from experiments.models.registry import cell_name
 
 VAL_FRACTION = 0.1
 
@@ -59,7 +60,7 @@ def init_params(key: jax.Array, cfg: CharLMConfig, n_vocab: int) -> dict:
         E = jax.random.normal(keys[0], (n_vocab, cfg.hidden), jnp.float32)
         blocks = init_deep(keys[2], cfg.model, cfg.hidden, cfg.layers, cfg.mlp_expansion)
         return {"E": E, "blocks": blocks, **head}
-    cell = jaxrnn.get_cell(cfg.model, "--model")
+    cell = jaxrnn.get_cell(cell_name(cfg.model), "--model")
     d_ins = [cfg.embed] + [cfg.hidden] * (cfg.layers - 1)
     return {
         "E": jax.random.normal(keys[0], (n_vocab, cfg.embed), jnp.float32) / np.sqrt(cfg.embed),
