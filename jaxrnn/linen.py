@@ -68,11 +68,14 @@ def make_params(module: nn.Module, layout: Any, inits: mc.Inits) -> Any:
     ``nn.with_partitioning`` boxes pass through untouched); a nested field (an LSTM gate)
     is one ``module.param`` holding a dict of arrays.
     """
-    tree = {}
+    tree: dict[str, Any] = {}
     for name in layout._fields:
         node = getattr(layout, name)
         if mc.is_leaf(node):
-            if mc.stored(node):
+            if mc.stored(node) and node.derive is not None:  # from the leaves before it
+                value = mc.derived(node, tree, inits.param_dtype)
+                tree[name] = module.param(name, lambda key, v=value: v)
+            elif mc.stored(node):
                 tree[name] = module.param(name, lambda key, leaf=node: inits(key, leaf))
         else:
             tree[name] = module.param(name, lambda key, sub=node: mc.init_tree(key, sub, inits))

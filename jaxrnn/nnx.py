@@ -40,7 +40,11 @@ def make_params(layout: Any, inits: mc.Inits, rngs: nnx.Rngs) -> nnx.Dict:
     def to_nnx(tree: Any) -> Any:
         return nnx.Dict({k: to_nnx(v) for k, v in tree.items()}) if isinstance(tree, dict) else tree
 
-    return to_nnx(mc.build(layout, lambda path, leaf: nnx.Param(inits(rngs.params(), leaf))))
+    return to_nnx(mc.build(
+        layout,
+        lambda path, leaf: nnx.Param(inits(rngs.params(), leaf)),
+        lambda leaf, siblings: nnx.Param(mc.derived(leaf, siblings, inits.param_dtype)),
+    ))  # fmt: skip
 
 
 def values(node: Any, layout: Any = None) -> Any:
