@@ -4,11 +4,13 @@ function, decoder step builder and :class:`jaxrnn.Cell`, registered on import.
 - :mod:`jaxrnn.cells.rnn`: the vanilla (Elman) RNN with a softmax readout;
 - :mod:`jaxrnn.cells.lstm`: the LSTM;
 - :mod:`jaxrnn.cells.gru`: the GRU;
-- :mod:`jaxrnn.cells.minrnn`: the minGRU and minLSTM (linear in the carry, parallel in time).
+- :mod:`jaxrnn.cells.minrnn`: the minGRU and minLSTM (linear in the carry, parallel in time);
+- :mod:`jaxrnn.cells.rglru`: the RG-LRU and the Hawk block (Griffin, RecurrentGemma);
+- :mod:`jaxrnn.cells.lru`: the LRU (complex diagonal, Orvieto et al.).
 
 A new family is one more module here (and its line below); ``docs/cells.md`` shows how.
 """
 
-from jaxrnn.cells import gru, lstm, minrnn, rnn
+from jaxrnn.cells import gru, lru, lstm, minrnn, rglru, rnn
 
-__all__ = ["gru", "lstm", "minrnn", "rnn"]
+__all__ = ["gru", "lru", "lstm", "minrnn", "rglru", "rnn"]
