@@ -8,6 +8,7 @@ once against that contract. The core imports only ``jax``; the Flax modules live
 
 from jaxrnn.cell import Cell, Leaf, cell_for, cell_names, get_cell, register_cell
 from jaxrnn.cells.gru import GRUParams, gru_scan, gru_step, init_gru_params, make_gru_step_fn
+from jaxrnn.cells.lru import LRUParams, init_lru_params, lru_scan
 from jaxrnn.cells.lstm import (
     LSTMParams,
     LSTMState,
@@ -27,6 +28,17 @@ from jaxrnn.cells.minrnn import (
     mingru_step,
     minlstm_scan,
     minlstm_step,
+)
+from jaxrnn.cells.rglru import (
+    HawkParams,
+    HawkState,
+    RGLRUParams,
+    hawk_scan,
+    hawk_step,
+    init_hawk_params,
+    init_rglru_params,
+    rglru_scan,
+    rglru_step,
 )
 from jaxrnn.cells.rnn import (
     RNNParams,
@@ -50,12 +62,16 @@ __all__ = [
     "Decoded",
     "GRUParams",
     "Gate",
+    "HawkParams",
+    "HawkState",
+    "LRUParams",
     "LSTMParams",
     "LSTMState",
     "Leaf",
     "MinGRUParams",
     "MinLSTMParams",
     "NewtonInfo",
+    "RGLRUParams",
     "RNNParams",
     "StepFn",
     "beam_search",
@@ -67,12 +83,18 @@ __all__ = [
     "greedy_decode",
     "gru_scan",
     "gru_step",
+    "hawk_scan",
+    "hawk_step",
     "init_gru_params",
+    "init_hawk_params",
+    "init_lru_params",
     "init_lstm_params",
     "init_mingru_params",
     "init_minlstm_params",
+    "init_rglru_params",
     "init_rnn_params",
     "init_stack",
+    "lru_scan",
     "lstm_scan",
     "lstm_step",
     "make_gru_step_fn",
@@ -86,6 +108,8 @@ __all__ = [
     "minlstm_step",
     "newton_scan",
     "register_cell",
+    "rglru_scan",
+    "rglru_step",
     "rnn_scan",
     "rnn_step",
     "sample_decode",
