@@ -101,10 +101,10 @@ def raw(value: Any) -> Any:
     """The array inside a Flax metadata box or variable (``nn.Partitioned``, ``nnx.Param``)."""
     if hasattr(value, "unbox"):  # flax.linen AxisMetadata
         return value.unbox()
-    if hasattr(value, "raw_value"):  # flax.nnx VariableMetadata
-        return value.raw_value
     if hasattr(value, "get_value"):  # flax.nnx Variable
         return value.get_value()
+    if hasattr(value, "raw_value"):  # flax.nnx VariableMetadata
+        return value.raw_value
     return value
 
 

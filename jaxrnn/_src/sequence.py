@@ -280,6 +280,8 @@ def run(
     r = None
     if resets is not None:
         r = jnp.moveaxis(resets, -1, 0).reshape(T, n)
+        if mask is not None:  # a flag at padding marks no segment (a reverse read would
+            r = r & mask  # otherwise restart its first valid step by the cell's own rule)
         r = reverse_resets(r) if reverse else r
     c0 = jax.tree.map(lambda c: c.reshape(n, *c.shape[nb:]), carry0)
     if method == "parallel":

@@ -339,12 +339,12 @@ def hawk_parallel(
     v = product(xs, params.W_u, params.b_u)
     ext = jnp.concatenate([jnp.moveaxis(carry0.window, 1, 0), v])  # ext[j] = v_{j-w+1}
     # vis[s][t]: v_{t-s} is in the segment of step t (no segment starts at t-s+1 .. t).
-    vis: list[Array | None] = [None]
+    vis: list[Array | None] = [None] * w
     if resets is not None:
         started = jnp.zeros_like(resets)
         for s in range(1, w):
             started = started | _shift(resets, s - 1)
-            vis.append(~started)
+            vis[s] = ~started
     u = params.b_conv + params.W_conv[w - 1] * v
     for s in range(1, w):
         v_back = ext[w - 1 - s : w - 1 - s + T]
