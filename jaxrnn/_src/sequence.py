@@ -173,6 +173,15 @@ def newton_path(
             "method='sequential'"
         )
 
+    leaves = jax.tree.leaves(carry0)  # (n, ...) each
+    if any(c.ndim != 2 or not jnp.issubdtype(c.dtype, jnp.floating) for c in leaves):
+        got = ", ".join(f"{c.dtype}{list(c.shape[1:])}" for c in leaves)
+        raise ValueError(
+            f"method={'newton' if jacobian == 'full' else 'newton-diagonal'!r} needs a carry "
+            f"of real vectors, and the cell {cell.name!r} carries {got}; use "
+            "method='sequential'"
+        )
+
     def step(carry: Any, x_t: Array) -> Any:
         return cell.step(params, carry, x_t)[0]
 

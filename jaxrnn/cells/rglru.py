@@ -307,7 +307,7 @@ def _flip_valid(a: Array, L: Array | None) -> Array:
     if L is None:
         return jnp.flip(a, 0)
     T = a.shape[0]
-    t = jnp.arange(T)[:, None]
+    t = jnp.arange(T, dtype=L.dtype)[:, None]
     index = jnp.where(t < L[None], L[None] - 1 - t, t)  # (T, n)
     index = index.reshape(index.shape + (1,) * (a.ndim - 2))
     return jnp.take_along_axis(a, jnp.broadcast_to(index, a.shape[:2] + (1,) * (a.ndim - 2)),
