@@ -530,7 +530,8 @@ class Hawk(Stack):
         >>> model = Hawk(features=4, num_layers=2, num_heads=2)
         >>> xs = jnp.ones((2, 5, 4))
         >>> variables = model.init(jax.random.key(0), xs)
-        >>> finals, ys = model.apply(variables, xs, resets=jnp.zeros((2, 5), bool).at[:, 0].set(True))
+        >>> starts = jnp.zeros((2, 5), bool).at[:, 0].set(True)   # segment_pos == 0
+        >>> finals, ys = model.apply(variables, xs, resets=starts)
         >>> ys.shape, finals[1].window.shape
         ((2, 5, 4), (2, 3, 4))
     """

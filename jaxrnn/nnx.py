@@ -516,7 +516,8 @@ class Hawk(Stack):
         >>> import jax.numpy as jnp
         >>> from flax import nnx
         >>> from jaxrnn.nnx import Hawk
-        >>> finals, ys = Hawk(4, 4, num_layers=2, num_heads=2, rngs=nnx.Rngs(0))(jnp.ones((2, 5, 4)))
+        >>> model = Hawk(4, 4, num_layers=2, num_heads=2, rngs=nnx.Rngs(0))
+        >>> finals, ys = model(jnp.ones((2, 5, 4)))
         >>> ys.shape, finals[0].h.shape
         ((2, 5, 4), (2, 4))
     """

@@ -26,8 +26,8 @@ channels between a projection in and one out,
 
 .. math::
 
-    y_t &= \mathrm{GeLU}(W_y x_t + b_y), \qquad v_t = W_u x_t + b_u, \qquad
-        u_t = \textstyle\sum_{k=0}^{w-1} W_{\mathrm{conv}}[k] \odot v_{t-w+1+k} + b_{\mathrm{conv}} \\
+    y_t &= \mathrm{GeLU}(W_y x_t + b_y), \qquad v_t = W_u x_t + b_u, \\
+    u_t &= \textstyle\sum_{k=0}^{w-1} W_{\mathrm{conv}}[k] \odot v_{t-w+1+k} + b_{\mathrm{conv}} \\
     h_t &= \text{RG-LRU}(h_{t-1}, u_t), \qquad o_t = W_o (h_t \odot y_t) + b_o
 
 with a causal convolution of width ``w = 4`` per channel that does not reach across a
@@ -178,8 +178,7 @@ def _heads_shape(params: RGLRUParams, path: str) -> tuple[int, int]:
     if len(shape) != 3 or shape[1] != shape[2]:
         got = shape if hasattr(W, "shape") else type(W).__name__
         raise ValueError(
-            f"expected params.{path} to have shape (num_heads, d/num_heads, d/num_heads), "
-            f"got {got}"
+            f"expected params.{path} to have shape (num_heads, d/num_heads, d/num_heads), got {got}"
         )
     return shape[0], shape[1]
 
@@ -422,9 +421,11 @@ class Hawk(Cell):
             W_o=leaf("input", (d_h, d_r), init=_MATRIX_INIT), b_o=leaf("bias", (d_h,)),
         )  # fmt: skip
 
-    def carry_shapes(self, dims: Any) -> HawkState:
+    def carry_shapes(self, dims: Any) -> Any:
+        """``HawkState(window=(w - 1, d_r), h=(d_r,))``: shapes in the carry's structure."""
         d_r = dims.get("lru_width") or dims["d_h"]
-        return HawkState(window=(dims.get("conv_width", 4) - 1, d_r), h=(d_r,))
+        shapes: Any = ((dims.get("conv_width", 4) - 1, d_r), (d_r,))
+        return HawkState(*shapes)
 
     def step(self, params: Any, carry: Any, x_t: Array, *,
              reset: Any = None) -> tuple[HawkState, Array]:  # fmt: skip
@@ -442,8 +443,8 @@ class Hawk(Cell):
         return HawkState(window=window_t, h=h_t), o_t
 
     def sequence(self, params: Any, xs: Array, carry0: Any, mask: Any, resets: Any, *,
-                 reverse: bool, return_carries: bool, unroll: int = 1,
-                 remat: int | None = None, parallel: bool = True) -> tuple[Any, Array, Any]:  # fmt: skip
+                 reverse: bool, return_carries: bool, unroll: int = 1, remat: int | None = None,
+                 parallel: bool = True) -> tuple[Any, Array, Any]:  # fmt: skip
         """``parallel=True``: :func:`hawk_parallel` (reverse: on each example's valid steps
         read last-to-first); ``False``: a ``lax.scan`` of :meth:`step` (``unroll``, ``remat``)."""
         if not parallel:

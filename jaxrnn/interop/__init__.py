@@ -22,6 +22,11 @@ is refused with an error, never converted approximately.
   ``reset_after=True`` but Keras' ``reset_after=False``. Haiku ``GRU``
   (``reset_after=False``, update gate negated): :func:`from_haiku_gru`,
   :func:`to_haiku_gru`.
+- RecurrentGemma (``recurrentgemma.jax``): ``layers.RGLRU`` :func:`from_recurrentgemma_rglru`,
+  :func:`to_recurrentgemma_rglru`; ``layers.Conv1D`` :func:`from_recurrentgemma_conv1d`,
+  :func:`to_recurrentgemma_conv1d`; ``modules.RecurrentBlock`` (the Hawk block)
+  :func:`from_recurrentgemma_recurrent_block`, :func:`to_recurrentgemma_recurrent_block`;
+  its cache :func:`from_recurrentgemma_cache`.
 """
 
 from jaxrnn.interop.equinox_haiku import (
@@ -54,6 +59,15 @@ from jaxrnn.interop.pytorch import (
     to_torch_lstm,
     to_torch_rnn,
 )
+from jaxrnn.interop.recurrentgemma import (
+    from_recurrentgemma_cache,
+    from_recurrentgemma_conv1d,
+    from_recurrentgemma_recurrent_block,
+    from_recurrentgemma_rglru,
+    to_recurrentgemma_conv1d,
+    to_recurrentgemma_recurrent_block,
+    to_recurrentgemma_rglru,
+)
 
 __all__ = [
     "HAIKU_FORGET_BIAS",
@@ -67,6 +81,10 @@ __all__ = [
     "from_haiku_lstm",
     "from_keras_gru",
     "from_keras_lstm",
+    "from_recurrentgemma_cache",
+    "from_recurrentgemma_conv1d",
+    "from_recurrentgemma_recurrent_block",
+    "from_recurrentgemma_rglru",
     "from_torch_gru",
     "from_torch_lstm",
     "from_torch_rnn",
@@ -80,6 +98,9 @@ __all__ = [
     "to_haiku_lstm",
     "to_keras_gru",
     "to_keras_lstm",
+    "to_recurrentgemma_conv1d",
+    "to_recurrentgemma_recurrent_block",
+    "to_recurrentgemma_rglru",
     "to_torch_gru",
     "to_torch_lstm",
     "to_torch_rnn",
