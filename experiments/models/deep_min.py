@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 
 import jaxrnn
+from experiments.models.registry import cell_name
 
 MIN_MODELS = ("mingru", "minlstm")
 """The cells whose recipe is the deep one by default (the paper's); any registered cell whose
@@ -68,7 +69,7 @@ def init_deep(
         >>> len(blocks), blocks[0].W_1.shape
         (2, (16, 4))
     """
-    cell = jaxrnn.get_cell(model, "model")
+    cell = jaxrnn.get_cell(cell_name(model), "model")
     d_ff = expansion * d
     blocks = []
     for k in jax.random.split(key, num_layers):

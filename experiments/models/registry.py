@@ -10,7 +10,17 @@ from __future__ import annotations
 import typing
 from typing import Literal
 
-Model = Literal["rnn", "lstm", "gru", "mingru", "minlstm"]
+Model = Literal["rnn", "lstm", "gru", "mingru", "minlstm", "rglru", "lru"]
 MODELS: tuple[str, ...] = typing.get_args(Model)
 DEFAULT_MODELS: tuple[str, ...] = ("rnn", "lstm")
 """What a task runs when ``--models`` is not given; the others are asked for by name."""
+
+CELLS: dict[str, str] = {"rglru": "hawk"}
+"""The registered jaxrnn cell a model name trains, where they differ: ``rglru`` is the Hawk
+block (Griffin's recurrent block: projections, a causal convolution and the RG-LRU), which
+reads and writes any sizes; the bare RG-LRU (cell ``"rglru"``) maps ``d`` channels to ``d``."""
+
+
+def cell_name(model: str) -> str:
+    """The jaxrnn cell (``jaxrnn.get_cell``) that the model ``model`` trains."""
+    return CELLS.get(model, model)
