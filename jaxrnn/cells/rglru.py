@@ -15,8 +15,9 @@ so ``h_t`` is linear in ``h_{t-1}`` and ``parallel=True`` evaluates every step a
 coefficients of all steps, then :func:`jaxrnn._src.linear.linear_scan`; on CPU a block of
 steps at a time).
 
-Numerics: ``1 - a_t^2`` is computed as ``-expm1(2 log a_t)``, accurate where ``a_t`` is close
-to 1 (a long memory), and the derivative of the square root is bounded at 1000, as
+Numerics: ``a_t - 1 = expm1(log a_t)`` is computed once, and ``1 - a_t^2`` from it as
+``-(a_t - 1)(2 + (a_t - 1))``: accurate where ``a_t`` is close to 1 (a long memory), with one
+transcendental function instead of two. The derivative of the square root is bounded at 1000, as
 RecurrentGemma's ``sqrt_bound_derivative`` does (the values are the exact square root; the
 derivative ``1 / (2 sqrt(u))`` is evaluated at ``max(u, 1/(4 \cdot 1000^2))``). The bound
 is a custom JVP rule, so both modes and every order of differentiation see it.
@@ -241,9 +242,10 @@ def rglru_ab(params: RGLRUParams, x: Array, reset: Any = None, *,
     r_pre, i_pre = gate_pre(params, x, loop=loop)
     r_t, i_t = jax.nn.sigmoid(r_pre), jax.nn.sigmoid(i_pre)
     log_a = -C * r_t * jax.nn.softplus(params.a_param)
-    a_t = jnp.exp(log_a)
+    a_m1 = jnp.expm1(log_a)  # a_t - 1, accurate where a_t is close to 1
+    a_t = 1 + a_m1
     gated_x = i_t * x
-    b_t = sqrt_bounded(-jnp.expm1(2 * log_a)) * gated_x  # sqrt(1 - a_t^2) (i_t x_t)
+    b_t = sqrt_bounded(-a_m1 * (2 + a_m1)) * gated_x  # sqrt(1 - a_t^2) (i_t x_t)
     flags = _flags(reset)
     if flags is not None:  # a segment start: no carry, no normalisation
         a_t = jnp.where(flags, jnp.zeros_like(a_t), a_t)
