@@ -135,10 +135,10 @@ class SentimentConfig(TrainConfig):
         data_dir: folder holding train.tsv and dev.tsv (empty: $JAXRNN_DATA/sst2, the
             cache, or a download).
         models: the recurrent cells compared.
-        recipe: how mingru and minlstm are built: single is one layer of the cell read by a
-            linear classifier, like the LSTM; deep is the paper's residual blocks of the cell
-            and a per-step MLP (see blocks, mlp_expansion).
-        blocks: residual blocks of the deep recipe (mingru/minlstm with recipe=deep).
+        recipe: how mingru, minlstm, rglru and lru are built: single is one layer of the cell
+            read by a linear classifier, like the LSTM; deep is the minGRU paper's residual
+            blocks of the cell and a per-step MLP (see blocks, mlp_expansion).
+        blocks: residual blocks of the deep recipe (mingru/minlstm/rglru/lru, recipe=deep).
         mlp_expansion: hidden units of the per-step MLP, times hidden (recipe=deep).
         embed: word embedding size (the deep recipe embeds into hidden, its stream's width).
         hidden: hidden units of every model.

@@ -8,6 +8,7 @@ once against that contract. The core imports only ``jax``; the Flax modules live
 
 from jaxrnn.cell import Cell, Leaf, cell_for, cell_names, get_cell, register_cell
 from jaxrnn.cells.gru import GRUParams, gru_scan, gru_step, init_gru_params, make_gru_step_fn
+from jaxrnn.cells.lru import LRUParams, init_lru_params, lru_scan
 from jaxrnn.cells.lstm import (
     LSTMParams,
     LSTMState,
@@ -29,6 +30,17 @@ from jaxrnn.cells.minrnn import (
     minlstm_step,
 )
 from jaxrnn.cells.mlstm import MLSTMLayerParams, MLSTMLayerState, MLSTMState, mlstm
+from jaxrnn.cells.rglru import (
+    HawkParams,
+    HawkState,
+    RGLRUParams,
+    hawk_scan,
+    hawk_step,
+    init_hawk_params,
+    init_rglru_params,
+    rglru_scan,
+    rglru_step,
+)
 from jaxrnn.cells.rnn import (
     RNNParams,
     init_rnn_params,
@@ -70,6 +82,9 @@ __all__ = [
     "Decoded",
     "GRUParams",
     "Gate",
+    "HawkParams",
+    "HawkState",
+    "LRUParams",
     "LSTMParams",
     "LSTMState",
     "Leaf",
@@ -79,6 +94,7 @@ __all__ = [
     "MinGRUParams",
     "MinLSTMParams",
     "NewtonInfo",
+    "RGLRUParams",
     "RNNParams",
     "SLSTMLayerParams",
     "SLSTMLayerState",
@@ -96,14 +112,20 @@ __all__ = [
     "greedy_decode",
     "gru_scan",
     "gru_step",
+    "hawk_scan",
+    "hawk_step",
     "init_gru_params",
+    "init_hawk_params",
+    "init_lru_params",
     "init_lstm_params",
     "init_mingru_params",
     "init_minlstm_params",
+    "init_rglru_params",
     "init_rnn_params",
     "init_slstm_params",
     "init_stack",
     "init_xlstm_stack",
+    "lru_scan",
     "lstm_scan",
     "lstm_step",
     "make_gru_step_fn",
@@ -120,6 +142,8 @@ __all__ = [
     "mlstm",
     "newton_scan",
     "register_cell",
+    "rglru_scan",
+    "rglru_step",
     "rnn_scan",
     "rnn_step",
     "sample_decode",

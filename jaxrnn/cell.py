@@ -50,6 +50,7 @@ Required:
     :meth:`Cell.step`.
 Defaults that a family may replace:
     :meth:`Cell.carry_shapes` (one ``(d_h,)`` array), :meth:`Cell.initial_carry` (zeros),
+    :meth:`Cell.output_size` (``d_h``),
     :meth:`Cell.check` (the parameter type and every shape against the layout),
     :meth:`Cell.init` (each leaf from its role's initialiser).
 Optional (``None`` when absent):
@@ -94,26 +95,32 @@ class Leaf:
             ``"other"``, and it overrides the role's initialiser for the others.
         offset: the name of an option of :meth:`Cell.init` whose value is added to the
             initial value (the LSTM's ``b_f`` has ``offset="forget_bias"``).
+        derive: the initial value as a function of the leaves before it in the same
+            NamedTuple, ``derive(siblings) -> array`` with ``siblings`` a dict of their
+            initial values by field name, in place of a random draw (the LRU's
+            ``γ = sqrt(1 - |λ|²)`` is set from the ``ν`` drawn before it).
     """
 
     role: str
     shape: tuple[int, ...]
     init: Initializer | None = None
     offset: str | None = None
+    derive: Callable[[Mapping[str, Any]], Any] | None = None
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
             raise ValueError(f"Leaf: expected role to be one of {ROLES}, got {self.role!r}")
-        if self.role == "other" and self.init is None:
-            raise ValueError("Leaf: a leaf of role 'other' needs its own init")
+        if self.role == "other" and self.init is None and self.derive is None:
+            raise ValueError("Leaf: a leaf of role 'other' needs its own init (or derive)")
         object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
 
 
 def leaf(role: str, shape: tuple[int, ...], *, init: Initializer | None = None,
-         offset: str | None = None) -> Any:  # fmt: skip
+         offset: str | None = None,
+         derive: Callable[[Mapping[str, Any]], Any] | None = None) -> Any:  # fmt: skip
     """A :class:`Leaf`, typed ``Any`` so that a layout type-checks where the parameter
     NamedTuple's fields are annotated as arrays (``Gate(U=leaf("input", (d_h, d_in)), ...)``)."""
-    return Leaf(role, shape, init, offset)
+    return Leaf(role, shape, init, offset, derive)
 
 
 def is_leaf(x: Any) -> bool:
@@ -182,6 +189,11 @@ class Cell:
     def carry_shapes(self, dims: Mapping[str, int]) -> Any:
         """The carry of one example as a pytree of shapes (default: one ``(d_h,)`` array)."""
         return (dims["d_h"],)
+
+    def output_size(self, dims: Mapping[str, int]) -> int:
+        """The size of the output ``y_t`` (default ``d_h``; the LRU's is ``d_in``): what the
+        next layer of a stack reads."""
+        return dims["d_h"]
 
     def initial_carry(self, dims: Mapping[str, int], batch: tuple[int, ...], dtype: DType) -> Any:
         """The default initial carry for the sizes ``dims`` (:meth:`dims`) and leading axes
@@ -302,20 +314,31 @@ def init_from_layout(
 ) -> Any:
     """The layout's parameters: stored leaf ``j`` (in tree order) is its initialiser at
     ``fold_in(key, j)``, plus ``options[leaf.offset]`` when the leaf has an offset; a leaf
-    whose shape has a zero is zeros."""
-    leaves, treedef = jax.tree.flatten(layout, is_leaf=is_leaf)
-    out, j = [], 0
-    for leaf in leaves:
-        if 0 in leaf.shape:  # not stored (an absent readout): zeros, and no key
-            out.append(jnp.zeros(leaf.shape, dtype))
-            continue
-        init = leaf.init or initializers[leaf.role]
-        value = init(jax.random.fold_in(key, j), leaf.shape, dtype)
-        if leaf.offset is not None:
-            value = value + jnp.asarray(options[leaf.offset], dtype)
-        out.append(value)
-        j += 1
-    return jax.tree.unflatten(treedef, out)
+    whose shape has a zero is zeros; a leaf with :attr:`Leaf.derive` is computed from its
+    siblings before it (and takes no key)."""
+    j = 0
+
+    def walk(node: Any) -> Any:
+        nonlocal j
+        values: dict[str, Any] = {}
+        for name in node._fields:
+            spec = getattr(node, name)
+            if not isinstance(spec, Leaf):
+                values[name] = walk(spec)
+            elif 0 in spec.shape:  # not stored (an absent readout): zeros, and no key
+                values[name] = jnp.zeros(spec.shape, dtype)
+            elif spec.derive is not None:
+                values[name] = jnp.asarray(spec.derive(values), dtype)
+            else:
+                init = spec.init or initializers[spec.role]
+                value = init(jax.random.fold_in(key, j), spec.shape, dtype)
+                if spec.offset is not None:
+                    value = value + jnp.asarray(options[spec.offset], dtype)
+                values[name] = value
+                j += 1
+        return type(node)(**values)
+
+    return walk(layout)
 
 
 # --- the registry --------------------------------------------------------------------------

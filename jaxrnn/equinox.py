@@ -6,8 +6,8 @@ and batched with ``jax.vmap``; a ``key`` drives dropout, which is active unless
 are the cells' own NamedTuples (``model.layers[0]`` is an ``LSTMParams``, a ``RNNParams``
 or a ``Bidirectional`` pair), so ``jaxrnn.lstm_scan(model.layers[0], xs)`` runs its first
 layer and gradients read ``.layers[0].f.W``. :class:`Stack` takes any registered cell;
-:class:`LSTM`, :class:`GRU`, :class:`SimpleRNN`, :class:`MinGRU`, :class:`MinLSTM` are it
-with their cell.
+:class:`LSTM`, :class:`GRU`, :class:`SimpleRNN`, :class:`MinGRU`, :class:`MinLSTM`,
+:class:`Hawk`, :class:`LRU` are it with their cell.
 """
 
 from __future__ import annotations
@@ -232,6 +232,43 @@ class MinLSTM(Stack):
         super().__init__("minlstm", in_features, features, key=key, **options)
 
 
+class Hawk(Stack):
+    """A stack of Hawk blocks (:func:`jaxrnn.hawk_scan`, Griffin's recurrent block) as an
+    ``eqx.Module``; arguments as for :class:`LSTM`, plus ``lru_width``, ``num_heads``,
+    ``conv_width``. Final carries: one ``jaxrnn.HawkState`` per layer.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxrnn.equinox import Hawk
+        >>> model = Hawk(4, 4, num_heads=2, key=jax.random.key(0))
+        >>> finals, ys = model(jnp.ones((5, 4)), resets=jnp.arange(5) == 0)
+        >>> ys.shape, model.layers[0].rglru.W_a.shape
+        ((5, 4), (2, 2, 2))
+    """
+
+    def __init__(self, in_features: int, features: int, *, key: PRNGKey,
+                 lru_width: int | None = None, num_heads: int = 1, conv_width: int = 4,
+                 **options: Any) -> None:  # fmt: skip
+        given = {**dict(options.pop("cell_options", None) or {}), "lru_width": lru_width,
+                 "num_heads": num_heads, "conv_width": conv_width}  # fmt: skip
+        super().__init__("hawk", in_features, features, key=key, cell_options=given, **options)
+
+
+class LRU(Stack):
+    """A stack of LRU layers (:func:`jaxrnn.lru_scan`) as an ``eqx.Module``: ``features``
+    complex channels, outputs of size ``in_features``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxrnn.equinox import LRU
+        >>> LRU(3, 8, key=jax.random.key(0))(jnp.ones((5, 3)))[1].shape
+        (5, 3)
+    """
+
+    def __init__(self, in_features: int, features: int, *, key: PRNGKey, **options: Any) -> None:
+        super().__init__("lru", in_features, features, key=key, **options)
+
+
 class SimpleRNN(Stack):
     r"""A stack of vanilla RNN layers with a readout on the top layer, as an ``eqx.Module``.
 
@@ -304,5 +341,5 @@ class XLSTMBlockStack(eqx.Module):
         return xlstm_stack(self.params, xs, initial_carry, lengths=seq_lengths)
 
 
-__all__ = ["GRU", "LSTM", "MLSTMLayer", "MinGRU", "MinLSTM", "SLSTM", "SLSTMLayer", "SimpleRNN",
-           "Stack", "XLSTMBlockStack"]  # fmt: skip
+__all__ = ["GRU", "LRU", "LSTM", "Hawk", "MLSTMLayer", "MinGRU", "MinLSTM", "SLSTM", "SLSTMLayer",
+           "SimpleRNN", "Stack", "XLSTMBlockStack"]  # fmt: skip

@@ -529,8 +529,9 @@ def init_stack(
 ) -> tuple[Any, ...]:
     """Initialise a stack for :func:`stack`, of any registered cell.
 
-    Layer ``l > 0`` reads ``features`` inputs, or ``2 features`` for a bidirectional
-    ``merge="concat"`` stack. Each layer is the cell's own :meth:`~jaxrnn.Cell.init`
+    Layer ``l > 0`` reads the outputs of the layer below: ``features`` of them (the cell's
+    :meth:`~jaxrnn.Cell.output_size`; the LRU's is ``in_features``), twice that for a
+    bidirectional ``merge="concat"`` stack. Each layer is the cell's own :meth:`~jaxrnn.Cell.init`
     (``init_lstm_params`` for the LSTM, ...). For a cell with a readout (``cell="rnn"``)
     only the top layer has a readout of size ``d_out``; lower layers have none
     (:func:`jaxrnn.without_readout`).
@@ -590,7 +591,8 @@ def init_stack(
             for j in range(2 if bidirectional else 1)
         ]
         layers.append(Bidirectional(*dirs) if bidirectional else dirs[0])
-        d_in_l = 2 * d_h_l if (bidirectional and merge == "concat") else d_h_l
+        d_y = family.output_size({**options, "d_in": d_in_l, "d_h": d_h_l})
+        d_in_l = 2 * d_y if (bidirectional and merge == "concat") else d_y
     return tuple(layers)
 
 

@@ -3,11 +3,12 @@
 - :class:`RecurrentCell`: a ``flax.linen.RNNCellBase`` over any registered cell
   (``RecurrentCell(8, cell="gru")``), for ``nn.RNN``, ``nn.Bidirectional`` and
   ``nn.scan`` (one step per call). :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`,
-  :class:`MinGRUCell`, :class:`MinLSTMCell` are it with their cell.
+  :class:`MinGRUCell`, :class:`MinLSTMCell`, :class:`RGLRUCell`, :class:`HawkCell`,
+  :class:`LRUCell` are it with their cell.
 - :class:`Stack`: whole sequences of any registered cell on its fast loop
   (:func:`jaxrnn.stack`), uni- or bidirectional, with ``unroll``, ``remat``, ``resets`` and a
   compute ``dtype``. :class:`LSTM`, :class:`GRU`, :class:`SimpleRNN`, :class:`MinGRU`,
-  :class:`MinLSTM` are it with their cell.
+  :class:`MinLSTM`, :class:`Hawk`, :class:`LRU` are it with their cell.
 
 Parameters are stored leaf by leaf under the field names of the cell's NamedTuple
 (``params/layer_0/f/U``, or ``params/layer_0/fwd/f/U`` when bidirectional), in the
@@ -69,11 +70,14 @@ def make_params(module: nn.Module, layout: Any, inits: mc.Inits) -> Any:
     ``nn.with_partitioning`` boxes pass through untouched); a nested field (an LSTM gate)
     is one ``module.param`` holding a dict of arrays.
     """
-    tree = {}
+    tree: dict[str, Any] = {}
     for name in layout._fields:
         node = getattr(layout, name)
         if mc.is_leaf(node):
-            if mc.stored(node):
+            if mc.stored(node) and node.derive is not None:  # from the leaves before it
+                value = mc.derived(node, tree, inits.param_dtype)
+                tree[name] = module.param(name, lambda key, v=value: v)
+            elif mc.stored(node):
                 tree[name] = module.param(name, lambda key, leaf=node: inits(key, leaf))
         else:
             tree[name] = module.param(name, lambda key, sub=node: mc.init_tree(key, sub, inits))
@@ -120,10 +124,12 @@ class RecurrentCell(nn.RNNCellBase):
         return get_cell(self.cell, f"jaxrnn.linen.{type(self).__name__}")
 
     def _options(self) -> dict[str, Any]:
+        cell = self._cell()
         given = dict(self.cell_options or {})
-        if hasattr(self, "forget_bias"):
-            given.setdefault("forget_bias", self.forget_bias)
-        return mc.cell_options(self._cell(), **given)
+        for name in cell.init_options:  # a subclass's attribute (forget_bias, num_heads)
+            if hasattr(self, name):
+                given.setdefault(name, getattr(self, name))
+        return mc.cell_options(cell, **given)
 
     @nn.compact
     def __call__(self, carry: Any, inputs: Array) -> tuple[Any, Array]:
@@ -278,6 +284,86 @@ class SLSTMLayerCell(RecurrentCell):
     cell: str | Cell = "slstm_layer"
 
 
+class RGLRUCell(RecurrentCell):
+    r"""The RG-LRU (:func:`jaxrnn.rglru_step`), a ``flax.linen.RNNCellBase``; carry ``h_t``.
+
+    ``features`` is the width ``d``, which the input must have too. ``nn.RNN`` has no
+    segment starts: a step always reads its carry (:func:`jaxrnn.rglru_scan` takes
+    ``resets``).
+
+    .. math::
+
+        a_t = \exp(-8 \sigma(W_a x_t + b_a) \odot \mathrm{softplus}(\Lambda)), \quad
+        h_t = a_t \odot h_{t-1} + \sqrt{1 - a_t^2} \odot (\sigma(W_x x_t + b_x) \odot x_t)
+
+    Attributes:
+        num_heads: the number of diagonal blocks of ``W_a``, ``W_x`` (1).
+        min_rad, max_rad: the ring ``Λ`` is drawn on (0.9, 0.999).
+
+    Example:
+        >>> import jax, jax.numpy as jnp, flax.linen as nn
+        >>> from jaxrnn.linen import RGLRUCell
+        >>> layer = nn.RNN(RGLRUCell(4, num_heads=2))
+        >>> xs = jnp.ones((2, 5, 4))
+        >>> variables = layer.init(jax.random.key(0), xs)
+        >>> layer.apply(variables, xs).shape, variables["params"]["cell"]["W_a"].shape
+        ((2, 5, 4), (2, 2, 2))
+    """
+
+    cell: str | Cell = "rglru"
+    num_heads: int = 1
+    min_rad: float = 0.9
+    max_rad: float = 0.999
+
+
+class HawkCell(RecurrentCell):
+    """The Hawk block (:func:`jaxrnn.hawk_step`) one step per call, a ``flax.linen.RNNCellBase``:
+    the carry ``jaxrnn.HawkState`` holds the convolution's window and the RG-LRU's ``h``.
+
+    Attributes:
+        features: the output size ``d_h``.
+        lru_width: the RG-LRU's width (None: ``features``).
+        num_heads, conv_width, min_rad, max_rad: as :func:`jaxrnn.init_hawk_params`.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, flax.linen as nn
+        >>> from jaxrnn.linen import HawkCell
+        >>> layer = nn.RNN(HawkCell(4, lru_width=6))
+        >>> xs = jnp.ones((2, 5, 3))
+        >>> layer.apply(layer.init(jax.random.key(0), xs), xs).shape
+        (2, 5, 4)
+    """
+
+    cell: str | Cell = "hawk"
+    lru_width: int | None = None
+    num_heads: int = 1
+    conv_width: int = 4
+    min_rad: float = 0.9
+    max_rad: float = 0.999
+
+
+class LRUCell(RecurrentCell):
+    """The LRU (:func:`jaxrnn.lru_scan`'s step), a ``flax.linen.RNNCellBase``: a complex carry
+    of ``features`` channels, real outputs of the input's size.
+
+    Attributes:
+        r_min, r_max, max_phase: as :func:`jaxrnn.init_lru_params`.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, flax.linen as nn
+        >>> from jaxrnn.linen import LRUCell
+        >>> layer = nn.RNN(LRUCell(8))
+        >>> xs = jnp.ones((2, 5, 3))
+        >>> layer.apply(layer.init(jax.random.key(0), xs), xs).shape
+        (2, 5, 3)
+    """
+
+    cell: str | Cell = "lru"
+    r_min: float = 0.0
+    r_max: float = 1.0
+    max_phase: float = 6.283185307179586
+
+
 # --- stacks -----------------------------------------------------------------------------------
 
 
@@ -344,7 +430,7 @@ class Stack(nn.Module):
 
     def _options(self, cell: Cell) -> dict[str, Any]:
         given = dict(self.cell_options or {})
-        for name in ("forget_bias", "d_out"):
+        for name in cell.init_options:  # a subclass's attribute (forget_bias, d_out, num_heads)
             if hasattr(self, name):
                 given.setdefault(name, getattr(self, name))
         return mc.cell_options(cell, **given)
@@ -462,6 +548,56 @@ class MinLSTM(Stack):
     cell: str | Cell = "minlstm"
 
 
+class Hawk(Stack):
+    """A stack of Hawk blocks (:func:`jaxrnn.hawk_scan`, parallel over time): Griffin's
+    recurrent block, ``features`` outputs per layer.
+
+    Attributes as for :class:`Stack`, plus ``lru_width``, ``num_heads``, ``conv_width``,
+    ``min_rad``, ``max_rad`` (:func:`jaxrnn.init_hawk_params`). Final carries: one
+    ``jaxrnn.HawkState`` per layer. ``resets (B, T)`` start segments (RecurrentGemma's
+    ``segment_pos == 0``).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxrnn.linen import Hawk
+        >>> model = Hawk(features=4, num_layers=2, num_heads=2)
+        >>> xs = jnp.ones((2, 5, 4))
+        >>> variables = model.init(jax.random.key(0), xs)
+        >>> starts = jnp.zeros((2, 5), bool).at[:, 0].set(True)   # segment_pos == 0
+        >>> finals, ys = model.apply(variables, xs, resets=starts)
+        >>> ys.shape, finals[1].window.shape
+        ((2, 5, 4), (2, 3, 4))
+    """
+
+    cell: str | Cell = "hawk"
+    lru_width: int | None = None
+    num_heads: int = 1
+    conv_width: int = 4
+    min_rad: float = 0.9
+    max_rad: float = 0.999
+
+
+class LRU(Stack):
+    """A stack of LRU layers (:func:`jaxrnn.lru_scan`): ``features`` complex channels each,
+    outputs of the input's size. Attributes as for :class:`Stack`, plus ``r_min``, ``r_max``,
+    ``max_phase``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxrnn.linen import LRU
+        >>> model = LRU(features=8, num_layers=2)
+        >>> variables = model.init(jax.random.key(0), jnp.ones((2, 5, 3)))
+        >>> finals, ys = model.apply(variables, jnp.ones((2, 5, 3)))
+        >>> ys.shape, finals[0].dtype
+        ((2, 5, 3), dtype('complex64'))
+    """
+
+    cell: str | Cell = "lru"
+    r_min: float = 0.0
+    r_max: float = 1.0
+    max_phase: float = 6.283185307179586
+
+
 class SimpleRNN(Stack):
     r"""A stack of vanilla RNN layers with a readout on the top layer.
 
@@ -547,6 +683,10 @@ class XLSTMBlockStack(nn.Module):
 __all__ = [
     "GRU",
     "GRUCell",
+    "Hawk",
+    "HawkCell",
+    "LRU",
+    "LRUCell",
     "LSTM",
     "LSTMCell",
     "MLSTMLayer",
@@ -555,6 +695,7 @@ __all__ = [
     "MinGRUCell",
     "MinLSTM",
     "MinLSTMCell",
+    "RGLRUCell",
     "RNNCell",
     "RecurrentCell",
     "SLSTM",

@@ -3,11 +3,12 @@
 - :class:`RecurrentCell`: a ``flax.nnx.RNNCellBase`` over any registered cell
   (``RecurrentCell(3, 8, cell="gru", rngs=...)``), for ``nnx.RNN`` (one step per call).
   :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`, :class:`MinGRUCell`,
-  :class:`MinLSTMCell` are it with their cell.
+  :class:`MinLSTMCell`, :class:`RGLRUCell`, :class:`HawkCell`, :class:`LRUCell` are it with
+  their cell.
 - :class:`Stack`: whole sequences of any registered cell on its fast loop
   (:func:`jaxrnn.stack`), with ``unroll``, ``remat``, ``resets`` and a compute ``dtype``.
-  :class:`LSTM`, :class:`GRU`, :class:`SimpleRNN`, :class:`MinGRU`, :class:`MinLSTM` are it
-  with their cell.
+  :class:`LSTM`, :class:`GRU`, :class:`SimpleRNN`, :class:`MinGRU`, :class:`MinLSTM`,
+  :class:`Hawk`, :class:`LRU` are it with their cell.
 
 Every weight is its own ``nnx.Param`` named by the cell's field names
 (``model.layers[0]["f"]["U"]``; ``["fwd"]["f"]["U"]`` when bidirectional), in the
@@ -41,7 +42,11 @@ def make_params(layout: Any, inits: mc.Inits, rngs: nnx.Rngs) -> nnx.Dict:
     def to_nnx(tree: Any) -> Any:
         return nnx.Dict({k: to_nnx(v) for k, v in tree.items()}) if isinstance(tree, dict) else tree
 
-    return to_nnx(mc.build(layout, lambda path, leaf: nnx.Param(inits(rngs.params(), leaf))))
+    return to_nnx(mc.build(
+        layout,
+        lambda path, leaf: nnx.Param(inits(rngs.params(), leaf)),
+        lambda leaf, siblings: nnx.Param(mc.derived(leaf, siblings, inits.param_dtype)),
+    ))  # fmt: skip
 
 
 def values(node: Any, layout: Any = None) -> Any:
@@ -253,6 +258,76 @@ class SLSTMLayerCell(RecurrentCell):
     cell: ClassVar[str | Cell] = "slstm_layer"
 
 
+def _with_options(options: dict[str, Any], **named: Any) -> dict[str, Any]:
+    """``options`` with the named cell options merged into its ``cell_options``."""
+    given = {**dict(options.pop("cell_options", None) or {}), **named}
+    return {**options, "cell_options": given}
+
+
+class RGLRUCell(RecurrentCell):
+    """The RG-LRU (:func:`jaxrnn.rglru_step`), a ``flax.nnx.RNNCellBase``; carry ``h_t``.
+
+    ``in_features == features`` (the width ``d``); ``num_heads``, ``min_rad``, ``max_rad``
+    as :func:`jaxrnn.init_rglru_params`. ``nnx.RNN`` has no segment starts.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from flax import nnx
+        >>> from jaxrnn.nnx import RGLRUCell
+        >>> cell = RGLRUCell(4, 4, num_heads=2, rngs=nnx.Rngs(0))
+        >>> nnx.RNN(cell)(jnp.ones((2, 5, 4))).shape, cell.params().W_a.shape
+        ((2, 5, 4), (2, 2, 2))
+    """
+
+    cell: ClassVar[str | Cell] = "rglru"
+
+    def __init__(self, in_features: int, features: int, *, num_heads: int = 1,
+                 min_rad: float = 0.9, max_rad: float = 0.999, rngs: nnx.Rngs,
+                 **options: Any) -> None:  # fmt: skip
+        options = _with_options(options, num_heads=num_heads, min_rad=min_rad, max_rad=max_rad)
+        super().__init__(in_features, features, rngs=rngs, **options)
+
+
+class HawkCell(RecurrentCell):
+    """The Hawk block (:func:`jaxrnn.hawk_step`), a ``flax.nnx.RNNCellBase``; carry
+    ``jaxrnn.HawkState`` (the convolution's window and ``h``), output of size ``features``.
+
+    ``lru_width``, ``num_heads``, ``conv_width`` as :func:`jaxrnn.init_hawk_params`.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from flax import nnx
+        >>> from jaxrnn.nnx import HawkCell
+        >>> nnx.RNN(HawkCell(3, 4, lru_width=6, rngs=nnx.Rngs(0)))(jnp.ones((2, 5, 3))).shape
+        (2, 5, 4)
+    """
+
+    cell: ClassVar[str | Cell] = "hawk"
+
+    def __init__(self, in_features: int, features: int, *, lru_width: int | None = None,
+                 num_heads: int = 1, conv_width: int = 4, rngs: nnx.Rngs,
+                 **options: Any) -> None:  # fmt: skip
+        options = _with_options(options, lru_width=lru_width, num_heads=num_heads,
+                                conv_width=conv_width)  # fmt: skip
+        super().__init__(in_features, features, rngs=rngs, **options)
+
+
+class LRUCell(RecurrentCell):
+    """The LRU, a ``flax.nnx.RNNCellBase``: a complex carry of ``features`` channels, real
+    outputs of size ``in_features``; ``r_min``, ``r_max``, ``max_phase`` as
+    :func:`jaxrnn.init_lru_params`.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from flax import nnx
+        >>> from jaxrnn.nnx import LRUCell
+        >>> nnx.RNN(LRUCell(3, 8, rngs=nnx.Rngs(0)))(jnp.ones((2, 5, 3))).shape
+        (2, 5, 3)
+    """
+
+    cell: ClassVar[str | Cell] = "lru"
+
+
 # --- stacks -----------------------------------------------------------------------------------
 
 
@@ -454,6 +529,44 @@ class MinLSTM(Stack):
     cell: ClassVar[str | Cell] = "minlstm"
 
 
+class Hawk(Stack):
+    """A stack of Hawk blocks (:func:`jaxrnn.hawk_scan`, parallel over time); arguments as for
+    :class:`Stack`, plus ``lru_width``, ``num_heads``, ``conv_width``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from flax import nnx
+        >>> from jaxrnn.nnx import Hawk
+        >>> model = Hawk(4, 4, num_layers=2, num_heads=2, rngs=nnx.Rngs(0))
+        >>> finals, ys = model(jnp.ones((2, 5, 4)))
+        >>> ys.shape, finals[0].h.shape
+        ((2, 5, 4), (2, 4))
+    """
+
+    cell: ClassVar[str | Cell] = "hawk"
+
+    def __init__(self, *args: Any, lru_width: int | None = None, num_heads: int = 1,
+                 conv_width: int = 4, rngs: nnx.Rngs, **options: Any) -> None:  # fmt: skip
+        options = _with_options(options, lru_width=lru_width, num_heads=num_heads,
+                                conv_width=conv_width)  # fmt: skip
+        super().__init__(*args, rngs=rngs, **options)
+
+
+class LRU(Stack):
+    """A stack of LRU layers (:func:`jaxrnn.lru_scan`): ``features`` complex channels, outputs
+    of size ``in_features``; arguments as for :class:`Stack`.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from flax import nnx
+        >>> from jaxrnn.nnx import LRU
+        >>> LRU(3, 8, num_layers=2, rngs=nnx.Rngs(0))(jnp.ones((2, 5, 3)))[1].shape
+        (2, 5, 3)
+    """
+
+    cell: ClassVar[str | Cell] = "lru"
+
+
 class SimpleRNN(Stack):
     r"""A stack of vanilla RNN layers with a readout on the top layer.
 
@@ -533,6 +646,10 @@ class XLSTMBlockStack(nnx.Module):
 __all__ = [
     "GRU",
     "GRUCell",
+    "Hawk",
+    "HawkCell",
+    "LRU",
+    "LRUCell",
     "LSTM",
     "LSTMCell",
     "MLSTMLayer",
@@ -541,6 +658,7 @@ __all__ = [
     "MinGRUCell",
     "MinLSTM",
     "MinLSTMCell",
+    "RGLRUCell",
     "RNNCell",
     "RecurrentCell",
     "SLSTM",

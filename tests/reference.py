@@ -245,3 +245,117 @@ def mlstm_forward(q, k, v, i_pre, f_pre, state0=None, length=None, eps=1e-6):
         m = m_new
         hs[t] = C.T @ q[t] / (max(abs(n @ q[t]), np.exp(-m)) + eps)
     return {"C": C, "n": n, "m": m}, hs
+# --- RG-LRU, the Hawk block and the LRU: one example, with resets --------------------------
+
+
+def _segment_starts(T, length, resets, reverse):
+    """The flags of the steps in the order they are taken: ``starts[t]`` is True where the
+    step at ``t`` begins a segment. Forward: ``resets[t]``. Reverse: a segment is entered at
+    its last step, the one before the next segment's start (and never past ``length``)."""
+    L = T if length is None else int(min(max(length, 0), T))
+    r = np.zeros(T, bool) if resets is None else np.asarray(resets, bool)
+    if not reverse:
+        return r
+    return np.array([t + 1 < L and bool(r[t + 1]) for t in range(T)])
+
+
+def _block_diagonal(W, x):
+    """Head ``h`` of the output is ``W[h] @ x[h k:(h + 1) k]``."""
+    H, k, _ = W.shape
+    return np.concatenate([W[h] @ x[h * k : (h + 1) * k] for h in range(H)])
+
+
+def _rglru_step(p, h, x, start):
+    """One RG-LRU step: c = 8; at a segment start no carry and no normalisation."""
+    r = sigmoid(_block_diagonal(p["W_a"], x) + p["b_a"])
+    i = sigmoid(_block_diagonal(p["W_x"], x) + p["b_x"])
+    a = np.exp(-8.0 * r * np.logaddexp(0.0, p["a_param"]))  # softplus
+    if start:
+        return i * x
+    return a * h + np.sqrt(1 - a**2) * (i * x)
+
+
+def rglru_forward(params, xs, h0=None, length=None, resets=None, reverse=False):
+    """RG-LRU on one sequence (De et al. 2024; RecurrentGemma's RGLRU).
+
+    r_t = sigmoid(W_a x_t + b_a);  i_t = sigmoid(W_x x_t + b_x) (block-diagonal products);
+    a_t = exp(-8 r_t softplus(a_param));  h_t = a_t h_{t-1} + sqrt(1 - a_t^2) (i_t x_t),
+    and h_t = i_t x_t where a segment starts. Padding steps keep h and emit zeros.
+
+    Returns (h_T, hs (T, d)), float64.
+    """
+    p = _f64(params)
+    xs = np.asarray(xs, np.float64)
+    T, d = xs.shape[0], p["a_param"].shape[0]
+    h = np.zeros(d) if h0 is None else np.asarray(h0, np.float64).copy()
+    hs = np.zeros((T, d))
+    starts = _segment_starts(T, length, resets, reverse)
+    for t in _order(T, length, reverse):
+        h = _rglru_step(p, h, xs[t], starts[t])
+        hs[t] = h
+    return h, hs
+
+
+def gelu_tanh(z):
+    """GeLU, tanh approximation (``jax.nn.gelu``'s default, RecurrentGemma's)."""
+    return 0.5 * z * (1 + np.tanh(np.sqrt(2 / np.pi) * (z + 0.044715 * z**3)))
+
+
+def hawk_forward(params, xs, window0=None, h0=None, length=None, resets=None, reverse=False):
+    """The Hawk block (Griffin's recurrent block) on one sequence.
+
+    y_t = gelu(W_y x_t + b_y);  v_t = W_u x_t + b_u;
+    u_t = sum_k W_conv[k] v_{t-w+1+k} + b_conv  (in reading order; the v before a segment's
+    start are zeros, those before the sequence are ``window0``, oldest first);
+    h_t = RG-LRU(h_{t-1}, u_t);  o_t = W_o (h_t y_t) + b_o.
+
+    Returns (window_T (w-1, d_r), h_T (d_r,), outputs (T, d_h)), float64.
+    """
+    p = _f64(params)
+    xs = np.asarray(xs, np.float64)
+    T = xs.shape[0]
+    w, d_r = p["W_conv"].shape
+    window = [np.zeros(d_r) for _ in range(w - 1)]
+    if window0 is not None:
+        window = [np.asarray(v, np.float64).copy() for v in window0]
+    h = np.zeros(d_r) if h0 is None else np.asarray(h0, np.float64).copy()
+    out = np.zeros((T, p["W_o"].shape[0]))
+    starts = _segment_starts(T, length, resets, reverse)
+    for t in _order(T, length, reverse):
+        if starts[t]:
+            window = [np.zeros(d_r) for _ in range(w - 1)]
+        y = gelu_tanh(p["W_y"] @ xs[t] + p["b_y"])
+        v = p["W_u"] @ xs[t] + p["b_u"]
+        seen = window + [v]  # oldest first
+        u = sum(p["W_conv"][k] * seen[k] for k in range(w)) + p["b_conv"]
+        h = _rglru_step(p["rglru"], h, u, starts[t])
+        out[t] = p["W_o"] @ (h * y) + p["b_o"]
+        window = seen[1:]
+    return np.stack(window) if window else np.zeros((0, d_r)), h, out
+
+
+def lru_forward(params, xs, h0=None, length=None, resets=None, reverse=False):
+    """The LRU on one sequence (Orvieto et al. 2023), in complex128.
+
+    lambda = exp(-exp(nu_log) + i exp(theta_log));  h_t = lambda h_{t-1} + exp(gamma_log)
+    (B_re + i B_im) x_t;  y_t = Re((C_re + i C_im) h_t) + D x_t. A reset makes the step read
+    ``h0``. Padding steps keep h and emit zeros.
+
+    Returns (h_T (d_h,) complex, ys (T, d_in) real).
+    """
+    p = _f64(params)
+    xs = np.asarray(xs, np.float64)
+    T, d_h = xs.shape[0], p["nu_log"].shape[0]
+    h0 = np.zeros(d_h, complex) if h0 is None else np.asarray(h0, np.complex128)
+    lam = np.exp(-np.exp(p["nu_log"]) + 1j * np.exp(p["theta_log"]))
+    B = p["B_re"] + 1j * p["B_im"]
+    C = p["C_re"] + 1j * p["C_im"]
+    h = h0.copy()
+    ys = np.zeros((T, xs.shape[1]))
+    starts = _segment_starts(T, length, resets, reverse)
+    for t in _order(T, length, reverse):
+        if starts[t]:
+            h = h0.copy()
+        h = lam * h + np.exp(p["gamma_log"]) * (B @ xs[t])
+        ys[t] = (C @ h).real + p["D"] * xs[t]
+    return h, ys

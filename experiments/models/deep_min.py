@@ -36,6 +36,10 @@ from experiments.models.registry import cell_name
 MIN_MODELS = ("mingru", "minlstm")
 """The cells whose recipe is the deep one by default (the paper's); any registered cell whose
 output has the carry's width can run it (``init_deep``)."""
+DEEP_MODELS = (*MIN_MODELS, "rglru", "lru")
+"""The models that ``--recipe=deep`` builds as residual blocks: the min cells, the Hawk block
+(model ``rglru``: a Hawk / Griffin stack with MLPs) and the LRU (whose layers are linear in
+their inputs and need the blocks' MLPs for a nonlinearity)."""
 
 
 def _method(cell: jaxrnn.Cell) -> str:

@@ -11,16 +11,20 @@ from __future__ import annotations
 import typing
 from typing import Literal
 
-Model = Literal["rnn", "lstm", "gru", "mingru", "minlstm", "slstm", "mlstm"]
+Model = Literal["rnn", "lstm", "gru", "mingru", "minlstm", "rglru", "lru", "slstm", "mlstm"]
 MODELS: tuple[str, ...] = typing.get_args(Model)
-CELLS: dict[str, str] = {"mlstm": "mlstm_layer"}
-"""Models whose cell is registered under another name: the mLSTM is a layer (up-projection,
-convolution, q/k/v from the input, gates, multi-head norm: the xLSTM's mLSTM block without
-its residual and norm, which the tasks' deep blocks add)."""
+DEFAULT_MODELS: tuple[str, ...] = ("rnn", "lstm")
+"""What a task runs when ``--models`` is not given; the others are asked for by name."""
+
+CELLS: dict[str, str] = {"rglru": "hawk", "mlstm": "mlstm_layer"}
+"""The registered jaxrnn cell a model name trains, where they differ: ``rglru`` is the Hawk
+block (Griffin's recurrent block: projections, a causal convolution and the RG-LRU), which
+reads and writes any sizes; the bare RG-LRU (cell ``"rglru"``) maps ``d`` channels to ``d``.
+``mlstm`` is the mLSTM layer (up-projection, convolution, q/k/v from the input, gates,
+multi-head norm: the xLSTM's mLSTM block without its residual and norm, which the tasks' deep
+blocks add)."""
 
 
 def cell_name(model: str) -> str:
-    """The registered cell that ``--models=<model>`` trains."""
+    """The jaxrnn cell (``jaxrnn.get_cell``) that the model ``model`` trains."""
     return CELLS.get(model, model)
-DEFAULT_MODELS: tuple[str, ...] = ("rnn", "lstm")
-"""What a task runs when ``--models`` is not given; the others are asked for by name."""

@@ -31,9 +31,10 @@ def init_model(
     blocks: int = 0,
     mlp_expansion: int = 4,
 ) -> dict[str, Any]:
-    """Parameters of a model of the registered cell ``model`` (``jaxrnn.cell_names()``) with
-    ``d_out`` outputs per step: one layer of the cell and a linear readout, or the cell's own
-    readout (the RNN's ``V s_t + b_o``).
+    """Parameters of a model of the registered cell ``model`` (``jaxrnn.cell_names()``; the
+    model ``rglru`` is the cell ``hawk``, :func:`experiments.models.registry.cell_name`) with
+    ``d_out`` outputs per step: one layer of the cell and a linear readout of its outputs
+    (``d_h`` of them, the LRU's ``d_in``), or the cell's own readout (the RNN's ``V s_t + b_o``).
 
     ``blocks > 0`` gives the deep recipe instead of one layer: ``blocks`` residual blocks of
     width ``d_h`` with MLPs of ``mlp_expansion * d_h`` units; the input is the residual
@@ -43,7 +44,8 @@ def init_model(
     cell = jaxrnn.get_cell(cell_name(model), "model")
     if cell.readout is not None and not blocks:
         return {"cell": cell.init(k_cell, d_in, d_h, d_out=d_out), "readout": {}}
-    V = jax.nn.initializers.glorot_uniform()(k_out, (d_out, d_h), jnp.float32)
+    d_y = d_h if blocks else cell.output_size({"d_in": d_in, "d_h": d_h})  # the LRU's: d_in
+    V = jax.nn.initializers.glorot_uniform()(k_out, (d_out, d_y), jnp.float32)
     readout = {"V": V, "b": jnp.zeros((d_out,), jnp.float32)}
     if not blocks:
         return {"cell": cell.init(k_cell, d_in, d_h), "readout": readout}

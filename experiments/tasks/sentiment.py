@@ -5,7 +5,7 @@ the cell, and classified from the state after its last word: ``p(y) = softmax(V 
 (``h_n`` for the LSTM). Batches hold sentences of similar length, padded to a few bucket
 lengths, and ``lengths`` makes the scans hold the state past each sentence's end, so padding
 changes nothing and costs little. The vanilla RNN and the LSTM have the same sizes.
-``--recipe=deep`` builds the minGRU and minLSTM as the paper's residual blocks
+``--recipe=deep`` builds the minGRU, minLSTM, Hawk block and LRU as residual blocks
 (:mod:`experiments.models.deep_min`), classified from the normalised stream at the last word.
 
 Data: ``--data_dir``, else ``$JAXRNN_DATA/sst2``, else the cache, else the GLUE download
@@ -44,7 +44,7 @@ from experiments.data.text import (
     read_sentences,
     tokenize_sst,
 )
-from experiments.models.deep_min import MIN_MODELS
+from experiments.models.deep_min import DEEP_MODELS
 from experiments.models.losses import cross_entropy
 from experiments.models.params_io import load_params, save_params
 from experiments.models.registry import MODELS
@@ -58,7 +58,7 @@ def init_params(key: jax.Array, cfg: SentimentConfig, model: str, vocab_size: in
     recipe: ``{"embed": E (vocab, hidden), "blocks": ..., "readout": ...}``, ``E`` at unit
     scale as the residual stream's first value (as in charlm)."""
     k_embed, k_model = jax.random.split(key)
-    if cfg.recipe == "deep" and model in MIN_MODELS:
+    if cfg.recipe == "deep" and model in DEEP_MODELS:
         params = init_model(k_model, model, cfg.hidden, cfg.hidden, len(LABELS),
                             blocks=cfg.blocks, mlp_expansion=cfg.mlp_expansion)  # fmt: skip
         params["embed"] = jax.random.normal(k_embed, (vocab_size, cfg.hidden), jnp.float32)
@@ -190,7 +190,7 @@ def main(cfg: SentimentConfig, resume: str | None = None) -> dict:
     )
     results, histories = {}, {}
     for model in cfg.models:
-        deep = cfg.recipe == "deep" and model in MIN_MODELS
+        deep = cfg.recipe == "deep" and model in DEEP_MODELS
         sizes = f"{cfg.blocks} deep blocks" if deep else f"embed {cfg.embed}"
         print(f"[sentiment] {model}: {cfg.steps} steps, {sizes}, hidden {cfg.hidden}")
         t0 = time.perf_counter()

@@ -60,7 +60,8 @@ def stack_layouts(
         if "d_out" not in cell.init_options:
             opts.pop("d_out")
         layouts.append(layer_layout(cell, d_in, d_h, bidirectional=bidirectional, options=opts))
-        d_in = 2 * d_h if (bidirectional and merge == "concat") else d_h
+        d_y = cell.output_size({**opts, "d_in": d_in, "d_h": d_h})
+        d_in = 2 * d_y if (bidirectional and merge == "concat") else d_y
     return layouts
 
 
@@ -97,15 +98,48 @@ def stored(leaf: Leaf) -> bool:
     return 0 not in leaf.shape
 
 
-def build(layout: Any, make: Callable[[tuple[str, ...], Leaf], Any]) -> dict[str, Any]:
-    """Nested dicts mirroring ``layout``; each stored leaf is ``make(path, leaf)``."""
+def raw(value: Any) -> Any:
+    """The array inside a Flax metadata box or variable (``nn.Partitioned``, ``nnx.Param``)."""
+    if hasattr(value, "unbox"):  # flax.linen AxisMetadata
+        return value.unbox()
+    if hasattr(value, "get_value"):  # flax.nnx Variable
+        return value.get_value()
+    if hasattr(value, "raw_value"):  # flax.nnx VariableMetadata
+        return value.raw_value
+    return value
+
+
+def derived(leaf: Leaf, siblings: Mapping[str, Any], dtype: DType) -> Any:
+    """The initial value of a leaf with :attr:`~jaxrnn.Leaf.derive`, from its siblings
+    created before it (arrays, or Flax boxes holding them)."""
+    if leaf.derive is None:
+        raise ValueError("derived: the leaf has no derive function")
+    return jnp.asarray(leaf.derive({k: raw(v) for k, v in siblings.items()}), dtype)
+
+
+def build(
+    layout: Any,
+    make: Callable[[tuple[str, ...], Leaf], Any],
+    make_derived: Callable[[Leaf, Mapping[str, Any]], Any] | None = None,
+) -> dict[str, Any]:
+    """Nested dicts mirroring ``layout``; each stored leaf is ``make(path, leaf)``, a leaf
+    with :attr:`~jaxrnn.Leaf.derive` ``make_derived(leaf, siblings)`` (default: the derived
+    array itself)."""
 
     def walk(node: Any, path: tuple[str, ...]) -> dict[str, Any]:
-        out = {}
+        out: dict[str, Any] = {}
         for name in node._fields:
             child = getattr(node, name)
             if isinstance(child, Leaf):
-                if stored(child):
+                if not stored(child):
+                    continue
+                if child.derive is not None:
+                    out[name] = (
+                        derived(child, out, jnp.result_type(*_dtypes(out)))
+                        if make_derived is None
+                        else make_derived(child, out)
+                    )
+                else:
                     out[name] = make((*path, name), child)
             else:
                 out[name] = walk(child, (*path, name))
@@ -114,10 +148,20 @@ def build(layout: Any, make: Callable[[tuple[str, ...], Leaf], Any]) -> dict[str
     return walk(layout, ())
 
 
+def _dtypes(values: Mapping[str, Any]) -> list[Any]:
+    """The dtypes of the arrays in ``values`` (float32 when there are none)."""
+    out = [raw(v).dtype for v in values.values() if hasattr(raw(v), "dtype")]
+    return out or [jnp.float32]
+
+
 def init_tree(key: Array, layout: Any, inits: Inits) -> dict[str, Any]:
     """Nested dicts of fresh arrays for ``layout``; stored leaf ``n`` uses ``fold_in(key, n)``."""
     counter = iter(range(1 << 30))
-    return build(layout, lambda path, leaf: inits(jax.random.fold_in(key, next(counter)), leaf))
+    return build(
+        layout,
+        lambda path, leaf: inits(jax.random.fold_in(key, next(counter)), leaf),
+        lambda leaf, siblings: derived(leaf, siblings, inits.param_dtype),
+    )
 
 
 def _from_layout(layout: Any, tree: Mapping[str, Any]) -> Any:
@@ -247,12 +291,14 @@ __all__ = [
     "as_dict",
     "build",
     "cell_for",
+    "derived",
     "cell_options",
     "get_cell",
     "init_carry",
     "init_tree",
     "is_leaf",
     "layer_layout",
+    "raw",
     "rebuild",
     "stack_layouts",
     "step",

@@ -181,6 +181,14 @@ def newton_path(
             "method='sequential'"
         )
 
+    leaves = jax.tree.leaves(carry0)  # (n, ...) each
+    if any(c.ndim != 2 or not jnp.issubdtype(c.dtype, jnp.floating) for c in leaves):
+        got = ", ".join(f"{c.dtype}{list(c.shape[1:])}" for c in leaves)
+        raise ValueError(
+            f"method={'newton' if jacobian == 'full' else 'newton-diagonal'!r} needs a carry "
+            f"of real vectors, and the cell {cell.name!r} carries {got}; use "
+            "method='sequential'"
+        )
     # Newton's method subtracts carries, so it needs finite ones: an infinite entry of the
     # initial carry (a log-space stabiliser with no history yet, the sLSTM's m_0 = -inf)
     # enters as +-INFINITE_CARRY, whose exponential is 0 in every float dtype.
@@ -297,6 +305,8 @@ def run(
     r = None
     if resets is not None:
         r = jnp.moveaxis(resets, -1, 0).reshape(T, n)
+        if mask is not None:  # a flag at padding marks no segment (a reverse read would
+            r = r & mask  # otherwise restart its first valid step by the cell's own rule)
         r = reverse_resets(r) if reverse else r
     c0 = batch_like(jax.tree.map(lambda c: c.reshape(n, *c.shape[nb:]), carry0), xs_t)
     cr = None if reset_carry is None else batch_like(

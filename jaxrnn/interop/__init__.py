@@ -25,6 +25,11 @@ is refused with an error, never converted approximately.
 - ``xlstm`` ``mLSTMLayer``, ``sLSTMLayer``, ``xLSTMBlockStack`` (vanilla backends):
   :func:`from_mlstm_layer`, :func:`to_mlstm_layer`, :func:`from_slstm_layer`,
   :func:`to_slstm_layer`, :func:`from_xlstm_block_stack`, :func:`to_xlstm_block_stack`.
+- RecurrentGemma (``recurrentgemma.jax``): ``layers.RGLRU`` :func:`from_recurrentgemma_rglru`,
+  :func:`to_recurrentgemma_rglru`; ``layers.Conv1D`` :func:`from_recurrentgemma_conv1d`,
+  :func:`to_recurrentgemma_conv1d`; ``modules.RecurrentBlock`` (the Hawk block)
+  :func:`from_recurrentgemma_recurrent_block`, :func:`to_recurrentgemma_recurrent_block`;
+  its cache :func:`from_recurrentgemma_cache`.
 """
 
 from jaxrnn.interop.equinox_haiku import (
@@ -57,6 +62,15 @@ from jaxrnn.interop.pytorch import (
     to_torch_lstm,
     to_torch_rnn,
 )
+from jaxrnn.interop.recurrentgemma import (
+    from_recurrentgemma_cache,
+    from_recurrentgemma_conv1d,
+    from_recurrentgemma_recurrent_block,
+    from_recurrentgemma_rglru,
+    to_recurrentgemma_conv1d,
+    to_recurrentgemma_recurrent_block,
+    to_recurrentgemma_rglru,
+)
 from jaxrnn.interop.xlstm import (
     from_mlstm_layer,
     from_slstm_layer,
@@ -80,6 +94,10 @@ __all__ = [
     "from_keras_lstm",
     "from_mlstm_layer",
     "from_slstm_layer",
+    "from_recurrentgemma_cache",
+    "from_recurrentgemma_conv1d",
+    "from_recurrentgemma_recurrent_block",
+    "from_recurrentgemma_rglru",
     "from_torch_gru",
     "from_torch_lstm",
     "from_torch_rnn",
@@ -96,6 +114,9 @@ __all__ = [
     "to_keras_lstm",
     "to_mlstm_layer",
     "to_slstm_layer",
+    "to_recurrentgemma_conv1d",
+    "to_recurrentgemma_recurrent_block",
+    "to_recurrentgemma_rglru",
     "to_torch_gru",
     "to_torch_lstm",
     "to_torch_rnn",
