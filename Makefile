@@ -61,4 +61,4 @@ bench-quick: $(STAMP)
 	$(PY) -m benchmarks --quick $(ARGS)
 
 clean:
-	rm -rf $(VENV) build dist docs/_build *.egg-info .jax_cache
+	rm -rf $(VENV) build dist docs/_build *.egg-info
