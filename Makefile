@@ -13,7 +13,8 @@ help:
 	@echo "make test                          run the test suite (creates .venv on first use)"
 	@echo "make experiment NAME=<name> ARGS=  run an experiment (no NAME: list them;"
 	@echo "                                   ARGS=--help: its keys; ARGS=--preset=quick: < 2 min)"
-	@echo "make bench                         benchmarks against Flax, Equinox, Haiku, PyTorch"
+	@echo "make bench                         benchmarks against Flax, Equinox, Haiku, PyTorch,"
+	@echo "                                   RecurrentGemma, mlstm_kernels"
 	@echo "make lint                          ruff"
 	@echo "make typecheck                     mypy on jaxrnn/"
 	@echo "make docs                          the documentation site, into docs/_build/html"
@@ -54,11 +55,16 @@ format: $(STAMP)
 experiment: $(EXP_STAMP)
 	$(PY) -m experiments $(NAME) $(ARGS)
 
+# The peers' table (LSTM, GRU, RNN), then each family against its reference implementation.
+BENCH_FAMILIES := benchmarks.rglru benchmarks.xlstm
+
 bench: $(STAMP)
 	$(PY) -m benchmarks $(ARGS)
+	@for m in $(BENCH_FAMILIES); do $(PY) -m $$m || exit 1; done
 
 bench-quick: $(STAMP)
 	$(PY) -m benchmarks --quick $(ARGS)
+	@for m in $(BENCH_FAMILIES); do $(PY) -m $$m --quick --out $${TMPDIR:-/tmp} || exit 1; done
 
 clean:
 	rm -rf $(VENV) build dist docs/_build *.egg-info
