@@ -36,10 +36,13 @@ from experiments.models.registry import cell_name
 MIN_MODELS = ("mingru", "minlstm")
 """The cells whose recipe is the deep one by default (the paper's); any registered cell whose
 output has the carry's width can run it (``init_deep``)."""
-DEEP_MODELS = (*MIN_MODELS, "rglru", "lru")
+BLOCK_MODELS = ("lru", "mlstm")
+"""The cells that only run inside residual blocks: the LRU (outputs of its input's width, and
+linear in its inputs: the blocks' MLPs give the nonlinearity) and the mLSTM layer (``d -> d``,
+the xLSTM's mLSTM block without its residual). ``charlm`` builds them as blocks."""
+DEEP_MODELS = (*MIN_MODELS, "rglru", *BLOCK_MODELS)
 """The models that ``--recipe=deep`` builds as residual blocks: the min cells, the Hawk block
-(model ``rglru``: a Hawk / Griffin stack with MLPs) and the LRU (whose layers are linear in
-their inputs and need the blocks' MLPs for a nonlinearity)."""
+(model ``rglru``: a Hawk / Griffin stack with MLPs) and the :data:`BLOCK_MODELS`."""
 
 
 def _method(cell: jaxrnn.Cell) -> str:

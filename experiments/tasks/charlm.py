@@ -38,7 +38,14 @@ from experiments.core.run import Run
 from experiments.core.step import Problem
 from experiments.core.train import train
 from experiments.data.chars import CharVocab, load_text, ngram_baselines
-from experiments.models.deep_min import MIN_MODELS, deep_scan, deep_step, init_deep, zero_states
+from experiments.models.deep_min import (
+    BLOCK_MODELS,
+    MIN_MODELS,
+    deep_scan,
+    deep_step,
+    init_deep,
+    zero_states,
+)
 from experiments.models.losses import token_nll
 from experiments.models.params_io import save_params
 from experiments.models.registry import cell_name
@@ -56,7 +63,7 @@ def init_params(key: jax.Array, cfg: CharLMConfig, n_vocab: int) -> dict:
         "V": jax.nn.initializers.glorot_uniform()(keys[1], (n_vocab, cfg.hidden), jnp.float32),
         "b": jnp.zeros((n_vocab,), jnp.float32),
     }
-    if cfg.model in MIN_MODELS:
+    if cfg.model in MIN_MODELS + BLOCK_MODELS:
         E = jax.random.normal(keys[0], (n_vocab, cfg.hidden), jnp.float32)
         blocks = init_deep(keys[2], cfg.model, cfg.hidden, cfg.layers, cfg.mlp_expansion)
         return {"E": E, "blocks": blocks, **head}

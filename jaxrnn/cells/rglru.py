@@ -305,10 +305,9 @@ def _shift(a: Array, j: int) -> Array:
     """Time-major ``a (T, ...)`` delayed by ``j`` steps: ``out[t] = a[t - j]``, zeros before."""
     if j == 0:
         return a
-    T = a.shape[0]
-    if j >= T:
-        return jnp.zeros_like(a)
-    return jnp.concatenate([jnp.zeros_like(a[:j]), a[: T - j]])
+    # no comparison of j with T, which may be a symbolic size (jax.export)
+    zeros = jnp.zeros((j, *a.shape[1:]), a.dtype)
+    return jnp.concatenate([zeros, a])[: a.shape[0]]
 
 
 def _flip_valid(a: Array, L: Array | None) -> Array:

@@ -208,7 +208,7 @@ def test_half_written_checkpoint_is_invisible(tmp_path, capsys, stopped, referen
         (["--devices=-2"], r"--devices: expected an int >= 0"),
         (["--steps=100", "--warmup_steps=500"], r"--warmup_steps: expected an int in \[0, steps=100\]"),
         (["--T_values=1"], r"--T_values: expected a comma list of int >= 2, got '1'"),
-        (["--models=tanh"], r"--models: expected a comma list of rnn\|lstm\|gru\|mingru\|minlstm, got 'tanh'"),
+        (["--models=tanh"], r"--models: expected a comma list of rnn\|lstm\|gru\|mingru\|minlstm\|rglru\|lru\|slstm\|mlstm, got 'tanh'"),
         (["--lr=-0.1"], r"--lr: expected a float > 0, got -0.1"),
         (["--hiden=3"], r"unknown key --hiden \(did you mean --hidden\?\)"),
         (["--hidden=3.5"], r"--hidden: expected an int >= 1, got '3.5'"),

@@ -123,7 +123,7 @@ def test_padding_to_a_longer_bucket_changes_nothing():
 
 def test_config_errors():
     with pytest.raises(
-        ConfigError, match=r"--models: expected a comma list of rnn\|lstm\|gru\|mingru\|minlstm, got 'tanh'"
+        ConfigError, match=r"--models: expected a comma list of rnn\|lstm\|gru\|mingru\|minlstm\|rglru\|lru\|slstm\|mlstm, got 'tanh'"
     ):
         parse_args(SentimentConfig, ["--models=tanh"])
     with pytest.raises(ConfigError, match="--buckets: expected a comma list of int >= 1, increasing"):

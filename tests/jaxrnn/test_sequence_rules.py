@@ -106,8 +106,18 @@ def test_resets_equal_separate_calls_per_segment(cell):
                 L = int(LENGTHS[b])
                 starts = [0, *(t for t in range(1, L) if RESETS[b, t]), L]
                 for s, e in zip(starts[:-1], starts[1:]):
+                    own_rule = cell.reset_rule == "cell" and (e < L if reverse else s > 0)
+                    if own_rule and reverse:
+                        # A cell with its own reset rule (the RG-LRU: h_t = i_t x_t) applies
+                        # it where a segment is entered; reversed, that is the segment's last
+                        # step, which a call of its own cannot flag (test_rglru.py holds it
+                        # against the float64 reference).
+                        continue
+                    # forward, the separate call flags its first step: the cell's own rule
+                    # there, and for the others a restart from the initial carry it reads anyway
+                    resets = jnp.zeros(e - s, bool).at[0].set(own_rule)
                     _, seg = jaxrnn.cell_scan(p, xs[b, s:e], _row(c0, b), reverse=reverse,
-                                              method=method)  # fmt: skip
+                                              method=method, resets=resets if own_rule else None)  # fmt: skip
                     _close(ys[b, s:e], seg)
 
 
@@ -133,7 +143,8 @@ def test_streaming_in_chunks_equals_the_whole_pass(cell):
     def loss(fn):
         def f(p, xs, c0):
             carry, ys = fn(p, xs, c0)
-            return (ys**2).sum() + sum((c**2).sum() for c in jax.tree.leaves(carry))
+            # |c|^2: a complex carry (the LRU's) still gives a real loss
+            return (ys**2).sum() + sum((jnp.abs(c) ** 2).sum() for c in jax.tree.leaves(carry))
 
         return f
 
