@@ -14,6 +14,7 @@ and ``xlstm.md``.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import json
 import os
@@ -37,8 +38,10 @@ QUICK_MLSTM = {"tiny": (1, 2, 64, 8)}
 QUICK_SLSTM = {"tiny": (2, 12, 8)}
 
 
+@functools.cache
 def _mlstm_kernels() -> dict:
-    """The native JAX chunkwise and parallel functions of ``mlstm_kernels``, by file."""
+    """The native JAX chunkwise and parallel functions of ``mlstm_kernels``, by file (once per
+    process: a second ``find_spec`` would meet the stub packages, which have no spec)."""
     spec = importlib.util.find_spec("mlstm_kernels")
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError("mlstm_kernels is not installed")
