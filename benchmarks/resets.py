@@ -51,7 +51,7 @@ def _peers(cell: jaxrnn.Cell, B: int, T: int, d: int) -> list[Peer]:
 
     def with_carries(p, x):
         _, ys, carries = jaxrnn.cell_scan(p, x, method=method, return_carries=True)
-        return ys.sum() + sum(c.sum() for c in jax.tree.leaves(carries))
+        return ys.sum() + sum(c.real.sum() for c in jax.tree.leaves(carries))  # LRU: complex
 
     def peer(name: str, fn: Any) -> Peer:
         fwd, grad = jax.jit(fn), jax.jit(jax.grad(fn))
