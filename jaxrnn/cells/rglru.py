@@ -305,9 +305,9 @@ def _shift(a: Array, j: int) -> Array:
     """Time-major ``a (T, ...)`` delayed by ``j`` steps: ``out[t] = a[t - j]``, zeros before."""
     if j == 0:
         return a
-    # no comparison of j with T, which may be a symbolic size (jax.export)
-    zeros = jnp.zeros((j, *a.shape[1:]), a.dtype)
-    return jnp.concatenate([zeros, a])[: a.shape[0]]
+    # a pad, not a concatenation with new zeros: no comparison of j with T, which may be a
+    # symbolic size (jax.export), and the result keeps a's sharding (explicit meshes)
+    return jnp.pad(a, [(j, 0)] + [(0, 0)] * (a.ndim - 1))[: a.shape[0]]
 
 
 def _flip_valid(a: Array, L: Array | None) -> Array:
