@@ -12,7 +12,9 @@ For each registered cell and shape, in one process, interleaved call by call
   ``C_t`` sequence comes from its fast loop).
 
 Writes ``benchmarks/results/resets.json`` and ``resets.md`` with the ratios to ``plain``;
-the aim is at most 1.1x for both, forward+backward.
+the aim is at most 1.1x for both, forward+backward. A ratio is paired: the median over rounds
+of (the variant's time / ``plain``'s time in the same round), with its quartiles, so that a
+burst of load on a shared machine moves both times of a round together rather than the ratio.
 """
 
 from __future__ import annotations
@@ -61,12 +63,22 @@ def _peers(cell: jaxrnn.Cell, B: int, T: int, d: int) -> list[Peer]:
 
 
 def bench(cell_name: str, shape: tuple[int, int, int], budget_s: float) -> dict[str, float]:
-    """Median ms per ``(variant, mode)``."""
+    """Median ms per ``(variant, mode)``, and per ``(variant, mode)`` other than ``plain`` the
+    paired ratio's median and quartiles (keys ``"resets grad ratio"``, ``... q25``, ``... q75``)
+    and the number of rounds."""
     impls = _peers(jaxrnn.get_cell(cell_name), *shape)
     for impl in impls:  # compile both modes before timing
         jax.block_until_ready((impl.forward(), impl.grad()))
     times = timed_rounds(impls, 1000, budget_s)
-    return {f"{name} {mode}": 1e3 * float(np.median(t)) for (name, mode), t in times.items()}
+    out = {f"{name} {mode}": 1e3 * float(np.median(t)) for (name, mode), t in times.items()}
+    for (name, mode), t in times.items():
+        if name != "plain":
+            ratios = np.asarray(t) / np.asarray(times[("plain", mode)])
+            q25, q50, q75 = np.percentile(ratios, [25, 50, 75])
+            out |= {f"{name} {mode} ratio": float(q50), f"{name} {mode} ratio q25": float(q25),
+                    f"{name} {mode} ratio q75": float(q75)}  # fmt: skip
+    out["rounds"] = len(times[("plain", "fwd")])
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -91,9 +103,6 @@ def main(argv: list[str] | None = None) -> dict:
         for name in names:
             ms = bench(cell, shapes[name], args.budget)
             row = {"cell": cell, "shape": name, "B_T_d": shapes[name], **ms}
-            for v in ("resets", "carries"):
-                for mode in ("fwd", "grad"):
-                    row[f"{v} {mode} ratio"] = ms[f"{v} {mode}"] / ms[f"plain {mode}"]
             rows.append(row)
             print(f"{cell:8s} {name:7s} fwd+bwd: plain {ms['plain grad']:8.2f} ms, resets "
                   f"{row['resets grad ratio']:.2f}x, carries {row['carries grad ratio']:.2f}x; "
@@ -105,12 +114,15 @@ def main(argv: list[str] | None = None) -> dict:
             "devices": str(jax.devices()), "jax": jax.__version__, "argv": argv,
             "reset_every": RESET_EVERY}  # fmt: skip
     (out / "resets.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
-    lines = ["| cell | shape (B, T, d) | fwd+bwd, no resets | with resets | return_carries |",
-             "|---|---|---|---|---|"]  # fmt: skip
+    def ratio(r: dict, key: str) -> str:
+        return f"{r[key]:.2f}x ({r[key + ' q25']:.2f}-{r[key + ' q75']:.2f})"
+
+    lines = ["| cell | shape (B, T, d) | fwd+bwd, no resets | with resets | return_carries "
+             "| rounds |", "|---|---|---|---|---|---|"]  # fmt: skip
     for r in rows:
         lines.append(f"| {r['cell']} | {r['shape']} {tuple(r['B_T_d'])} | "
-                     f"{r['plain grad']:.2f} ms | {r['resets grad ratio']:.2f}x | "
-                     f"{r['carries grad ratio']:.2f}x |")  # fmt: skip
+                     f"{r['plain grad']:.2f} ms | {ratio(r, 'resets grad ratio')} | "
+                     f"{ratio(r, 'carries grad ratio')} | {r['rounds']} |")  # fmt: skip
     (out / "resets.md").write_text("\n".join(lines) + "\n")
     return {"meta": meta, "rows": rows}
 

@@ -1,6 +1,6 @@
 """Shared fixtures. ``JAXRNN_REQUIRE_TORCH=1`` (set by .ci/run) turns a missing torch
-into an error, so the PyTorch cross-checks cannot silently skip in CI. (The compilation cache
-of every test process is set in the root ``conftest.py``.)"""
+into an error, so the PyTorch cross-checks cannot silently skip in CI. (XLA's compile flags
+of every test process are set in the root ``conftest.py``.)"""
 
 from __future__ import annotations
 

@@ -23,6 +23,10 @@ def test_resets_benchmark_times_three_variants(tmp_path):
                        "--out", str(tmp_path)])  # fmt: skip
     (row,) = out["rows"]
     assert {"resets grad ratio", "carries grad ratio"} <= set(row)
+    # paired ratios: the median lies between its quartiles, over at least 3 rounds
+    assert row["rounds"] >= 3
+    for key in ("resets grad ratio", "carries fwd ratio"):
+        assert row[key + " q25"] <= row[key] <= row[key + " q75"]
     assert "return_carries" in (tmp_path / "resets.md").read_text()
 
 

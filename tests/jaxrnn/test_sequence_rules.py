@@ -81,18 +81,43 @@ def _row(tree, b):
 def test_padding_law(cell):
     p, xs, c0 = _setup(cell)
     garbage = jnp.where(jnp.arange(T)[None, :, None] < LENGTHS[:, None, None], xs, 1e3)
+    L = int(LENGTHS[1])
     for method in methods(cell):
         for reverse in (False, True):
-            a = jaxrnn.cell_scan(p, xs, c0, lengths=LENGTHS, reverse=reverse, method=method)
-            g = jaxrnn.cell_scan(p, garbage, c0, lengths=LENGTHS, reverse=reverse, method=method)
-            _close(a, g)
-            # the valid part alone gives the same valid outputs and final carry
-            L = int(LENGTHS[1])
-            alone = jaxrnn.cell_scan(p, xs[1:, :L], _row(c0, slice(1, 2)), reverse=reverse,
+
+            @jax.jit  # the three calls compiled as one program
+            def calls(p, xs, garbage, c0, method=method, reverse=reverse):
+                a = jaxrnn.cell_scan(p, xs, c0, lengths=LENGTHS, reverse=reverse, method=method)
+                g = jaxrnn.cell_scan(p, garbage, c0, lengths=LENGTHS, reverse=reverse,
                                      method=method)  # fmt: skip
+                # the valid part alone gives the same valid outputs and final carry
+                alone = jaxrnn.cell_scan(p, xs[1:, :L], _row(c0, slice(1, 2)), reverse=reverse,
+                                         method=method)  # fmt: skip
+                return a, g, alone
+
+            a, g, alone = calls(p, xs, garbage, c0)
+            _close(a, g)
             _close(_row(a[0], slice(1, 2)), alone[0])
             _close(a[1][1:, :L], alone[1])
             assert float(jnp.abs(a[1][1, L:]).max()) == 0.0  # padding emits zeros
+
+
+def _segments(reverse: bool, own_rule_cell: bool) -> list[tuple[int, int, int, bool]]:
+    """``(row, start, end, own_rule)`` of every segment that RESETS and LENGTHS cut."""
+    out = []
+    for b in range(B):
+        L = int(LENGTHS[b])
+        starts = [0, *(t for t in range(1, L) if RESETS[b, t]), L]
+        for s, e in zip(starts[:-1], starts[1:]):
+            own_rule = own_rule_cell and (e < L if reverse else s > 0)
+            if own_rule and reverse:
+                # A cell with its own reset rule (the RG-LRU: h_t = i_t x_t) applies it where
+                # a segment is entered; reversed, that is the segment's last step, which a
+                # call of its own cannot flag (test_rglru.py holds it against the float64
+                # reference).
+                continue
+            out.append((b, s, e, own_rule))
+    return out
 
 
 @pytest.mark.usefixtures("x64")
@@ -102,29 +127,30 @@ def test_resets_equal_separate_calls_per_segment(cell):
         for reverse in (False, True):
             _, ys = jaxrnn.cell_scan(p, xs, c0, lengths=LENGTHS, resets=RESETS,
                                      reverse=reverse, method=method)  # fmt: skip
-            for b in range(B):
-                L = int(LENGTHS[b])
-                starts = [0, *(t for t in range(1, L) if RESETS[b, t]), L]
-                for s, e in zip(starts[:-1], starts[1:]):
-                    own_rule = cell.reset_rule == "cell" and (e < L if reverse else s > 0)
-                    if own_rule and reverse:
-                        # A cell with its own reset rule (the RG-LRU: h_t = i_t x_t) applies
-                        # it where a segment is entered; reversed, that is the segment's last
-                        # step, which a call of its own cannot flag (test_rglru.py holds it
-                        # against the float64 reference).
-                        continue
-                    # forward, the separate call flags its first step: the cell's own rule
-                    # there, and for the others a restart from the initial carry it reads anyway
-                    resets = jnp.zeros(e - s, bool).at[0].set(own_rule)
-                    _, seg = jaxrnn.cell_scan(p, xs[b, s:e], _row(c0, b), reverse=reverse,
-                                              method=method, resets=resets if own_rule else None)  # fmt: skip
-                    _close(ys[b, s:e], seg)
+            # The separate calls, one per segment, as the rows of one batch: each segment at
+            # the start of its row, its length as the row's length (the padding law, tested
+            # above, makes a padded row the same call as the segment alone). Forward, a call
+            # flags its first step: the cell's own rule there, and for the others a restart
+            # from the initial carry it reads anyway.
+            segs = _segments(reverse, cell.reset_rule == "cell")
+            rows = jnp.stack([jnp.pad(xs[b, s:e], ((0, T - (e - s)), (0, 0)))
+                              for b, s, e, _ in segs])  # fmt: skip
+            flags = np.zeros((len(segs), T), bool)
+            flags[:, 0] = [own for *_, own in segs]
+            c0_rows = _row(c0, np.array([b for b, *_ in segs]))
+            _, sep = jaxrnn.cell_scan(p, rows, c0_rows, lengths=np.array([e - s for _, s, e, _ in segs]),
+                                      resets=flags if flags.any() else None, reverse=reverse,
+                                      method=method)  # fmt: skip
+            for i, (b, s, e, _) in enumerate(segs):
+                _close(ys[b, s:e], sep[i, : e - s])
 
 
 @pytest.mark.usefixtures("x64")
 def test_streaming_in_chunks_equals_the_whole_pass(cell):
     p, xs, c0 = _setup(cell, seed=2)
-    cuts = [0, 3, 7, T]  # chunks of 3, 4 and 2 steps; resets fall inside them
+    # chunks of 3 and 6 steps: resets inside both, one on the first step of the second (row
+    # 1, t=3), and row 1's length ends inside the second
+    cuts = [0, 3, T]
 
     def whole(p, xs, c0):
         return jaxrnn.cell_scan(p, xs, c0, lengths=LENGTHS, resets=RESETS)
@@ -138,7 +164,8 @@ def test_streaming_in_chunks_equals_the_whole_pass(cell):
             outs.append(ys)
         return carry, jnp.concatenate(outs, axis=1)
 
-    _close(chunked(p, xs, c0), whole(p, xs, c0))
+    # each function compiled whole (one program rather than one per scan and per operation)
+    _close(jax.jit(chunked)(p, xs, c0), jax.jit(whole)(p, xs, c0))
 
     def loss(fn):
         def f(p, xs, c0):
@@ -148,8 +175,8 @@ def test_streaming_in_chunks_equals_the_whole_pass(cell):
 
         return f
 
-    g_whole = jax.grad(loss(whole), argnums=(0, 1, 2))(p, xs, c0)
-    g_chunks = jax.grad(loss(chunked), argnums=(0, 1, 2))(p, xs, c0)
+    g_whole = jax.jit(jax.grad(loss(whole), argnums=(0, 1, 2)))(p, xs, c0)
+    g_chunks = jax.jit(jax.grad(loss(chunked), argnums=(0, 1, 2)))(p, xs, c0)
     _close(g_chunks, g_whole, tol=1e-8)
 
 

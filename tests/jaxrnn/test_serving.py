@@ -112,7 +112,7 @@ SHARDED = textwrap.dedent(
         method = "parallel" if cell.coefficients is not None else "sequential"
         run = lambda p, x, L, R: jaxrnn.cell_scan(p, x, lengths=L, resets=R, method=method)
         loss = lambda p, x, L, R: (run(p, x, L, R)[1] ** 2).sum()
-        want = run(p, x, L, R), jax.grad(loss)(p, x, L, R)
+        want = jax.jit(run)(p, x, L, R), jax.jit(jax.grad(loss))(p, x, L, R)
         rows = lambda a: NamedSharding(mesh, P("model") if a.ndim and a.shape[0] % 2 == 0 else P())
         with jax.set_mesh(mesh):
             batch = NamedSharding(mesh, P("batch"))
@@ -133,7 +133,8 @@ def test_explicit_sharding_equals_the_unsharded_call():
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
+        # the test process's flags (the root conftest.py's) and four host devices
+        "XLA_FLAGS": os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4",
         "JAX_PLATFORMS": "cpu",
     }
     code = f"NAMES = {cells()!r}\n" + SHARDED
