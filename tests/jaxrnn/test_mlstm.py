@@ -100,9 +100,21 @@ def test_mlstm_derivatives_central_differences(form, modes, x64):
     jax.test_util.check_grads(loss, (q, k, v, i_pre, f_pre, state0), order=1, modes=modes)
 
 
-def test_mlstm_gradients_from_the_default_state_agree_and_are_finite(x64):
+def test_mlstm_parallel_from_no_state_central_differences(x64):
+    """Without state0 and lengths the parallel form takes its fused path (_parallel_fresh)."""
+    q, k, v, i_pre, f_pre = _qkv(B=1, H=1, T=5, d_k=2, d_v=2)
+
+    def loss(q, k, v, i_pre, f_pre):
+        h, s = jaxrnn.mlstm(q, k, v, i_pre, f_pre, form="parallel")
+        return (h**2).sum() + s.C.sum() + s.n.sum() + s.m.sum()
+
+    jax.test_util.check_grads(loss, (q, k, v, i_pre, f_pre), order=2, modes=["fwd", "rev"])
+
+
+@pytest.mark.parametrize("lengths", [None, [5]])  # without: the parallel form's fused path
+def test_mlstm_gradients_from_the_default_state_agree_and_are_finite(lengths, x64):
     q, k, v, i_pre, f_pre = _qkv(B=1, H=2, T=7, d_k=2, d_v=2)
-    lengths = jnp.array([5])
+    lengths = None if lengths is None else jnp.array(lengths)
     grads = {
         form: jax.grad(lambda *a, form=form: jaxrnn.mlstm(*a, form=form, chunk_size=3,
                                                          lengths=lengths)[0]
