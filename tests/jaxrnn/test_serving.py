@@ -129,7 +129,8 @@ SHARDED = textwrap.dedent(
 )
 
 
-def test_explicit_sharding_equals_the_unsharded_call():
+@pytest.mark.parametrize("half", [0, 1])  # two subprocesses, so that two workers share them
+def test_explicit_sharding_equals_the_unsharded_call(half):
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -137,7 +138,7 @@ def test_explicit_sharding_equals_the_unsharded_call():
         "XLA_FLAGS": os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4",
         "JAX_PLATFORMS": "cpu",
     }
-    code = f"NAMES = {cells()!r}\n" + SHARDED
+    code = f"NAMES = {cells()[half::2]!r}\n" + SHARDED
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
