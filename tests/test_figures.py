@@ -40,7 +40,6 @@ NOT_YET_SOURCED = {
     "character LM (Tiny Shakespeare)": "make experiment NAME=charlm ARGS=--publish: 10.5 min",
     "char LM, 200 s": "make experiment NAME=wallclock ARGS=\"... --publish=wallclock_charlm\": 14.5 min",
     "translation, en->de (Multi30k)": "make experiment NAME=translation ARGS=\"--attention --publish=translation\": 28.4 min",
-    "[state tracking](docs/state_tracking.md)": "make experiment NAME=state_tracking ARGS=--publish: 55 min",
 }
 
 
