@@ -55,5 +55,5 @@ if _CACHE is not None and "JAX_COMPILATION_CACHE_DIR" not in os.environ:
     # every program, however small or quick to compile (the default keeps only those over 1 s)
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
-    # least recently used entries go beyond 2 GB
-    os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(2 * 1024**3))
+    # No size limit: JAX's limit scans the whole folder on every write, which slowed the
+    # suite by half at ten thousand entries. Delete the folder whenever you like.
