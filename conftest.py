@@ -6,7 +6,11 @@ so the tests ask LLVM for its cheapest code generation, in one piece:
 compile time of an LSTM's and a GRU's gradient by a third (6.6 s to 4.4 s for eight programs,
 2 CPU cores), and ``--xla_cpu_parallel_codegen_split_count=1`` (no module split across
 compile threads, which two test workers on two cores only make wait for each other) by a
-further fifth (6.1-6.3 s to 4.6-4.8 s, the first two flags set, under load). They change how
+further fifth (6.1-6.3 s to 4.6-4.8 s, the first two flags set, under load), and
+``--xla_cpu_use_fusion_emitters=false`` (XLA's older elemental emitters for fused loops) by a
+further half or more (``python -m benchmarks.compile_flags``: the programs a test file
+makes, every cell, 7.0 s to 3.3 s with ``--quick``; 41-45 s to 13-16 s for 36 programs of
+four cells, interleaved, under load). They change how
 fast the generated code runs, never what it computes: XLA's HLO passes (the ones tests
 inspect) are untouched, and no flag enables fast-math. A flag already in ``XLA_FLAGS`` is kept.
 
@@ -28,6 +32,7 @@ _FAST_COMPILE = (
     "--xla_backend_optimization_level=0",
     "--xla_llvm_disable_expensive_passes=true",
     "--xla_cpu_parallel_codegen_split_count=1",
+    "--xla_cpu_use_fusion_emitters=false",
 )
 
 
