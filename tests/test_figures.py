@@ -36,7 +36,6 @@ README_TABLES = ("## Experiments", "## Benchmarks")
 #: says so).
 NOT_YET_SOURCED = {
     "adding, T=50 / 100": "make experiment NAME=adding ARGS=--publish: 16.5 min",
-    "character LM (Tiny Shakespeare)": "make experiment NAME=charlm ARGS=--publish: 10.5 min",
     "char LM, 200 s": "make experiment NAME=wallclock ARGS=\"... --publish=wallclock_charlm\": 14.5 min",
     "translation, en->de (Multi30k)": "make experiment NAME=translation ARGS=\"--attention --publish=translation\": 28.4 min",
 }
