@@ -30,6 +30,7 @@ compiles anew. Benchmarks and experiments do not read this file.
 from __future__ import annotations
 
 import os
+import tempfile
 
 _FAST_COMPILE = (
     "--xla_backend_optimization_level=0",
@@ -51,7 +52,10 @@ def _cache_dir() -> str | None:
         return None
     if chosen:
         return chosen
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    home = os.path.expanduser("~")
+    if home == "~":  # no home directory: never a folder named "~" inside the clone
+        home = tempfile.gettempdir()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
     return os.path.join(base, "jaxrnn", "xla-tests")
 
 
