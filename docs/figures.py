@@ -46,8 +46,9 @@ Run it on the pages::
     python docs/figures.py README.md docs       # exit status 1 on any mismatch
     python docs/figures.py --list README.md     # every figure with its key and value
 
-``tests/test_figures.py`` runs it under ``make test`` and checks that the README's results
-tables have no number without a marker, except the rows it lists as not yet sourced.
+``tests/test_figures.py`` runs it under ``make test`` and checks that no table of the README
+and docs/ (``tables``) has a number without a marker, except the tables and rows it lists as
+exempt, with the command that would write their results file.
 """
 
 from __future__ import annotations
@@ -130,8 +131,10 @@ def figures_in(text: str) -> list[tuple[str, str | None]]:
     found = []
     for m in FIGURE.finditer(text):
         before = text[max(0, m.start() - 2) : m.start()]
-        if before[-1:].isalnum() or before[-1:] in ("_", "=", ".", ",") or (
-            before[-1:] == "-" and before[:1].isalnum()
+        if (
+            before[-1:].isalnum()
+            or before[-1:] in ("_", "=", ".", ",")
+            or (before[-1:] == "-" and before[:1].isalnum())
         ):
             continue
         if text[m.end() : m.end() + 1].isalpha() and text[m.end()] not in "xe":
@@ -468,12 +471,8 @@ def check_file(path: Path) -> list[Figure]:
         return [Figure(name, 0, "", "", "", f"{name}: {err}")]
 
 
-def unmarked(text: str, heading: str) -> list[tuple[int, str, list[str]]]:
-    """``(line, first cell, figures)`` of each row of the first table under ``heading``
-    (a line such as ``## Results``) whose figures are not all covered by markers."""
-    lines = text.splitlines()
-    start = lines.index(heading)
-    first = next(i for i in range(start, len(lines)) if lines[i].lstrip().startswith("|"))
+def _unmarked_rows(lines: list[str], first: int) -> list[tuple[int, str, list[str]]]:
+    """The rows of the table whose header is ``lines[first]`` with a figure no marker covers."""
     out = []
     for i in range(first + 2, len(lines)):
         line = lines[i]
@@ -484,6 +483,57 @@ def unmarked(text: str, heading: str) -> list[tuple[int, str, list[str]]]:
         if covered < len(figs):
             texts = [lo if hi is None else f"{lo}-{hi}" for lo, hi in figs]
             out.append((i + 1, _cells(line)[0], texts))
+    return out
+
+
+def unmarked(text: str, heading: str) -> list[tuple[int, str, list[str]]]:
+    """``(line, first cell, figures)`` of each row of the first table under ``heading``
+    (a line such as ``## Results``) whose figures are not all covered by markers."""
+    lines = text.splitlines()
+    start = lines.index(heading)
+    first = next(i for i in range(start, len(lines)) if lines[i].lstrip().startswith("|"))
+    return _unmarked_rows(lines, first)
+
+
+class Table(NamedTuple):
+    """One Markdown table of a page."""
+
+    line: int  # of its header row
+    header: str  # the header row, stripped
+    source: str  # the ``.md`` file named by a ``<!--fig FILE.md-->`` line before it, or ""
+    unmarked: list[tuple[int, str, list[str]]]  # as ``unmarked``; empty when ``source``
+
+
+def tables(text: str) -> list[Table]:
+    """Every table of Markdown ``text`` outside fenced code, with its rows whose figures are
+    not all covered by markers (none for a table copied from a results table).
+
+    Example:
+        >>> page = "| a | b |\\n|---|---|\\n| x | 1.5 |\\n\\n<!--fig t.md-->\\n| a |\\n|---|\\n"
+        >>> [(t.line, t.source, t.unmarked) for t in tables(page)]
+        [(1, '', [(3, 'x', ['1.5'])]), (6, 't.md', [])]
+    """
+    lines, fence, out = text.splitlines(), None, []
+    i = 0
+    while i < len(lines):
+        line, f = lines[i], FENCE.match(lines[i])
+        if f:
+            fence = None if fence and f[1].startswith(fence) else fence or f[1]
+        is_header = (
+            not fence
+            and line.lstrip().startswith("|")
+            and i + 1 < len(lines)
+            and re.fullmatch(r"\s*\|[\s:|-]+\|\s*", lines[i + 1]) is not None
+        )
+        if not is_header:
+            i += 1
+            continue
+        above = MARKER.fullmatch(lines[i - 1].strip()) if i else None
+        source = above["spec"] if above and above["spec"].endswith(".md") else ""
+        out.append(Table(i + 1, line.strip(), source, [] if source else _unmarked_rows(lines, i)))
+        i += 2
+        while i < len(lines) and lines[i].lstrip().startswith("|"):
+            i += 1
     return out
 
 

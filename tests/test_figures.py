@@ -1,7 +1,8 @@
 """Figures cannot drift: every marked figure of the README and docs/ equals its results file
 to the digits shown (``docs/figures.py``), the README's results and benchmark tables have no
-figure without a marker except the rows listed below as not yet sourced, and the benchmark
-tables that ``make bench`` writes are what it writes from the committed JSON."""
+figure without a marker except the rows listed below as not yet sourced, no table of any page
+has one except the tables and rows listed as exempt, and the benchmark tables that
+``make bench`` writes are what it writes from the committed JSON."""
 
 from __future__ import annotations
 
@@ -37,6 +38,71 @@ README_TABLES = ("## Experiments", "## Benchmarks")
 NOT_YET_SOURCED: dict[str, str] = {}
 
 
+#: Blocks of a page that a command writes whole, checked by a test of their own
+#: (``test_benchmark_tables_are_what_make_bench_writes``): (page, start line, end line).
+GENERATED = [("docs/benchmarks.md", report.README_START, report.README_END)]
+
+_OLD_CELLS = (
+    "the five-cell runs (RNN, LSTM, GRU, minGRU, minLSTM) were not published; `make experiment "
+    "NAME=state_tracking ARGS=--publish` (55 min) and `NAME=recall ARGS=--publish` (37 min)"
+)
+_QUICK = "a --preset=quick run publishes nothing (--publish would overwrite the full run's file)"
+_ERRORS = (
+    "printed by the tests' modules, not written to a results file; a command that writes "
+    "benchmarks/results/accuracy.json would source them"
+)
+
+#: Tables (by their header row) and rows (by their first cell, in the page's other tables)
+#: of docs/ whose figures have no results file, with why and the command that would write
+#: one. An entry whose figures get markers must leave (the test says so); what remains is
+#: listed in every run's warnings.
+EXEMPT: dict[tuple[str, str], str] = {
+    ("docs/benchmarks.md", "| shape (B, T, d_h) | default | `unroll=2` | `unroll=4` | "
+     "`remat=sqrt(T)` | bfloat16 |"): "`python -m benchmarks.variants` prints them, writes no file",
+    ("docs/benchmarks.md", "| target | small | medium | large | long |"):
+        "runs 1-3 of make bench were not kept (run 4 is bench.json, the table above)",
+    ("docs/design_loops.md", "| (B, T, d_h) | cell | barrier | plain `v @ M.T` | plain / "
+     "barrier |"): "`python -m benchmarks.cell_loops` prints them, writes no file",
+    ("docs/design_cli.md", "| file | hand-written | tyro prototype |"):
+        "design record: line counts when tyro was tried (2026-12-07); the prototype is not kept",
+    ("docs/design_cli.md", "| check | hand-written | tyro as it comes | tyro prototype |"):
+        "design record: the tyro trial of 2026-12-07; the prototype is not kept",
+    ("docs/experiments.md", "adding, T=200, LSTM, 20000 steps"):
+        "run with an earlier version of the loops, not published; `make experiment "
+        "NAME=adding ARGS='--T_values=200 --models=lstm --steps=20000 --publish=adding_long'`",
+    ("docs/experiments.md", "sentiment at equal training time, 45 s each"):
+        "not published; the row's command with `--publish=wallclock_sentiment`",
+    ("docs/experiments.md", "state tracking: parity and sum mod 3, trained on lengths 2-40"):
+        _OLD_CELLS,
+    ("docs/experiments.md", "associative recall (MQAR), 2 / 4 / 8 pairs"): _OLD_CELLS,
+    ("docs/experiments.md", "| model | T=50 | T=100 | T=200 | T=400 | train wall s (T=50 / 100 "
+     "/ 200 / 400, loaded) |"): "not published; `make experiment NAME=adding "
+     "ARGS='--models=mingru,minlstm --publish=adding_min'`",
+    ("docs/experiments.md", "| model | T | test cross-entropy | baseline | recall accuracy | "
+     "train wall s (loaded) |"): "not published; `make experiment NAME=copy "
+     "ARGS='--models=mingru,minlstm --publish=copy_min'`",
+    ("docs/experiments.md", "charlm, deep minGRU (many-to-many)"):
+        "not published; the row's command with `--publish=charlm_mingru`",
+    ("docs/experiments.md", "translation, no attention"):
+        "not published; `make experiment NAME=translation ARGS=--publish=translation_plain`",
+    ("docs/gru.md", "| against | error |"): _ERRORS
+    + " (`python -m tests.jaxrnn.test_gru_torch`, `python -m tests.jaxrnn.test_interop_gru`)",
+    ("docs/guides/interop.md", "| comparison | max abs error |"): _ERRORS
+    + " (`python -m tests.jaxrnn.test_interop_torch`, `python -m tests.jaxrnn.test_interop`)",
+    ("docs/testing.md", "| check | largest error seen | command |"): _ERRORS
+    + " (the commands in the table's last column)",
+    ("docs/running_experiments.md", "| experiment | the preset sets | wall | result |"): _QUICK,
+    ("docs/running_experiments.md", "| experiment | 1 device | 2 host devices | 2 / 1 |"):
+        "an A/B of quick runs; their runs/.../results.json files were not kept",
+    ("docs/state_tracking.md", "| cell | linear in its state | parity T=40 | T=160 | T=640 | "
+     "mod 3 T=40 | T=160 | T=640 |"): _OLD_CELLS,
+    ("docs/state_tracking.md", "| cell | state floats per block | width 16: n=2 | n=4 | n=8 | "
+     "width 64: n=2 | n=4 | n=8 |"): _OLD_CELLS,
+    **{("docs/state_tracking.md", cell): _OLD_CELLS  # the claims table's rows
+       for cell in ("rnn", "lstm", "gru", "mingru", "minlstm")},
+}  # fmt: skip
+
+
 def test_module_examples():
     assert doctest.testmod(figures).failed == 0
 
@@ -67,6 +133,50 @@ def test_readme_results_tables_have_no_figure_without_a_source():
         )
 
 
+def _generated_lines(name: str, text: str) -> set[int]:
+    lines, out = text.splitlines(), set()
+    for page, start, end in GENERATED:
+        if page == name:
+            a, b = lines.index(start), lines.index(end)
+            out |= set(range(a + 1, b + 2))
+    return out
+
+
+def test_every_table_has_no_figure_without_a_source():
+    """Every table of the README and docs/ (outside the blocks ``make bench`` writes): each
+    figure has a marker, or the table is a copy of a results table, or EXEMPT lists it."""
+    unsourced, used = [], set()
+    for page in PAGES:
+        name, text = str(page.relative_to(ROOT)), page.read_text()
+        generated = _generated_lines(name, text)
+        for table in figures.tables(text):
+            if table.line in generated:
+                continue
+            if (name, table.header) in EXEMPT:
+                used |= {(name, table.header)} if table.unmarked else set()
+                continue
+            for line, first, figs in table.unmarked:
+                if (name, first) in EXEMPT:
+                    used.add((name, first))
+                else:
+                    unsourced.append(f"{name}:{line}: {first!r}: {figs}")
+    assert not unsourced, (
+        "these table rows have figures without a marker (<!--fig FILE:KEY--> after the row, "
+        "see docs/figures.py; _ for a number that is a label); mark them against the results "
+        "file the command writes, or list them in EXEMPT with the command that would:\n"
+        + "\n".join(unsourced)
+    )
+    sourced_now = set(EXEMPT) - used
+    assert not sourced_now, f"remove from EXEMPT, no unmarked figure is left there: {sourced_now}"
+    if EXEMPT:
+        warnings.warn(  # the gap, in every run's warnings summary
+            f"{len(EXEMPT)} docs tables or rows have figures with no results file (EXEMPT "
+            "in tests/test_figures.py says why): "
+            + "; ".join(f"{page} {where[:40]!r}" for page, where in EXEMPT),
+            stacklevel=1,
+        )
+
+
 def test_benchmark_tables_are_what_make_bench_writes():
     """docs/benchmarks.md's block between the bench markers, table.md and gru_table.md are
     ``benchmarks.report.markdown`` of the committed JSON."""
@@ -84,7 +194,11 @@ def test_benchmark_tables_are_what_make_bench_writes():
 
 RESULTS = {
     "wall_s": 203.4,
-    "metrics": {"lstm": {"dev_acc": 0.85206}, "rnn": {"dev_acc": 0.8222}, "rnn trained": {"d": 3.79}},
+    "metrics": {
+        "lstm": {"dev_acc": 0.85206},
+        "rnn": {"dev_acc": 0.8222},
+        "rnn trained": {"d": 3.79},
+    },
     "rows": [
         {"impl": "jaxrnn", "shape": "small", "ms": 6.877, "peer": 10.158},
         {"impl": "jaxrnn", "shape": "large", "ms": 271.14, "peer": 313.15},
