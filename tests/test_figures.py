@@ -47,10 +47,6 @@ _OLD_CELLS = (
     "NAME=state_tracking ARGS=--publish` (55 min) and `NAME=recall ARGS=--publish` (37 min)"
 )
 _QUICK = "a --preset=quick run publishes nothing (--publish would overwrite the full run's file)"
-_ERRORS = (
-    "printed by the tests' modules, not written to a results file; a command that writes "
-    "benchmarks/results/accuracy.json would source them"
-)
 
 #: Tables (by their header row) and rows (by their first cell, in the page's other tables)
 #: of docs/ whose figures have no results file, with why and the command that would write
@@ -85,12 +81,9 @@ EXEMPT: dict[tuple[str, str], str] = {
         "not published; the row's command with `--publish=charlm_mingru`",
     ("docs/experiments.md", "translation, no attention"):
         "not published; `make experiment NAME=translation ARGS=--publish=translation_plain`",
-    ("docs/gru.md", "| against | error |"): _ERRORS
-    + " (`python -m tests.jaxrnn.test_gru_torch`, `python -m tests.jaxrnn.test_interop_gru`)",
-    ("docs/guides/interop.md", "| comparison | max abs error |"): _ERRORS
-    + " (`python -m tests.jaxrnn.test_interop_torch`, `python -m tests.jaxrnn.test_interop`)",
-    ("docs/testing.md", "| check | largest error seen | command |"): _ERRORS
-    + " (the commands in the table's last column)",
+    ("docs/testing.md", "| check | largest error seen | command |"): "measured by the "
+    "tests against tests/reference.py (float64 NumPy) and in tests/jaxrnn/test_pytorch.py; "
+    "`python -m benchmarks.accuracy` could add them to benchmarks/results/accuracy.json",
     ("docs/running_experiments.md", "| experiment | the preset sets | wall | result |"): _QUICK,
     ("docs/running_experiments.md", "| experiment | 1 device | 2 host devices | 2 / 1 |"):
         "an A/B of quick runs; their runs/.../results.json files were not kept",
