@@ -74,9 +74,6 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("docs/experiments.md", "| model | T=50 | T=100 | T=200 | T=400 | train wall s (T=50 / 100 "
      "/ 200 / 400, loaded) |"): "not published; `make experiment NAME=adding "
      "ARGS='--models=mingru,minlstm --publish=adding_min'`",
-    ("docs/experiments.md", "| model | T | test cross-entropy | baseline | recall accuracy | "
-     "train wall s (loaded) |"): "not published; `make experiment NAME=copy "
-     "ARGS='--models=mingru,minlstm --publish=copy_min'`",
     ("docs/experiments.md", "charlm, deep minGRU (many-to-many)"):
         "not published; the row's command with `--publish=charlm_mingru`",
     ("docs/experiments.md", "translation, no attention"):
