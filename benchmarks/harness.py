@@ -9,6 +9,8 @@ order made that the same peer every time.
 
 from __future__ import annotations
 
+import os
+import platform
 import time
 from typing import Any
 
@@ -69,3 +71,18 @@ def timed_rounds(impls: list, reps: int, budget_s: float, modes: tuple = MODES) 
         if r >= 2 and time.perf_counter() - start > budget_s:
             break
     return times
+
+
+def run_meta(started: float, **extra: Any) -> dict:
+    """The conditions of a run that began at ``started`` (``time.time()``), for the ``meta``
+    block of a results file: versions, machine, start (UTC), wall seconds, load average."""
+    return {
+        "jax": jax.__version__,
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "backend": jax.default_backend(),
+        "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
+        "wall_s": time.time() - started,
+        "loadavg_end": os.getloadavg(),
+        **extra,
+    }

@@ -14,23 +14,35 @@ the sum of the outputs w.r.t. the parameters and the inputs), float32, on the sh
 
 XLA's CPU options change every variant alike; compare them by running this script under
 different ``XLA_FLAGS`` (e.g. ``--xla_cpu_use_onednn=true``), each a separate process.
+
+Prints a line per shape as it is timed, then the table; writes ``variants.json`` (median ms
+per variant and shape, the run's ``meta``) and ``variants.md`` (the table) to ``--out``
+(default ``benchmarks/results``). ``tiny`` (:data:`benchmarks.harness.QUICK_SHAPES`) is a
+smoke test of a few seconds.
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
+import json
+import os
 import sys
+import time
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jaxrnn
-from benchmarks.harness import SHAPES, timed_rounds
+from benchmarks.harness import QUICK_SHAPES, SHAPES, run_meta, timed_rounds
 from benchmarks.peers import Peer
 
 CHECK_TOL = 1e-4  # float32 gradients of a variant vs lstm_scan's, relative to the largest entry
 BF16_TOL = 5e-2  # the same for the bfloat16 variant (8 bits of mantissa)
+OUT = Path(__file__).parent / "results"
+COLUMNS = ("unroll=2", "unroll=4", "remat", "bfloat16")  # the table's ratios to unroll=1
 
 
 def _loss_scan(p, xs, unroll=1, remat=None):
@@ -65,23 +77,55 @@ def bench(shape: tuple[int, int, int], budget_s: float = 10.0) -> dict[str, floa
         tol = BF16_TOL if name == "bfloat16" else CHECK_TOL
         if err > tol:
             raise ValueError(f"{name}: expected gradients within {tol} (relative), got {err}")
-    impls = [Peer(name, functools.partial(fn, p, xs), functools.partial(fn, p, xs))
-             for name, fn in fns.items()]
+    impls = [
+        Peer(name, functools.partial(fn, p, xs), functools.partial(fn, p, xs))
+        for name, fn in fns.items()
+    ]
     times = timed_rounds(impls, sys.maxsize, budget_s, modes=("grad",))
     return {name: 1e3 * float(np.median(times[(name, "grad")])) for name in fns}
 
 
-def main(argv: list[str]) -> int:
-    names = argv or list(SHAPES)
-    unknown = [n for n in names if n not in SHAPES]
+def markdown(results: list[dict]) -> str:
+    """The table: the default's median ms and each variant's time over it, per shape."""
+    lines = ["| shape (B, T, d_h) | default | `unroll=2` | `unroll=4` | `remat=sqrt(T)` "
+             "| bfloat16 |", "|---|---|---|---|---|---|"]  # fmt: skip
+    for r in results:
+        ms, base = r["ms"], r["ms"]["unroll=1"]
+        ratios = " | ".join(f"{ms[k] / base:.2f}x" for k in COLUMNS)
+        lines.append(f"| {r['name']} {tuple(r['shape'])} | {base:.1f} ms | {ratios} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.variants", description=__doc__)
+    ap.add_argument("shapes", nargs="*", help=f"names from {list(SHAPES)} (default: all)")
+    ap.add_argument("--out", default=str(OUT), help="directory of the results files")
+    args = ap.parse_args(argv)
+    shapes = {**SHAPES, **QUICK_SHAPES}
+    names = args.shapes or list(SHAPES)
+    unknown = [n for n in names if n not in shapes]
     if unknown:
-        print(f"error: expected shapes from {list(SHAPES)}, got {unknown}", file=sys.stderr)
+        print(f"error: expected shapes from {list(shapes)}, got {unknown}", file=sys.stderr)
         return 2
+    started, load_start, results = time.time(), os.getloadavg(), []
     for name in names:
-        ms = bench(SHAPES[name])
+        ms = bench(shapes[name], budget_s=0.0 if name in QUICK_SHAPES else 10.0)
         base = ms["unroll=1"]
         cells = ", ".join(f"{k} {v:.1f} ms ({v / base:.2f}x)" for k, v in ms.items())
-        print(f"{name} {SHAPES[name]}: {cells}", flush=True)
+        print(f"{name} {shapes[name]}: {cells}", flush=True)
+        remat = next(k for k in ms if k.startswith("remat="))
+        results.append({"name": name, "shape": list(shapes[name]),
+                        "remat_steps": int(remat.partition("=")[2]),
+                        "ms": {k.partition("=")[0] if k == remat else k: v
+                               for k, v in ms.items()}})  # fmt: skip
+    meta = run_meta(started, shapes=names, loadavg_start=load_start)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "variants.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
+    text = markdown(results)
+    (out / "variants.md").write_text(text)
+    print(text, end="")
+    print(f"wrote {out}/variants.json and variants.md in {meta['wall_s']:.0f} s")
     return 0
 
 

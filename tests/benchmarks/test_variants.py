@@ -1,6 +1,9 @@
-"""benchmarks.variants: every variant computes lstm_scan's gradients; the harness runs."""
+"""benchmarks.variants: every variant computes lstm_scan's gradients; the script writes the
+table it prints."""
 
 from __future__ import annotations
+
+import json
 
 import jax
 import jax.numpy as jnp
@@ -25,9 +28,17 @@ def test_variants_have_the_gradients_of_the_default(x64):
             np.testing.assert_allclose(a, b, atol=tol, err_msg=name)
 
 
-def test_bench_times_every_variant_and_rejects_unknown_shapes(capsys):
-    ms = variants.bench((2, 5, 4), budget_s=0.0)
-    assert set(ms) == {"unroll=1", "unroll=2", "unroll=4", "remat=2", "bfloat16"}
-    assert all(v > 0 for v in ms.values())
+def test_main_writes_the_table_it_prints_and_rejects_unknown_shapes(tmp_path, capsys):
+    assert variants.main(["tiny", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    data = json.loads((tmp_path / "variants.json").read_text())
+    (r,) = data["results"]
+    assert (r["name"], r["shape"], r["remat_steps"]) == ("tiny", [2, 12, 8], 3)
+    assert set(r["ms"]) == {"unroll=1", "unroll=2", "unroll=4", "remat", "bfloat16"}
+    assert all(v > 0 for v in r["ms"].values())
+    assert {"jax", "machine", "cpus", "backend", "started", "wall_s"} <= set(data["meta"])
+    table = (tmp_path / "variants.md").read_text()
+    assert table in printed
+    assert f"| tiny (2, 12, 8) | {r['ms']['unroll=1']:.1f} ms |" in table
     assert variants.main(["huge"]) == 2
     assert "expected shapes from" in capsys.readouterr().err
