@@ -74,9 +74,6 @@ EXEMPT: dict[tuple[str, str], str] = {
         "not published; the row's command with `--publish=charlm_mingru`",
     ("docs/experiments.md", "translation, no attention"):
         "not published; `make experiment NAME=translation ARGS=--publish=translation_plain`",
-    ("docs/testing.md", "| check | largest error seen | command |"): "measured by the "
-    "tests against tests/reference.py (float64 NumPy) and in tests/jaxrnn/test_pytorch.py; "
-    "`python -m benchmarks.accuracy` could add them to benchmarks/results/accuracy.json",
     ("docs/running_experiments.md", "| experiment | the preset sets | wall | result |"): _QUICK,
     ("docs/running_experiments.md", "| experiment | 1 device | 2 host devices | 2 / 1 |"):
         "an A/B of quick runs; their runs/.../results.json files were not kept",
