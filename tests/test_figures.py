@@ -67,9 +67,6 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("docs/experiments.md", "state tracking: parity and sum mod 3, trained on lengths 2-40"):
         _OLD_CELLS,
     ("docs/experiments.md", "associative recall (MQAR), 2 / 4 / 8 pairs"): _OLD_CELLS,
-    ("docs/experiments.md", "| model | T=50 | T=100 | T=200 | T=400 | train wall s (T=50 / 100 "
-     "/ 200 / 400, loaded) |"): "not published; `make experiment NAME=adding "
-     "ARGS='--models=mingru,minlstm --publish=adding_min'`",
     ("docs/experiments.md", "charlm, deep minGRU (many-to-many)"):
         "not published; the row's command with `--publish=charlm_mingru`",
     ("docs/experiments.md", "translation, no attention"):
