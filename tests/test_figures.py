@@ -53,8 +53,6 @@ _QUICK = "a --preset=quick run publishes nothing (--publish would overwrite the 
 #: one. An entry whose figures get markers must leave (the test says so); what remains is
 #: listed in every run's warnings.
 EXEMPT: dict[tuple[str, str], str] = {
-    ("docs/benchmarks.md", "| target | small | medium | large | long |"):
-        "runs 1-3 of make bench were not kept (run 4 is bench.json, the table above)",
     ("docs/design_cli.md", "| file | hand-written | tyro prototype |"):
         "design record: line counts when tyro was tried (2026-12-07); the prototype is not kept",
     ("docs/design_cli.md", "| check | hand-written | tyro as it comes | tyro prototype |"):
