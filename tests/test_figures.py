@@ -64,9 +64,6 @@ EXEMPT: dict[tuple[str, str], str] = {
         "not published; the row's command with `--publish=wallclock_sentiment`",
     ("docs/experiments.md", "state tracking: parity and sum mod 3, trained on lengths 2-40"):
         _OLD_CELLS,
-    ("docs/experiments.md", "associative recall (MQAR), 2 / 4 / 8 pairs"): _OLD_CELLS,
-    ("docs/experiments.md", "charlm, deep minGRU (many-to-many)"):
-        "not published; the row's command with `--publish=charlm_mingru`",
     ("docs/experiments.md", "translation, no attention"):
         "not published; `make experiment NAME=translation ARGS=--publish=translation_plain`",
     ("docs/running_experiments.md", "| experiment | the preset sets | wall | result |"): _QUICK,
@@ -74,8 +71,6 @@ EXEMPT: dict[tuple[str, str], str] = {
         "an A/B of quick runs; their runs/.../results.json files were not kept",
     ("docs/state_tracking.md", "| cell | linear in its state | parity T=40 | T=160 | T=640 | "
      "mod 3 T=40 | T=160 | T=640 |"): _OLD_CELLS,
-    ("docs/state_tracking.md", "| cell | state floats per block | width 16: n=2 | n=4 | n=8 | "
-     "width 64: n=2 | n=4 | n=8 |"): _OLD_CELLS,
     **{("docs/state_tracking.md", cell): _OLD_CELLS  # the claims table's rows
        for cell in ("rnn", "lstm", "gru", "mingru", "minlstm")},
 }  # fmt: skip
