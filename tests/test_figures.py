@@ -42,10 +42,6 @@ NOT_YET_SOURCED: dict[str, str] = {}
 #: (``test_benchmark_tables_are_what_make_bench_writes``): (page, start line, end line).
 GENERATED = [("docs/benchmarks.md", report.README_START, report.README_END)]
 
-_OLD_CELLS = (
-    "the five-cell runs (RNN, LSTM, GRU, minGRU, minLSTM) were not published; `make experiment "
-    "NAME=state_tracking ARGS=--publish` (55 min) and `NAME=recall ARGS=--publish` (37 min)"
-)
 _QUICK = "a --preset=quick run publishes nothing (--publish would overwrite the full run's file)"
 
 #: Tables (by their header row) and rows (by their first cell, in the page's other tables)
@@ -62,17 +58,11 @@ EXEMPT: dict[tuple[str, str], str] = {
         "NAME=adding ARGS='--T_values=200 --models=lstm --steps=20000 --publish=adding_long'`",
     ("docs/experiments.md", "sentiment at equal training time, 45 s each"):
         "not published; the row's command with `--publish=wallclock_sentiment`",
-    ("docs/experiments.md", "state tracking: parity and sum mod 3, trained on lengths 2-40"):
-        _OLD_CELLS,
     ("docs/experiments.md", "translation, no attention"):
         "not published; `make experiment NAME=translation ARGS=--publish=translation_plain`",
     ("docs/running_experiments.md", "| experiment | the preset sets | wall | result |"): _QUICK,
     ("docs/running_experiments.md", "| experiment | 1 device | 2 host devices | 2 / 1 |"):
         "an A/B of quick runs; their runs/.../results.json files were not kept",
-    ("docs/state_tracking.md", "| cell | linear in its state | parity T=40 | T=160 | T=640 | "
-     "mod 3 T=40 | T=160 | T=640 |"): _OLD_CELLS,
-    **{("docs/state_tracking.md", cell): _OLD_CELLS  # the claims table's rows
-       for cell in ("rnn", "lstm", "gru", "mingru", "minlstm")},
 }  # fmt: skip
 
 
