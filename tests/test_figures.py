@@ -42,7 +42,6 @@ NOT_YET_SOURCED: dict[str, str] = {}
 #: (``test_benchmark_tables_are_what_make_bench_writes``): (page, start line, end line).
 GENERATED = [("docs/benchmarks.md", report.README_START, report.README_END)]
 
-_QUICK = "a --preset=quick run publishes nothing (--publish would overwrite the full run's file)"
 
 #: Tables (by their header row) and rows (by their first cell, in the page's other tables)
 #: of docs/ whose figures have no results file, with why and the command that would write
@@ -60,7 +59,6 @@ EXEMPT: dict[tuple[str, str], str] = {
         "not published; the row's command with `--publish=wallclock_sentiment`",
     ("docs/experiments.md", "translation, no attention"):
         "not published; `make experiment NAME=translation ARGS=--publish=translation_plain`",
-    ("docs/running_experiments.md", "| experiment | the preset sets | wall | result |"): _QUICK,
     ("docs/running_experiments.md", "| experiment | 1 device | 2 host devices | 2 / 1 |"):
         "an A/B of quick runs; their runs/.../results.json files were not kept",
 }  # fmt: skip
