@@ -57,8 +57,6 @@ EXEMPT: dict[tuple[str, str], str] = {
         "NAME=adding ARGS='--T_values=200 --models=lstm --steps=20000 --publish=adding_long'`",
     ("docs/experiments.md", "sentiment at equal training time, 45 s each"):
         "not published; the row's command with `--publish=wallclock_sentiment`",
-    ("docs/experiments.md", "translation, no attention"):
-        "not published; `make experiment NAME=translation ARGS=--publish=translation_plain`",
     ("docs/running_experiments.md", "| experiment | 1 device | 2 host devices | 2 / 1 |"):
         "an A/B of quick runs; their runs/.../results.json files were not kept",
 }  # fmt: skip
