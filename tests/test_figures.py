@@ -55,8 +55,6 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("docs/experiments.md", "adding, T=200, LSTM, 20000 steps"):
         "run with an earlier version of the loops, not published; `make experiment "
         "NAME=adding ARGS='--T_values=200 --models=lstm --steps=20000 --publish=adding_long'`",
-    ("docs/experiments.md", "sentiment at equal training time, 45 s each"):
-        "not published; the row's command with `--publish=wallclock_sentiment`",
     ("docs/running_experiments.md", "| experiment | 1 device | 2 host devices | 2 / 1 |"):
         "an A/B of quick runs; their runs/.../results.json files were not kept",
 }  # fmt: skip
