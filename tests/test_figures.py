@@ -52,9 +52,6 @@ EXEMPT: dict[tuple[str, str], str] = {
         "design record: line counts when tyro was tried (2026-12-07); the prototype is not kept",
     ("docs/design_cli.md", "| check | hand-written | tyro as it comes | tyro prototype |"):
         "design record: the tyro trial of 2026-12-07; the prototype is not kept",
-    ("docs/experiments.md", "adding, T=200, LSTM, 20000 steps"):
-        "run with an earlier version of the loops, not published; `make experiment "
-        "NAME=adding ARGS='--T_values=200 --models=lstm --steps=20000 --publish=adding_long'`",
     ("docs/running_experiments.md", "| experiment | 1 device | 2 host devices | 2 / 1 |"):
         "an A/B of quick runs; their runs/.../results.json files were not kept",
 }  # fmt: skip
