@@ -35,6 +35,10 @@ BATCH = 8
 LOSS_RTOL = 1e-5  # float32: summation order differs between one device and four
 PARAM_ATOL = 1e-5
 TIMEOUT_S = 240  # import + compile on a loaded 2-core machine
+# The test processes' XLA_FLAGS (the root conftest.py's fast-compile flags) plus the device
+# count: replacing them would compile everything in the subprocess at XLA's default
+# optimisation level, several times slower.
+XLA_FLAGS = os.environ.get("XLA_FLAGS", "")
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +47,7 @@ def report(tmp_path_factory) -> dict:
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
-        "XLA_FLAGS": f"--xla_force_host_platform_device_count={N_DEVICES}",
+        "XLA_FLAGS": f"{XLA_FLAGS} --xla_force_host_platform_device_count={N_DEVICES}",
         "JAX_PLATFORMS": "cpu",
     }
     done = subprocess.run(
@@ -132,7 +136,7 @@ def test_two_processes_train_one_model(tmp_path):
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "JAX_PLATFORMS": "cpu",
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+        "XLA_FLAGS": f"{XLA_FLAGS} --xla_force_host_platform_device_count=2",
         "JAX_COORDINATOR_ADDRESS": f"localhost:{port}",
         "JAX_NUM_PROCESSES": "2",
     }

@@ -19,6 +19,10 @@ import jaxrnn
 ROOT = Path(jaxrnn.__file__).resolve().parents[1]
 N_DEVICES = 4
 TIMEOUT_S = 240  # import + compile on a loaded 2-core machine
+# The test processes' XLA_FLAGS (the root conftest.py's fast-compile flags) plus the device
+# count: replacing them would compile everything in the subprocess at XLA's default
+# optimisation level, several times slower.
+XLA_FLAGS = os.environ.get("XLA_FLAGS", "")
 
 WORKER = textwrap.dedent(
     """
@@ -85,7 +89,7 @@ def test_sharded_weights_give_the_unsharded_result():
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
-        "XLA_FLAGS": f"--xla_force_host_platform_device_count={N_DEVICES}",
+        "XLA_FLAGS": f"{XLA_FLAGS} --xla_force_host_platform_device_count={N_DEVICES}",
         "JAX_PLATFORMS": "cpu",
     }
     done = subprocess.run([sys.executable, "-c", WORKER], cwd=ROOT, env=env,
