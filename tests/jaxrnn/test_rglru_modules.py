@@ -26,7 +26,13 @@ def _sizes(name):
 
 
 def _xs(d_in, seed=1):
-    return jax.random.normal(jax.random.key(seed), (B, T, d_in))
+    """Host (NumPy) inputs: no program compiled to draw them."""
+    return np.random.default_rng(seed).standard_normal((B, T, d_in)).astype(np.float32)
+
+
+def _host(tree):
+    """Every leaf as a NumPy array: indexing and comparing them compiles nothing."""
+    return jax.tree.map(np.asarray, tree)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -40,8 +46,8 @@ def test_layout_init_storage_and_carry(name):
     for a, b in zip(jax.tree.leaves(back), jax.tree.leaves(p)):
         np.testing.assert_array_equal(a, b)
     dims = cell.check(p, "test")
-    carry = cell.initial_carry(dims, (B,), jnp.float32)
-    y = cell.step(p, carry, jnp.ones((B, d_in)))[1]
+    step = jax.jit(lambda p, x: cell.step(p, cell.initial_carry(dims, (B,), jnp.float32), x))
+    y = step(p, np.ones((B, d_in), np.float32))[1]
     assert y.shape == (B, cell.output_size(dims))
 
 
@@ -52,14 +58,21 @@ def test_stack_bidirectional_with_lengths_equals_the_scans_composed(name):
                                bidirectional=True, merge="sum",
                                cell_options=OPTIONS[name])  # fmt: skip
     xs = _xs(d_in)
-    lengths = jnp.array([6, 3])
-    resets = jnp.zeros((B, T), bool).at[:, 0].set(True).at[0, 4].set(True)
-    finals, out = jaxrnn.stack(params, xs, seq_lengths=lengths, resets=resets, merge="sum")
-    h = xs
-    for layer in params:
-        f = jaxrnn.cell_scan(layer.fwd, h, lengths=lengths, resets=resets)
-        b = jaxrnn.cell_scan(layer.bwd, h, lengths=lengths, resets=resets, reverse=True)
-        h = f[1] + b[1]
+    lengths = np.array([6, 3])
+    resets = np.zeros((B, T), bool)
+    resets[:, 0] = resets[0, 4] = True
+
+    @jax.jit
+    def both(params, xs, lengths, resets):  # the stack and the scans composed: one program
+        stacked = jaxrnn.stack(params, xs, seq_lengths=lengths, resets=resets, merge="sum")
+        h = xs
+        for layer in params:
+            f = jaxrnn.cell_scan(layer.fwd, h, lengths=lengths, resets=resets)
+            b = jaxrnn.cell_scan(layer.bwd, h, lengths=lengths, resets=resets, reverse=True)
+            h = f[1] + b[1]
+        return stacked, h, b
+
+    (finals, out), h, b = _host(both(params, xs, lengths, resets))
     np.testing.assert_allclose(out, h, atol=TOL)
     for got, want in zip(jax.tree.leaves(finals[1].bwd), jax.tree.leaves(b[0])):
         np.testing.assert_allclose(got, want, atol=TOL)
@@ -76,14 +89,20 @@ def test_linen_cell_in_nn_rnn_and_stack(name):
     variables = layer.init(jax.random.key(0), xs)
     p = layer_params(variables["params"]["cell"])
     assert isinstance(p, jaxrnn.get_cell(name).params_type)
-    want = jaxrnn.cell_scan(p, xs)[1]
-    np.testing.assert_allclose(layer.apply(variables, xs), want, atol=TOL)
     model = Stack(d_h, cell=name, num_layers=2, cell_options=OPTIONS[name])
-    variables = model.init(jax.random.key(0), xs)
-    finals, out = model.apply(variables, xs, jnp.array([6, 2]))
-    layers = tuple(layer_params(variables, l) for l in range(2))
-    np.testing.assert_allclose(out, jaxrnn.stack(layers, xs, seq_lengths=jnp.array([6, 2]))[1],
-                               atol=TOL)  # fmt: skip
+    model_variables = model.init(jax.random.key(0), xs)
+    layers = tuple(layer_params(model_variables, l) for l in range(2))
+
+    @jax.jit
+    def run(variables, p, model_variables, layers, xs, lengths):  # the four calls: one program
+        return (layer.apply(variables, xs), jaxrnn.cell_scan(p, xs)[1],
+                model.apply(model_variables, xs, lengths)[1],
+                jaxrnn.stack(layers, xs, seq_lengths=lengths)[1])  # fmt: skip
+
+    got, want, out, stacked = _host(run(variables, p, model_variables, layers, xs,
+                                        np.array([6, 2])))  # fmt: skip
+    np.testing.assert_allclose(got, want, atol=TOL)
+    np.testing.assert_allclose(out, stacked, atol=TOL)
 
 
 def test_linen_named_modules_take_the_options_as_attributes():
@@ -123,9 +142,9 @@ def test_nnx_lru_gamma_is_derived_from_nu():
     nnx = pytest.importorskip("flax.nnx")
     from jaxrnn.nnx import LRU
 
-    p = LRU(3, 64, rngs=nnx.Rngs(0), cell_options={"r_min": 0.5}).layer(0)
-    r = jnp.exp(-jnp.exp(p.nu_log))
-    np.testing.assert_allclose(jnp.exp(p.gamma_log), jnp.sqrt(1 - r**2), rtol=1e-4)
+    p = _host(LRU(3, 64, rngs=nnx.Rngs(0), cell_options={"r_min": 0.5}).layer(0))
+    r = np.exp(-np.exp(p.nu_log))
+    np.testing.assert_allclose(np.exp(p.gamma_log), np.sqrt(1 - r**2), rtol=1e-4)
 
 
 @pytest.mark.parametrize("name", ODD_CARRIES)
@@ -145,21 +164,25 @@ def test_hawk_decoding_carries_the_convolution_window():
     produced: the window of the last three inputs travels in the carry."""
     k = jax.random.split(jax.random.key(3), 3)
     p = jaxrnn.init_hawk_params(k[0], 4, 5, lru_width=6)
-    E, V = jax.random.normal(k[1], (7, 4)), jax.random.normal(k[2], (7, 5))
-    step = jaxrnn.decode.make_step_fn(E, p, V, jnp.zeros(7))
+    rng = np.random.default_rng(3)
+    E, V = (jnp.asarray(rng.standard_normal(shape), jnp.float32) for shape in ((7, 4), (7, 5)))
+    step = jaxrnn.decode.make_step_fn(E, p, V, np.zeros(7, np.float32))
     carry0 = jaxrnn.get_cell("hawk").initial_carry(jaxrnn.get_cell("hawk").dims(p), (B,),
                                                    jnp.float32)  # fmt: skip
-    out = jaxrnn.greedy_decode(step, carry0, 1, max_len=6, end_token=None)
-    inputs = jnp.concatenate([jnp.ones((B, 1), int), out.tokens[:, :-1]], 1)
-    logits = jaxrnn.hawk_scan(p, E[inputs])[1] @ V.T
-    assert (jnp.argmax(logits, -1) == out.tokens).all()
+    tokens = np.asarray(jaxrnn.greedy_decode(step, carry0, 1, max_len=6, end_token=None).tokens)
+    inputs = np.concatenate([np.ones((B, 1), int), tokens[:, :-1]], 1)
+    scan = jax.jit(lambda p, E, V, inputs: jaxrnn.hawk_scan(p, E[inputs])[1] @ V.T)
+    logits = np.asarray(scan(p, E, V, inputs))
+    assert (np.argmax(logits, -1) == tokens).all()
 
 
 def test_newton_over_time_on_the_rglru_and_a_clear_refusal_for_other_carries():
     p = jaxrnn.init_rglru_params(jax.random.key(0), 4)
     xs = _xs(4)
-    want = jaxrnn.rglru_scan(p, xs, lengths=jnp.array([6, 4]))
-    got = jaxrnn.cell_scan(p, xs, lengths=jnp.array([6, 4]), method="newton")
+    got, want = jax.jit(lambda p, xs, lengths: (  # both: one program
+        jaxrnn.cell_scan(p, xs, lengths=lengths, method="newton"),
+        jaxrnn.rglru_scan(p, xs, lengths=lengths),
+    ))(p, xs, np.array([6, 4]))  # fmt: skip
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, atol=1e-4)
     hawk = jaxrnn.init_hawk_params(jax.random.key(0), 3, 4)

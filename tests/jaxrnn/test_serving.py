@@ -57,11 +57,13 @@ def test_every_cell_exports_with_symbolic_batch_and_time(name):
         forward, p, jax.ShapeDtypeStruct((b, t, d_in), jnp.float32),
         jax.ShapeDtypeStruct((b,), jnp.int32), jax.ShapeDtypeStruct((b, t), jnp.bool_),
     )  # fmt: skip
+    both = jax.jit(lambda *a: (served.call(*a), forward(*a)))  # one program per length
     for T in LENGTHS_T:
-        xs = jax.random.normal(jax.random.key(T), (2, T, d_in))
-        lengths = jnp.array([T, T // 2], jnp.int32)
-        resets = jnp.zeros((2, T), bool).at[:, T // 2].set(True)
-        got, want = served.call(p, xs, lengths, resets), forward(p, xs, lengths, resets)
+        xs = np.random.default_rng(T).standard_normal((2, T, d_in)).astype(np.float32)
+        lengths = np.array([T, T // 2], np.int32)
+        resets = np.zeros((2, T), bool)
+        resets[:, T // 2] = True
+        got, want = both(p, xs, lengths, resets)
         for a, b_ in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
             np.testing.assert_allclose(a, b_, atol=TOL)
 
@@ -90,9 +92,10 @@ def test_the_modules_export_with_symbolic_batch_and_time():
     }
     for name, fn in served.items():
         back = _roundtrip(fn, spec)
+        both = jax.jit(lambda xs, back=back, fn=fn: (back.call(xs), fn(xs)))  # one program
         for T in LENGTHS_T:
-            xs = jax.random.normal(jax.random.key(T), (3, T, 3))
-            np.testing.assert_allclose(back.call(xs), fn(xs), atol=TOL, err_msg=name)
+            xs = np.random.default_rng(T).standard_normal((3, T, 3)).astype(np.float32)
+            np.testing.assert_allclose(*both(xs), atol=TOL, err_msg=name)
 
 
 SHARDED = textwrap.dedent(
@@ -103,22 +106,27 @@ SHARDED = textwrap.dedent(
     TOL = 2e-5  # float32, sums in another order: relative to the output's size
     assert jax.device_count() == 4, jax.devices()
     mesh = jax.make_mesh((2, 2), ("batch", "model"), axis_types=(AxisType.Explicit,) * 2)
-    x = jax.random.normal(jax.random.key(1), (8, 6, 8))
-    L = jnp.array([6, 5, 4, 3, 2, 1, 0, 6])
-    R = jnp.zeros((8, 6), bool).at[:, 3].set(True).at[0, 1].set(True)
+    x = np.random.default_rng(1).standard_normal((8, 6, 8)).astype(np.float32)  # host data
+    L = np.array([6, 5, 4, 3, 2, 1, 0, 6], np.int32)
+    R = np.zeros((8, 6), bool)
+    R[:, 3] = R[0, 1] = True
     for name in NAMES:
         cell = jaxrnn.get_cell(name)
         p = cell.init(jax.random.key(0), 8, 8)
         method = "parallel" if cell.coefficients is not None else "sequential"
         run = lambda p, x, L, R: jaxrnn.cell_scan(p, x, lengths=L, resets=R, method=method)
-        loss = lambda p, x, L, R: (run(p, x, L, R)[1] ** 2).sum()
-        want = jax.jit(run)(p, x, L, R), jax.jit(jax.grad(loss))(p, x, L, R)
+        def loss(p, x, L, R):
+            out = run(p, x, L, R)
+            return (out[1] ** 2).sum(), out
+        grad = jax.grad(loss, has_aux=True)  # the values and the gradient: one program
+        both = jax.jit(lambda *a: grad(*a)[::-1])
+        want = both(p, x, L, R)
         rows = lambda a: NamedSharding(mesh, P("model") if a.ndim and a.shape[0] % 2 == 0 else P())
         with jax.set_mesh(mesh):
             batch = NamedSharding(mesh, P("batch"))
             xs, Ls, Rs = (jax.device_put(a, batch) for a in (x, L, R))
             ps = jax.tree.map(lambda a: jax.device_put(a, rows(a)), p)
-            got = jax.jit(run)(ps, xs, Ls, Rs), jax.jit(jax.grad(loss))(ps, xs, Ls, Rs)
+            got = both(ps, xs, Ls, Rs)
             assert jax.typeof(got[0][1]).sharding.spec[0] == "batch", (name, jax.typeof(got[0][1]))
         for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=TOL, rtol=10 * TOL,

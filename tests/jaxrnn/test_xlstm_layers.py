@@ -15,6 +15,11 @@ TOL64 = 1e-9  # float64 against xlstm's PyTorch (float64)
 TOL32 = 2e-5  # float32 paths against each other
 
 
+def _host(tree):
+    """Every leaf as a NumPy array: indexing and comparing them compiles nothing."""
+    return jax.tree.map(np.asarray, tree)
+
+
 def _perturbed(module, torch):
     torch.manual_seed(0)
     with torch.no_grad():
@@ -66,8 +71,13 @@ def test_equal_to_xlstm_after_conversion_values_and_gradients(kind, x64):
             return jaxrnn.xlstm_stack(p, xs)[1]
         return jaxrnn.cell_scan(p, xs)[1]
 
-    np.testing.assert_allclose(run(p, xs), want.detach().numpy(), atol=TOL64, rtol=TOL64)
-    g_p, g_x = jax.grad(lambda p, xs: (run(p, xs) ** 2).sum(), argnums=(0, 1))(p, xs)
+    @jax.jit
+    def values_and_grads(p, xs):  # one program
+        grads = jax.grad(lambda p, xs: (run(p, xs) ** 2).sum(), argnums=(0, 1))(p, xs)
+        return run(p, xs), grads
+
+    got, (g_p, g_x) = _host(values_and_grads(p, xs))
+    np.testing.assert_allclose(got, want.detach().numpy(), atol=TOL64, rtol=TOL64)
     np.testing.assert_allclose(g_x, x.grad.numpy(), atol=1e-8, rtol=1e-8)
     want_g = _grads_as_params(module, convert)
     for a, b in zip(jax.tree.leaves(g_p), jax.tree.leaves(want_g)):
@@ -89,17 +99,25 @@ def test_round_trips_to_xlstm():
 def test_sequence_equals_steps_with_lengths_and_streaming(name):
     cell = jaxrnn.get_cell(name)
     p = cell.init(jax.random.key(0), 8, 8, num_heads=2)
-    p = jax.tree.map(lambda a: a + 0.1 * jax.random.normal(jax.random.key(3), a.shape), p)
-    xs = jax.random.normal(jax.random.key(1), (2, 9, 8))
-    carry_T, ys = jaxrnn.cell_scan(p, xs, lengths=jnp.array([9, 5]))
-    carry = cell.initial_carry(cell.dims(p), (2,), jnp.float32)
+    rng = np.random.default_rng(3)  # perturbed on the host: nothing compiled per shape
+    p = jax.tree.map(lambda a: (a + 0.1 * rng.standard_normal(a.shape)).astype(a.dtype), p)
+    xs = np.random.default_rng(1).standard_normal((2, 9, 8)).astype(np.float32)
+
+    @jax.jit
+    def scans(p, xs):  # the whole sequence, the two chunks, the first carry: one program
+        c1, first = jaxrnn.cell_scan(p, xs[:, :4])
+        return (jaxrnn.cell_scan(p, xs, lengths=jnp.array([9, 5]))[1], first,
+                jaxrnn.cell_scan(p, xs[:, 4:], c1)[1],
+                cell.initial_carry(cell.dims(p), (2,), jnp.float32))  # fmt: skip
+
+    ys, first, second, carry = scans(p, xs)
+    ys, first, second = _host((ys, first, second))
+    step = jax.jit(cell.step)  # one program for the nine steps
     for t in range(9):
-        carry, y = cell.step(p, carry, xs[:, t])
+        carry, y = step(p, carry, xs[:, t])
         np.testing.assert_allclose(y[0], ys[0, t], atol=TOL32)
     # streaming: two chunks with the carry between them equal one call
-    c1, first = jaxrnn.cell_scan(p, xs[:, :4])
-    _, second = jaxrnn.cell_scan(p, xs[:, 4:], c1)
-    np.testing.assert_allclose(jnp.concatenate([first, second], 1)[0], ys[0], atol=TOL32)
+    np.testing.assert_allclose(np.concatenate([first, second], 1)[0], ys[0], atol=TOL32)
     assert bool((ys[1, 5:] == 0).all())
 
 
@@ -113,29 +131,40 @@ def test_modules_and_decoding():
     import jaxrnn.linen
     import jaxrnn.nnx
 
-    xs = jax.random.normal(jax.random.key(1), (2, 6, 8))
+    xs = np.random.default_rng(1).standard_normal((2, 6, 8)).astype(np.float32)
     layer = nn.RNN(jaxrnn.linen.SLSTMLayerCell(8, cell_options={"num_heads": 2}))
     variables = layer.init(jax.random.key(0), xs)
     p = jaxrnn.linen.layer_params(variables["params"]["cell"])
-    np.testing.assert_allclose(layer.apply(variables, xs), jaxrnn.cell_scan(p, xs)[1], atol=TOL32)
     model = jaxrnn.linen.XLSTMBlockStack(8, num_blocks=2, slstm_at=(1,),
                                          mlstm_options={"num_heads": 2},
                                          slstm_options={"num_heads": 2})  # fmt: skip
-    variables = model.init(jax.random.key(0), xs)
-    _, ys = model.apply(variables, xs)
-    assert ys.shape == (2, 6, 8)
+    model_variables = model.init(jax.random.key(0), xs)
     m = jaxrnn.nnx.MLSTMLayer(8, 8, cell_options={"num_heads": 2}, rngs=nnx.Rngs(0))
-    np.testing.assert_allclose(m(xs)[1], jaxrnn.stack((jaxrnn.nnx.layer_params(m, 0),), xs)[1],
-                               atol=TOL32)  # fmt: skip
     s = jaxrnn.nnx.XLSTMBlockStack(8, num_blocks=2, slstm_at=(0,), rngs=nnx.Rngs(0),
                                    mlstm_options={"num_heads": 2},
                                    slstm_options={"num_heads": 2})  # fmt: skip
-    np.testing.assert_allclose(s(xs)[1], jaxrnn.xlstm_stack(s.params(), xs)[1], atol=TOL32)
     e = jaxrnn.equinox.XLSTMBlockStack(8, num_blocks=2, key=jax.random.key(0),
                                        mlstm_options={"num_heads": 2},
                                        slstm_options={"num_heads": 2})  # fmt: skip
-    np.testing.assert_allclose(jax.vmap(e)(xs)[1], jaxrnn.xlstm_stack(e.params, xs)[1],
-                               atol=TOL32)  # fmt: skip
+    (m_def, m_state), (s_def, s_state) = nnx.split(m), nnx.split(s)
+    m_layer, s_params = jaxrnn.nnx.layer_params(m, 0), s.params()
+
+    @jax.jit
+    def run(variables, p, model_variables, m_state, m_layer, s_state, s_params, xs):
+        return (  # every module and its functional equal: one program
+            (layer.apply(variables, xs), jaxrnn.cell_scan(p, xs)[1]),
+            model.apply(model_variables, xs)[1],
+            (nnx.merge(m_def, m_state)(xs)[1], jaxrnn.stack((m_layer,), xs)[1]),
+            (nnx.merge(s_def, s_state)(xs)[1], jaxrnn.xlstm_stack(s_params, xs)[1]),
+            (jax.vmap(e)(xs)[1], jaxrnn.xlstm_stack(e.params, xs)[1]),
+        )
+
+    outs = _host(run(variables, p, model_variables, m_state, m_layer, s_state, s_params, xs))
+    linen_cell, ys, *pairs = outs
+    np.testing.assert_allclose(*linen_cell, atol=TOL32)
+    assert ys.shape == (2, 6, 8)
+    for got, want in pairs:
+        np.testing.assert_allclose(got, want, atol=TOL32)
     E, V = jnp.ones((5, 8)), jnp.ones((5, 8))
     step = jaxrnn.decode.make_step_fn(E, p, V, jnp.zeros(5))
     carry = jaxrnn.get_cell("slstm_layer").initial_carry(
