@@ -83,8 +83,8 @@ def _setup(cell, seed=0):
     rng = np.random.default_rng(seed)
     p = _params(cell.name)
     xs = _normal(rng, (B, T, sizes(cell)[0]), np.float64)
-    carry0 = jax.tree.map(lambda c: 0.3 * _normal(rng, c.shape, c.dtype),
-                          jax.eval_shape(lambda: cell.initial_carry(cell.dims(p), (B,), jnp.float64)))
+    shapes = jax.eval_shape(lambda: cell.initial_carry(cell.dims(p), (B,), jnp.float64))
+    carry0 = jax.tree.map(lambda c: 0.3 * _normal(rng, c.shape, c.dtype), shapes)
     return p, xs, carry0
 
 
