@@ -28,29 +28,36 @@ END, PAD = 0, 0
 @functools.cache
 def lstm_model(seed=0, n_vocab=4, d_in=3, d_h=5, B=3, scale=2.0, dtype=jnp.float32):
     """A random LSTM decoder with a random (per-row different) initial state."""
-    k = jax.random.split(jax.random.key(seed), 5)
-    p = jaxrnn.init_lstm_params(k[0], d_in, d_h, dtype=dtype)
-    E = jax.random.normal(k[1], (n_vocab, d_in), dtype)
-    V = scale * jax.random.normal(k[2], (n_vocab, d_h), dtype)
-    b_o = jax.random.normal(k[3], (n_vocab,), dtype)
-    h0, C0 = jax.random.normal(k[4], (2, B, d_h), dtype)
-    return make_lstm_step_fn(E, p, V, b_o), jaxrnn.LSTMState(h=h0, C=C0)
+    # NumPy draws: no program compiled per shape and dtype
+    rng = np.random.default_rng(seed)
+    p = jaxrnn.init_lstm_params(jax.random.key(seed), d_in, d_h, dtype=dtype)
+    E = jnp.asarray(rng.standard_normal((n_vocab, d_in)).astype(dtype))
+    V = jnp.asarray((scale * rng.standard_normal((n_vocab, d_h))).astype(dtype))
+    b_o = jnp.asarray(rng.standard_normal(n_vocab).astype(dtype))
+    h0, C0 = rng.standard_normal((2, B, d_h)).astype(dtype)
+    return make_lstm_step_fn(E, p, V, b_o), jaxrnn.LSTMState(h=jnp.asarray(h0), C=jnp.asarray(C0))
 
 
 @functools.cache
 def rnn_model(seed=1, n_vocab=5, d_in=2, d_h=4, B=3):
-    k = jax.random.split(jax.random.key(seed), 3)
-    p = jaxrnn.init_rnn_params(k[0], d_in, d_h, n_vocab)
+    rng = np.random.default_rng(seed)
+    p = jaxrnn.init_rnn_params(jax.random.key(seed), d_in, d_h, n_vocab)
     p = p._replace(V=3.0 * p.V)
-    return make_rnn_step_fn(jax.random.normal(k[1], (n_vocab, d_in)), p), \
-        jax.random.normal(k[2], (B, d_h))
+    E = jnp.asarray(rng.standard_normal((n_vocab, d_in)).astype(np.float32))
+    return make_rnn_step_fn(E, p), jnp.asarray(rng.standard_normal((B, d_h)).astype(np.float32))
+
+
+def _host(decoder, static_argnames):
+    """``decoder`` jitted (``step_fn`` static), its outputs fetched as NumPy arrays, so that
+    indexing them in the tests compiles nothing."""
+    jitted = jax.jit(decoder, static_argnums=0, static_argnames=static_argnames)
+    return functools.wraps(decoder)(lambda *a, **kw: jax.device_get(jitted(*a, **kw)))
 
 
 _STATIC = ("max_len", "end_token", "pad_id")
-greedy_jit = jax.jit(greedy_decode, static_argnums=0, static_argnames=_STATIC)
-sample_jit = jax.jit(sample_decode, static_argnums=0, static_argnames=(*_STATIC, "top_k"))
-beam_jit = jax.jit(beam_search, static_argnums=0, static_argnames=(
-    *_STATIC, "beam_size", "length_norm", "alpha", "return_all"))
+greedy_jit = _host(greedy_decode, _STATIC)
+sample_jit = _host(sample_decode, (*_STATIC, "top_k"))
+beam_jit = _host(beam_search, (*_STATIC, "beam_size", "length_norm", "alpha", "return_all"))
 
 
 @functools.cache
@@ -59,7 +66,8 @@ def jitted(step):
 
 
 def row(carry, b):
-    return jax.tree.map(lambda x: x[b : b + 1], carry)
+    """Row ``b`` of the carry, sliced on the host (no program per slice)."""
+    return jax.tree.map(lambda x: np.asarray(x)[b : b + 1], carry)
 
 
 def log_softmax64(logits):
@@ -73,14 +81,14 @@ def hand_greedy(step, carry0, start, max_len, end):
     B, step = jax.tree.leaves(carry0)[0].shape[0], jitted(step)
     out = []
     for b in range(B):
-        carry, y, seq = row(carry0, b), jnp.array([start], jnp.int32), []
+        carry, y, seq = row(carry0, b), np.array([start], np.int32), []
         for _ in range(max_len):
             carry, logits = step(carry, y)
             y_t = int(np.argmax(np.asarray(logits[0])))
             seq.append(y_t)
             if y_t == end:
                 break
-            y = jnp.array([y_t], jnp.int32)
+            y = np.array([y_t], np.int32)
         out.append(seq)
     return out
 
@@ -89,13 +97,13 @@ def token_log_probs(step, carry_row, start, seqs):
     """``log p(y_t | y_<t)`` (float64) of each of ``seqs`` (N, L) from one example's carry."""
     seqs, step = np.asarray(seqs), jitted(step)
     N, L = seqs.shape
-    carry = jax.tree.map(lambda x: jnp.repeat(x, N, axis=0), carry_row)
-    y = jnp.full((N,), start, jnp.int32)
+    carry = jax.tree.map(lambda x: np.repeat(np.asarray(x), N, axis=0), carry_row)
+    y = np.full((N,), start, np.int32)
     out = np.zeros((N, L))
     for t in range(L):
         carry, logits = step(carry, y)
         out[:, t] = log_softmax64(logits)[np.arange(N), seqs[:, t]]
-        y = jnp.asarray(seqs[:, t], jnp.int32)
+        y = seqs[:, t].astype(np.int32)
     return out
 
 
@@ -188,8 +196,7 @@ def test_end_tokens_stop_sequences():
 
 def test_pad_id_distinct_from_end():
     step = lambda c, y: (c, jnp.eye(4)[(y + 1) % 4] * 5.0)  # noqa: E731  y_t = y_{t-1} + 1
-    out = greedy_decode(step, jnp.zeros((2, 1)), jnp.array([0, 2]), max_len=5, end_token=3,
-                        pad_id=9)
+    out = greedy_jit(step, np.zeros((2, 1)), np.array([0, 2]), max_len=5, end_token=3, pad_id=9)
     assert np.asarray(out.tokens).tolist() == [[1, 2, 3, 9, 9], [3, 9, 9, 9, 9]]
     assert np.asarray(out.lengths).tolist() == [3, 1]
 
@@ -259,9 +266,9 @@ def test_beam_search_beats_greedy_when_greedy_is_myopic():
         logits = jnp.where(c == 0, first, jnp.where(y[:, None] == 1, after_1, after_2))
         return c + 1, logits
 
-    c0 = jnp.zeros((1, 1), jnp.int32)
-    greedy = greedy_decode(step, c0, 0, max_len=2, end_token=0)
-    beam = beam_search(step, c0, 0, beam_size=2, max_len=2, end_token=0, length_norm=None)
+    c0 = np.zeros((1, 1), np.int32)
+    greedy = greedy_jit(step, c0, 0, max_len=2, end_token=0)
+    beam = beam_jit(step, c0, 0, beam_size=2, max_len=2, end_token=0, length_norm=None)
     assert np.asarray(beam.tokens).tolist() == [[2, 0]]
     assert float(beam.log_prob[0]) > float(greedy.log_prob[0])
     np.testing.assert_allclose(beam.log_prob, np.log([0.36]), atol=LOGP_TOL)
@@ -336,9 +343,9 @@ def test_sample_frequencies_match_softmax(temperature, top_k):
 
 def attention_like_model(n_vocab=5, d=4, T_src=3):
     """A step_fn whose carry is a dict holding per-example memory (B, T_src, d)."""
-    k = jax.random.split(jax.random.key(9), 3)
-    E = jax.random.normal(k[0], (n_vocab, d))
-    Wo = 2.0 * jax.random.normal(k[1], (n_vocab, d))
+    rng = np.random.default_rng(9)
+    E = jnp.asarray(rng.standard_normal((n_vocab, d)).astype(np.float32))
+    Wo = jnp.asarray(2.0 * rng.standard_normal((n_vocab, d)).astype(np.float32))
 
     def step(carry, y):
         h = jnp.tanh(carry["h"] + E[y])
@@ -346,8 +353,8 @@ def attention_like_model(n_vocab=5, d=4, T_src=3):
         h = h + jnp.einsum("bt,btd->bd", a, carry["memory"])
         return {"h": h, "memory": carry["memory"]}, h @ Wo.T
 
-    carry0 = {"h": jax.random.normal(k[2], (3, d)),
-              "memory": jax.random.normal(k[2], (3, T_src, d))}
+    carry0 = {"h": jnp.asarray(rng.standard_normal((3, d)).astype(np.float32)),
+              "memory": jnp.asarray(rng.standard_normal((3, T_src, d)).astype(np.float32))}
     return step, carry0
 
 
@@ -383,9 +390,10 @@ def test_jit_works_and_does_not_recompile():
 
     decode_jit = jax.jit(decode)
     for seed in (0, 1):
-        kk = jax.random.split(jax.random.key(seed), 4)
-        args = (jaxrnn.init_lstm_params(kk[0], 3, 5), jax.random.normal(kk[1], (4, 3)),
-                jax.random.normal(kk[2], (4, 5)), jnp.zeros(4),
+        rng = np.random.default_rng(seed)
+        args = (jaxrnn.init_lstm_params(jax.random.key(seed), 3, 5),
+                jnp.asarray(rng.standard_normal((4, 3)).astype(np.float32)),
+                jnp.asarray(rng.standard_normal((4, 5)).astype(np.float32)), jnp.zeros(4),
                 jaxrnn.LSTMState(h=jnp.zeros((2, 5)), C=jnp.zeros((2, 5))), k[3])
         jitted = decode_jit(*args)
         if seed == 0:  # jit equals no jit (once: eager decoding compiles its loops anew)

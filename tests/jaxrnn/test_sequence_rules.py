@@ -14,6 +14,8 @@ registering it), in float64, through ``jaxrnn.cell_scan`` and ``jaxrnn.stack``:
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -48,23 +50,41 @@ def cell(request):
 def sizes(cell) -> tuple[int, int]:
     """``(D_IN, D_H)``, or ``(8, 8)`` for a cell that maps ``d -> d`` (a layer with a
     residual width, heads): the rules do not depend on the sizes."""
-    try:
-        cell.init(jax.random.key(0), D_IN, D_H)
+    try:  # traced only: the check is on the sizes, and nothing is compiled
+        jax.eval_shape(lambda: cell.init(jax.random.key(0), D_IN, D_H))
     except ValueError:
         return 8, 8
     return D_IN, D_H
 
 
-def _setup(cell, seed=0):
-    k = jax.random.split(jax.random.key(seed), 4)
+@functools.cache
+def _params(name):
+    """The cell's parameters, one draw per cell shared by the tests (the rules hold for any)."""
+    cell = jaxrnn.get_cell(name)
     d_in, d_h = sizes(cell)
-    p = cell.init(k[0], d_in, d_h, dtype=jnp.float64)
+    p = jax.device_get(cell.init(jax.random.key(0), d_in, d_h, dtype=jnp.float64))
     # non-zero biases, so that a zero input does not give a zero step
-    p = jax.tree.map(lambda a: a + 0.1 * jax.random.normal(k[1], a.shape, a.dtype)
-                     if a.ndim == 1 else a, p)  # fmt: skip
-    xs = jax.random.normal(k[2], (B, T, d_in), jnp.float64)
-    carry0 = jax.tree.map(lambda c: 0.3 * jax.random.normal(k[3], c.shape, c.dtype),
-                          cell.initial_carry(cell.dims(p), (B,), jnp.float64))  # fmt: skip
+    rng = np.random.default_rng(0)
+    return jax.tree.map(lambda a: a + 0.1 * _normal(rng, a.shape, a.dtype) if a.ndim == 1 else a,
+                        p)  # fmt: skip
+
+
+def _normal(rng, shape, dtype):
+    """Standard normal draws from NumPy (no program compiled per shape); complex ones have
+    unit variance as ``jax.random.normal``'s."""
+    if np.issubdtype(dtype, np.complexfloating):
+        z = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2)
+    else:
+        z = rng.standard_normal(shape)
+    return z.astype(dtype)
+
+
+def _setup(cell, seed=0):
+    rng = np.random.default_rng(seed)
+    p = _params(cell.name)
+    xs = _normal(rng, (B, T, sizes(cell)[0]), np.float64)
+    shapes = jax.eval_shape(lambda: cell.initial_carry(cell.dims(p), (B,), jnp.float64))
+    carry0 = jax.tree.map(lambda c: 0.3 * _normal(rng, c.shape, c.dtype), shapes)
     return p, xs, carry0
 
 
@@ -80,26 +100,29 @@ def _row(tree, b):
 @pytest.mark.usefixtures("x64")
 def test_padding_law(cell):
     p, xs, c0 = _setup(cell)
-    garbage = jnp.where(jnp.arange(T)[None, :, None] < LENGTHS[:, None, None], xs, 1e3)
+    xs_np = np.asarray(xs)
+    garbage = np.where(np.arange(T)[None, :, None] < LENGTHS[:, None, None], xs_np, 1e3)
     L = int(LENGTHS[1])
-    for method in methods(cell):
-        for reverse in (False, True):
+    runs = [(method, reverse) for method in methods(cell) for reverse in (False, True)]
 
-            @jax.jit  # the three calls compiled as one program
-            def calls(p, xs, garbage, c0, method=method, reverse=reverse):
-                a = jaxrnn.cell_scan(p, xs, c0, lengths=LENGTHS, reverse=reverse, method=method)
-                g = jaxrnn.cell_scan(p, garbage, c0, lengths=LENGTHS, reverse=reverse,
+    @jax.jit  # every call of every run compiled as one program
+    def calls(p, xs, garbage, c0):
+        out = []
+        for method, reverse in runs:
+            a = jaxrnn.cell_scan(p, xs, c0, lengths=LENGTHS, reverse=reverse, method=method)
+            g = jaxrnn.cell_scan(p, garbage, c0, lengths=LENGTHS, reverse=reverse,
+                                 method=method)  # fmt: skip
+            # the valid part alone gives the same valid outputs and final carry
+            alone = jaxrnn.cell_scan(p, xs[1:, :L], _row(c0, slice(1, 2)), reverse=reverse,
                                      method=method)  # fmt: skip
-                # the valid part alone gives the same valid outputs and final carry
-                alone = jaxrnn.cell_scan(p, xs[1:, :L], _row(c0, slice(1, 2)), reverse=reverse,
-                                         method=method)  # fmt: skip
-                return a, g, alone
+            out.append((a, g, alone))
+        return out
 
-            a, g, alone = calls(p, xs, garbage, c0)
-            _close(a, g)
-            _close(_row(a[0], slice(1, 2)), alone[0])
-            _close(a[1][1:, :L], alone[1])
-            assert float(jnp.abs(a[1][1, L:]).max()) == 0.0  # padding emits zeros
+    for a, g, alone in jax.device_get(calls(p, xs, garbage, c0)):
+        _close(a, g)
+        _close(_row(a[0], slice(1, 2)), alone[0])
+        _close(a[1][1:, :L], alone[1])
+        assert float(np.abs(a[1][1, L:]).max()) == 0.0  # padding emits zeros
 
 
 def _segments(reverse: bool, own_rule_cell: bool) -> list[tuple[int, int, int, bool]]:
@@ -123,8 +146,13 @@ def _segments(reverse: bool, own_rule_cell: bool) -> list[tuple[int, int, int, b
 @pytest.mark.usefixtures("x64")
 def test_resets_equal_separate_calls_per_segment(cell):
     p, xs, c0 = _setup(cell, seed=1)
-    for method in methods(cell):
-        for reverse in (False, True):
+    runs = [(method, reverse) for method in methods(cell) for reverse in (False, True)]
+    segs = {rev: _segments(rev, cell.reset_rule == "cell") for rev in (False, True)}
+
+    @jax.jit  # every call of every run compiled as one program
+    def calls(p, xs, c0):
+        out = []
+        for method, reverse in runs:
             _, ys = jaxrnn.cell_scan(p, xs, c0, lengths=LENGTHS, resets=RESETS,
                                      reverse=reverse, method=method)  # fmt: skip
             # The separate calls, one per segment, as the rows of one batch: each segment at
@@ -132,17 +160,21 @@ def test_resets_equal_separate_calls_per_segment(cell):
             # above, makes a padded row the same call as the segment alone). Forward, a call
             # flags its first step: the cell's own rule there, and for the others a restart
             # from the initial carry it reads anyway.
-            segs = _segments(reverse, cell.reset_rule == "cell")
             rows = jnp.stack([jnp.pad(xs[b, s:e], ((0, T - (e - s)), (0, 0)))
-                              for b, s, e, _ in segs])  # fmt: skip
-            flags = np.zeros((len(segs), T), bool)
-            flags[:, 0] = [own for *_, own in segs]
-            c0_rows = _row(c0, np.array([b for b, *_ in segs]))
-            _, sep = jaxrnn.cell_scan(p, rows, c0_rows, lengths=np.array([e - s for _, s, e, _ in segs]),
+                              for b, s, e, _ in segs[reverse]])  # fmt: skip
+            flags = np.zeros((len(segs[reverse]), T), bool)
+            flags[:, 0] = [own for *_, own in segs[reverse]]
+            c0_rows = _row(c0, np.array([b for b, *_ in segs[reverse]]))
+            lengths = np.array([e - s for _, s, e, _ in segs[reverse]])
+            _, sep = jaxrnn.cell_scan(p, rows, c0_rows, lengths=lengths,
                                       resets=flags if flags.any() else None, reverse=reverse,
                                       method=method)  # fmt: skip
-            for i, (b, s, e, _) in enumerate(segs):
-                _close(ys[b, s:e], sep[i, : e - s])
+            out.append((ys, sep))
+        return out
+
+    for (_, reverse), (ys, sep) in zip(runs, jax.device_get(calls(p, xs, c0)), strict=True):
+        for i, (b, s, e, _) in enumerate(segs[reverse]):
+            _close(ys[b, s:e], sep[i, : e - s])
 
 
 @pytest.mark.usefixtures("x64")
@@ -164,9 +196,6 @@ def test_streaming_in_chunks_equals_the_whole_pass(cell):
             outs.append(ys)
         return carry, jnp.concatenate(outs, axis=1)
 
-    # each function compiled whole (one program rather than one per scan and per operation)
-    _close(jax.jit(chunked)(p, xs, c0), jax.jit(whole)(p, xs, c0))
-
     def loss(fn):
         def f(p, xs, c0):
             carry, ys = fn(p, xs, c0)
@@ -175,8 +204,13 @@ def test_streaming_in_chunks_equals_the_whole_pass(cell):
 
         return f
 
-    g_whole = jax.jit(jax.grad(loss(whole), argnums=(0, 1, 2)))(p, xs, c0)
-    g_chunks = jax.jit(jax.grad(loss(chunked), argnums=(0, 1, 2)))(p, xs, c0)
+    @jax.jit  # both passes and both gradients compiled as one program
+    def calls(p, xs, c0):
+        return [(fn(p, xs, c0), jax.grad(loss(fn), argnums=(0, 1, 2))(p, xs, c0))
+                for fn in (chunked, whole)]  # fmt: skip
+
+    (out_chunks, g_chunks), (out_whole, g_whole) = jax.device_get(calls(p, xs, c0))
+    _close(out_chunks, out_whole)
     _close(g_chunks, g_whole, tol=1e-8)
 
 
@@ -185,7 +219,7 @@ def test_stack_streams_and_passes_resets(cell):
     d_in, d_h = sizes(cell)
     layers = jaxrnn.init_stack(jax.random.key(3), cell.name, d_in, d_h, num_layers=2,
                                param_dtype=jnp.float64)  # fmt: skip
-    xs = jax.random.normal(jax.random.key(4), (B, T, d_in), jnp.float64)
+    xs = jnp.asarray(_normal(np.random.default_rng(4), (B, T, d_in), np.float64))
     finals, out = jaxrnn.stack(layers, xs, seq_lengths=LENGTHS, resets=RESETS)
     # layer by layer: the stack is the cells' scans with the same rules
     h = xs
