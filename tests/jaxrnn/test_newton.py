@@ -50,7 +50,16 @@ def _rnn_newton_eager(p, xs, s0=None, **kw):
 
 
 _OPTIONS = ("jacobian", "damping", "tol", "max_iters")
-_rnn_newton = jax.jit(_rnn_newton_eager, static_argnames=_OPTIONS)
+_rnn_newton_jit = jax.jit(_rnn_newton_eager, static_argnames=_OPTIONS)
+
+
+def _rnn_newton(
+    p, xs, s0=None, *, jacobian="full", damping=0.0, tol=None, max_iters=None, init=None
+):
+    """``_rnn_newton_eager`` under one jit, every option passed (defaults too): calls that
+    leave an option at its default share the program of calls that name it."""
+    kw = dict(jacobian=jacobian, damping=damping, tol=tol, max_iters=max_iters)
+    return _rnn_newton_jit(p, xs, s0, init=init, **kw)
 
 
 @functools.partial(jax.jit, static_argnames=_OPTIONS)
@@ -111,41 +120,46 @@ def test_several_batch_axes_and_jit(x64):
     assert _max_err(ss, jaxrnn.rnn_scan(p, xs4)[1]) < F64_ATOL
 
 
+@functools.partial(jax.jit, static_argnames="jacobian")
+def _rnn_grads(p, xs, s0, w, jacobian):
+    """Gradients of a loss of the carries w.r.t. ``(p, xs, s0)``; ``jacobian=None``: of the
+    sequential scan."""
+
+    def loss(p, xs, s0):
+        if jacobian is None:
+            s_T, ss, _ = jaxrnn.rnn_scan(p, xs, s0)
+        else:
+            s_T, ss, _ = _rnn_newton_eager(p, xs, s0, jacobian=jacobian)
+        return (w * ss).sum() + (s_T**2).sum()
+
+    return jax.grad(loss, (0, 1, 2))(p, xs, s0)
+
+
 @pytest.mark.parametrize("jacobian", JACOBIANS)
 def test_rnn_gradients_match_sequential(x64, jacobian):
     """Implicit adjoint: grads w.r.t. closed-over params, inputs and the initial state."""
     p, xs = _rnn(jnp.float64)
     s0 = 0.1 * jnp.ones((B, D_H))
     w = jax.random.normal(jax.random.key(9), (B, T, D_H))
-
-    def loss_newton(p, xs, s0):
-        s_T, ss, _ = _rnn_newton(p, xs, s0, jacobian=jacobian)
-        return (w * ss).sum() + (s_T**2).sum()
-
-    def loss_seq(p, xs, s0):
-        s_T, ss, _ = jaxrnn.rnn_scan(p, xs, s0)
-        return (w * ss).sum() + (s_T**2).sum()
-
-    @jax.jit
-    def grads(p, xs, s0):
-        args = (p, xs, s0)
-        return jax.grad(loss_newton, (0, 1, 2))(*args), jax.grad(loss_seq, (0, 1, 2))(*args)
-
-    got, want = grads(p, xs, s0)
+    got = _rnn_grads(p, xs, s0, w, jacobian)
+    want = _rnn_grads(p, xs, s0, w, None)  # one program for both cases
     for g, r in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
         np.testing.assert_allclose(g, r, rtol=F64_GRAD_RTOL, atol=1e-12)
+
+
+@functools.partial(jax.jit, static_argnames="jacobian")
+def _lstm_grads(p, xs, jacobian):
+    """Gradient of the summed squared outputs w.r.t. ``p``; ``jacobian=None``: sequential."""
+    if jacobian is None:
+        return jax.grad(lambda p: (jaxrnn.lstm_scan(p, xs)[1] ** 2).sum())(p)
+    return jax.grad(lambda p: (_lstm_newton(p, xs, jacobian=jacobian)[1].h ** 2).sum())(p)
 
 
 @pytest.mark.parametrize("jacobian", JACOBIANS)
 def test_lstm_gradients_match_sequential_float32(jacobian):
     p, xs = _lstm(jnp.float32, trained_like=True)
-
-    @jax.jit
-    def grads(p, xs):
-        got = jax.grad(lambda p: (_lstm_newton(p, xs, jacobian=jacobian)[1].h ** 2).sum())(p)
-        return got, jax.grad(lambda p: (jaxrnn.lstm_scan(p, xs)[1] ** 2).sum())(p)
-
-    got, want = grads(p, xs)
+    got = _lstm_grads(p, xs, jacobian)
+    want = _lstm_grads(p, xs, None)  # one program for both cases
     for g, r in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
         np.testing.assert_allclose(g, r, rtol=F32_GRAD_RTOL, atol=F32_GRAD_RTOL * 1e-2)
 
