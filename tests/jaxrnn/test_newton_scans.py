@@ -25,14 +25,21 @@ T, D_IN, D_H = 9, 3, 4
 LENGTHS = jnp.array([[9, 5, 0], [1, 7, 9]])  # batch axes (2, 3): full, partial, empty
 
 
-def _data(dtype, kind):
+@functools.cache
+def _params(kind):
+    """float32 parameters, as NumPy arrays (``_data`` casts them: no float64 initialiser)."""
     key = jax.random.key(0)
     if kind == "rnn":
-        p = jaxrnn.init_rnn_params(key, D_IN, D_H, 2, dtype=dtype)
+        p = jaxrnn.init_rnn_params(key, D_IN, D_H, 2)
     elif kind.startswith("gru"):
-        p = jaxrnn.init_gru_params(key, D_IN, D_H, dtype=dtype)
+        p = jaxrnn.init_gru_params(key, D_IN, D_H)
     else:
-        p = jaxrnn.init_lstm_params(key, D_IN, D_H, dtype=dtype)
+        p = jaxrnn.init_lstm_params(key, D_IN, D_H)
+    return jax.tree.map(np.asarray, p)
+
+
+def _data(dtype, kind):
+    p = jax.tree.map(lambda a: jnp.asarray(a.astype(np.dtype(dtype))), _params(kind))
     rng = np.random.default_rng(1)
     xs = jnp.asarray(rng.normal(size=(*LENGTHS.shape, T, D_IN)), dtype)
     s0 = jnp.asarray(0.3 * rng.normal(size=(*LENGTHS.shape, D_H)), dtype)
