@@ -4,9 +4,13 @@ The damped step against a dense float64 NumPy solve of the Levenberg-Marquardt n
 equations; damped results against the sequential scans, also where ELK's steps run far
 off; ``jax.jvp`` and ``jax.grad`` against the sequential scans' in float64. Fewer
 iterations with damping: ``test_newton_damping.py`` (quasi-ELK only; docs/newton.md).
+What a test compares runs under module-level ``jax.jit``s (options static, arrays traced), so
+the tests sharing shapes and options share one compiled program.
 """
 
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -32,9 +36,12 @@ def _rnn(dtype, gain=1.0, d_h=D_H, t=T, b=B):
     return p._replace(W=(gain * W).astype(dtype)), xs
 
 
-def _rnn_newton(p, xs, s0=None, **kw):
+def _rnn_newton_eager(p, xs, s0=None, **kw):
     s0 = jnp.zeros((*xs.shape[:-2], p.W.shape[0]), xs.dtype) if s0 is None else s0
     return jaxrnn.newton_scan(lambda s, x: jaxrnn.rnn_step(p, s, x)[0], s0, xs, **kw)
+
+
+_rnn_newton = jax.jit(_rnn_newton_eager, static_argnames=("jacobian", "damping", "tol"))
 
 
 def _dense_lm_step(J, r, lam, pinned):
@@ -56,6 +63,9 @@ def _dense_lm_step(J, r, lam, pinned):
     return d
 
 
+_elk_step = jax.jit(elk_step, static_argnames="form")  # lam, pinned traced: one program per form
+
+
 @pytest.mark.parametrize("pinned", [0, 1, 3])
 @pytest.mark.parametrize("jacobian", ["full", "diagonal-sequential", "diagonal-associative"])
 def test_elk_step_solves_the_normal_equations(x64, jacobian, pinned):
@@ -66,7 +76,7 @@ def test_elk_step_solves_the_normal_equations(x64, jacobian, pinned):
         J = np.stack([np.diag(np.diag(j)) for j in J])
     form = jacobian.split("-")[-1] if jacobian != "full" else "platform"
     J_in = jnp.asarray(J) if jacobian == "full" else jnp.asarray(np.diagonal(J, 0, 1, 2))
-    got = elk_step(J_in, jnp.asarray(r), lam, pinned, form=form)
+    got = _elk_step(J_in, jnp.asarray(r), lam, pinned, form=form)
     np.testing.assert_allclose(got, _dense_lm_step(J, r, lam, pinned), atol=STEP_ATOL)
 
 
@@ -76,7 +86,8 @@ def test_damped_matches_sequential_float64(x64, jacobian, damping):
     p, xs = _rnn(jnp.float64)
     _, ss, info = _rnn_newton(p, xs, jacobian=jacobian, damping=damping)
     np.testing.assert_allclose(ss, jaxrnn.rnn_scan(p, xs)[1], atol=F64_ATOL, rtol=0)
-    assert bool((info.iterations <= T).all()) and bool((info.residual <= 1.8e-12).all())
+    its, res = np.asarray(info.iterations), np.asarray(info.residual)
+    assert bool((its <= T).all()) and bool((res <= 1.8e-12).all())
 
 
 @pytest.mark.parametrize("jacobian", JACOBIANS)
@@ -99,16 +110,36 @@ def test_damped_exact_by_the_cap_when_its_steps_run_far_off(x64):
     def seq(xs):
         return jax.lax.scan(lambda h, x: (step(h, x),) * 2, jnp.zeros(2), xs)[1]
 
-    _, hs, info = jaxrnn.newton_scan(step, jnp.zeros((1, 2)), xs, damping=1e-8, tol=0.0)
-    assert int(info.iterations[0]) == 120
-    np.testing.assert_allclose(hs, jax.vmap(seq)(xs), atol=F64_ATOL, rtol=0)
+    @jax.jit
+    def both(xs):
+        _, hs, info = jaxrnn.newton_scan(step, jnp.zeros((1, 2)), xs, damping=1e-8, tol=0.0)
+        return hs, info.iterations, jax.vmap(seq)(xs)
+
+    hs, iterations, want = both(xs)
+    assert int(iterations[0]) == 120
+    np.testing.assert_allclose(hs, want, atol=F64_ATOL, rtol=0)
 
 
 @pytest.mark.parametrize("damping", [-1.0, float("nan"), float("inf"), True, "1", None])
 def test_bad_damping_raises(damping):
     p, xs = _rnn(jnp.float32)
     with pytest.raises(ValueError, match="expected damping to be a finite number >= 0"):
-        _rnn_newton(p, xs, damping=damping)
+        _rnn_newton_eager(p, xs, damping=damping)
+
+
+@functools.partial(jax.jit, static_argnames=("jacobian", "damping"))
+def _jvp_and_grad(p, xs, s0, w, tangents, jacobian, damping):
+    """``(jvp, grad)`` of the carries; ``jacobian=None``: of the sequential scan."""
+
+    def carries(p, xs, s0):
+        if jacobian is None:
+            return jaxrnn.rnn_scan(p, xs, s0)[:2]
+        return _rnn_newton_eager(p, xs, s0, jacobian=jacobian, damping=damping)[:2]
+
+    def loss(*a):
+        return (w * carries(*a)[1]).sum() + (carries(*a)[0] ** 2).sum()
+
+    return jax.jvp(carries, (p, xs, s0), tangents), jax.grad(loss, argnums=(0, 1, 2))(p, xs, s0)
 
 
 @pytest.mark.parametrize("jacobian", JACOBIANS)
@@ -119,25 +150,15 @@ def test_jvp_and_grad_match_sequential(x64, jacobian, damping):
     s0 = 0.1 * jnp.ones((B, D_H))
     w = jax.random.normal(jax.random.key(9), (B, T, D_H))
     tangents = jax.tree.map(lambda a: jnp.cos(jnp.arange(a.size).reshape(a.shape)), (p, xs, s0))
-
-    def newton(p, xs, s0):
-        return _rnn_newton(p, xs, s0, jacobian=jacobian, damping=damping)[:2]
-
-    def seq(p, xs, s0):
-        return jaxrnn.rnn_scan(p, xs, s0)[:2]
-
-    got = jax.jvp(newton, (p, xs, s0), tangents)
-    want = jax.jvp(seq, (p, xs, s0), tangents)
+    got = _jvp_and_grad(p, xs, s0, w, tangents, jacobian=jacobian, damping=damping)
+    want = _jvp_and_grad(p, xs, s0, w, tangents, jacobian=None, damping=None)  # one program
     for g, r in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
         np.testing.assert_allclose(g, r, rtol=F64_DERIV_RTOL, atol=1e-12)
 
-    def loss(fn):
-        return lambda *a: (w * fn(*a)[1]).sum() + (fn(*a)[0] ** 2).sum()
 
-    got = jax.grad(loss(newton), argnums=(0, 1, 2))(p, xs, s0)
-    want = jax.grad(loss(seq), argnums=(0, 1, 2))(p, xs, s0)
-    for g, r in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
-        np.testing.assert_allclose(g, r, rtol=F64_DERIV_RTOL, atol=1e-12)
+@functools.partial(jax.jit, static_argnames="method")
+def _lstm_jvp(p, xs, dp, method):
+    return jax.jvp(lambda p: jaxrnn.lstm_scan(p, xs, method=method), (p,), (dp,))
 
 
 @pytest.mark.parametrize("method", ["newton", "newton-diagonal"])
@@ -145,7 +166,7 @@ def test_lstm_scan_newton_jvp(x64, method):
     p = jaxrnn.init_lstm_params(jax.random.key(2), D_IN, D_H, dtype=jnp.float64)
     xs = jax.random.normal(jax.random.key(3), (B, T, D_IN), jnp.float64)
     dp = jax.tree.map(jnp.ones_like, p)
-    got = jax.jvp(lambda p: jaxrnn.lstm_scan(p, xs, method=method), (p,), (dp,))
-    want = jax.jvp(lambda p: jaxrnn.lstm_scan(p, xs), (p,), (dp,))
+    got = _lstm_jvp(p, xs, dp, method)
+    want = _lstm_jvp(p, xs, dp, "sequential")  # one program for both methods
     for g, r in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
         np.testing.assert_allclose(g, r, rtol=F64_DERIV_RTOL, atol=1e-12)

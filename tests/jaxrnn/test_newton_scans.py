@@ -2,9 +2,12 @@
 
 Same return values, with ``lengths`` (padding holds the state, emits zeros), ``reverse``,
 several batch axes, a given initial state, float64 and float32; and their gradients.
+Inputs and initial states from NumPy; gradients and Jacobians under one ``jax.jit`` each.
 """
 
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -22,16 +25,24 @@ T, D_IN, D_H = 9, 3, 4
 LENGTHS = jnp.array([[9, 5, 0], [1, 7, 9]])  # batch axes (2, 3): full, partial, empty
 
 
-def _data(dtype, kind):
+@functools.cache
+def _params(kind):
+    """float32 parameters, as NumPy arrays (``_data`` casts them: no float64 initialiser)."""
     key = jax.random.key(0)
     if kind == "rnn":
-        p = jaxrnn.init_rnn_params(key, D_IN, D_H, 2, dtype=dtype)
+        p = jaxrnn.init_rnn_params(key, D_IN, D_H, 2)
     elif kind.startswith("gru"):
-        p = jaxrnn.init_gru_params(key, D_IN, D_H, dtype=dtype)
+        p = jaxrnn.init_gru_params(key, D_IN, D_H)
     else:
-        p = jaxrnn.init_lstm_params(key, D_IN, D_H, dtype=dtype)
-    xs = jax.random.normal(jax.random.key(1), (*LENGTHS.shape, T, D_IN), dtype)
-    s0 = 0.3 * jax.random.normal(jax.random.key(2), (*LENGTHS.shape, D_H), dtype)
+        p = jaxrnn.init_lstm_params(key, D_IN, D_H)
+    return jax.tree.map(np.asarray, p)
+
+
+def _data(dtype, kind):
+    p = jax.tree.map(lambda a: jnp.asarray(a.astype(np.dtype(dtype))), _params(kind))
+    rng = np.random.default_rng(1)
+    xs = jnp.asarray(rng.normal(size=(*LENGTHS.shape, T, D_IN)), dtype)
+    s0 = jnp.asarray(0.3 * rng.normal(size=(*LENGTHS.shape, D_H)), dtype)
     return p, xs, s0
 
 
@@ -50,43 +61,62 @@ def _max_err(a, b):
     )
 
 
+@functools.partial(jax.jit, static_argnames=("kind", "reverse", "unpadded"))
+def _by_method(p, xs, s0, kind, reverse, unpadded=True):
+    """``[[sequential, newton, newton-diagonal] for lengths in (None, LENGTHS)]`` (without
+    None when not ``unpadded``): every scan a test compares, in one program."""
+    lengths = (None, LENGTHS) if unpadded else (LENGTHS,)
+    methods = ("sequential", *NEWTON)
+    return [
+        [_scan(kind, p, xs, s0, lengths=ln, reverse=reverse, method=m) for m in methods]
+        for ln in lengths
+    ]
+
+
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru", "gru_reset_before"])
-@pytest.mark.parametrize("method", NEWTON)
 @pytest.mark.parametrize("reverse", [False, True])
-def test_same_values_as_sequential_float64(x64, kind, method, reverse):
+def test_same_values_as_sequential_float64(x64, kind, reverse):
+    """Both Newton methods, without and with ``lengths``."""
     p, xs, s0 = _data(jnp.float64, kind)
-    for lengths in (None, LENGTHS):
-        got = _scan(kind, p, xs, s0, lengths=lengths, reverse=reverse, method=method)
-        want = _scan(kind, p, xs, s0, lengths=lengths, reverse=reverse)
-        assert jax.tree.structure(got) == jax.tree.structure(want)
-        assert _max_err(got, want) < F64_ATOL
+    results = _by_method(p, xs, s0, kind=kind, reverse=reverse)
+    for lengths, (want, *by_method) in zip(("None", "LENGTHS"), results):
+        for method, got in zip(NEWTON, by_method):
+            assert jax.tree.structure(got) == jax.tree.structure(want)
+            assert _max_err(got, want) < F64_ATOL, (method, lengths)
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
-@pytest.mark.parametrize("method", NEWTON)
-def test_same_values_as_sequential_float32(kind, method):
+def test_same_values_as_sequential_float32(kind):
+    """Both Newton methods, with ``lengths``, reversed."""
     p, xs, s0 = _data(jnp.float32, kind)
-    got = _scan(kind, p, xs, s0, lengths=LENGTHS, reverse=True, method=method)
-    want = _scan(kind, p, xs, s0, lengths=LENGTHS, reverse=True)
-    assert all(leaf.dtype == jnp.float32 for leaf in jax.tree.leaves(got))
-    assert _max_err(got, want) < F32_ATOL
+    ((want, *by_method),) = _by_method(p, xs, s0, kind=kind, reverse=True, unpadded=False)
+    for method, got in zip(NEWTON, by_method):
+        assert all(leaf.dtype == jnp.float32 for leaf in jax.tree.leaves(got)), method
+        assert _max_err(got, want) < F32_ATOL, method
 
 
-@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
-@pytest.mark.parametrize("method", NEWTON)
-def test_gradients_match_sequential(x64, kind, method):
-    p, xs, s0 = _data(jnp.float64, kind)
-    w = jax.random.normal(jax.random.key(3), (*LENGTHS.shape, T, D_H))
+@functools.partial(jax.jit, static_argnames=("kind",))
+def _grads_by_method(p, xs, s0, w, kind):
+    """``[grads for method in ("sequential", *NEWTON)]``, in one program."""
 
     def loss(p, xs, s0, method):
         out = _scan(kind, p, xs, s0, lengths=LENGTHS, reverse=True, method=method)
         hs = out[1]
         return (w * hs).sum() + sum((leaf**2).sum() for leaf in jax.tree.leaves(out[0]))
 
-    got = jax.grad(loss, argnums=(0, 1, 2))(p, xs, s0, method)
-    want = jax.grad(loss, argnums=(0, 1, 2))(p, xs, s0, "sequential")
-    for g, r in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
-        np.testing.assert_allclose(g, r, rtol=F64_GRAD_RTOL, atol=1e-12)
+    grad = jax.grad(loss, argnums=(0, 1, 2))
+    return [grad(p, xs, s0, method) for method in ("sequential", *NEWTON)]
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_gradients_match_sequential(x64, kind):
+    """Both Newton methods, with ``lengths``, reversed."""
+    p, xs, s0 = _data(jnp.float64, kind)
+    w = jnp.asarray(np.random.default_rng(3).normal(size=(*LENGTHS.shape, T, D_H)))
+    want, *by_method = _grads_by_method(p, xs, s0, w, kind=kind)
+    for method, got in zip(NEWTON, by_method):
+        for g, r in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+            np.testing.assert_allclose(g, r, rtol=F64_GRAD_RTOL, atol=1e-12, err_msg=method)
 
 
 def test_no_steps_pass_the_state_through():
@@ -116,12 +146,13 @@ def test_cell_diagonals_equal_the_jacobian_diagonals(x64):
         diag = cell.jacobian_diagonal
         p, xs, s0 = _data(jnp.float64, kind)
         carry = s0[0, 0] if kind != "lstm" else jaxrnn.LSTMState(h=s0[0, 0], C=-2 * s0[0, 0])
-        h, unravel = ravel_pytree(carry)
         x_t = xs[0, 0, 0]
 
-        def f(h, step=step, p=p, unravel=unravel, x_t=x_t):
-            return ravel_pytree(step(p, unravel(h), x_t))[0]
+        @jax.jit
+        def both(p, carry, x_t, step=step, diag=diag):
+            h, unravel = ravel_pytree(carry)
+            J = jax.jacfwd(lambda h: ravel_pytree(step(p, unravel(h), x_t))[0])(h)
+            return ravel_pytree(diag(p, carry, x_t))[0], jnp.diagonal(J)
 
-        J = jax.jacfwd(f)(h)
-        got = ravel_pytree(diag(p, carry, x_t))[0]
-        np.testing.assert_allclose(got, jnp.diagonal(J), rtol=1e-12, atol=1e-15)
+        got, want = both(p, carry, x_t)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
