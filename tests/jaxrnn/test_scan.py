@@ -185,7 +185,8 @@ def test_several_batch_axes_and_default_zero_state():
     xs = jnp.asarray(np.random.default_rng(1).normal(size=(2, 3, T, D_IN)), jnp.float32)
     state_T, hs = jaxrnn.lstm_scan(p, xs)
     assert hs.shape == (2, 3, T, D_H) and state_T.C.shape == (2, 3, D_H)
-    zero = jaxrnn.LSTMState(h=np.zeros((2, 3, D_H), np.float32), C=np.zeros((2, 3, D_H), np.float32))
+    zero = np.zeros((2, 3, D_H), np.float32)
+    zero = jaxrnn.LSTMState(h=zero, C=zero)
     np.testing.assert_array_equal(hs, jaxrnn.lstm_scan(p, xs, zero)[1])
 
 
