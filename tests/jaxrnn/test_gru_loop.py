@@ -4,6 +4,8 @@ compile-once: ``test_implementation_details.py``.)"""
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -23,15 +25,27 @@ VARIANTS = pytest.mark.parametrize("reset_after", [True, False], ids=["after", "
 
 
 def _setup(dtype):
-    k = jax.random.split(jax.random.key(0), 5)
-    p = jaxrnn.init_gru_params(k[0], D_IN, D_H, dtype=dtype)
+    rng = np.random.default_rng(0)  # NumPy draws: no program to compile per shape
+
+    def normal(*shape, scale=1.0):
+        return jnp.asarray(scale * rng.normal(size=shape), dtype)
+
+    p = jaxrnn.init_gru_params(jax.random.key(0), D_IN, D_H, dtype=dtype)
     p = jaxrnn.GRUParams(
-        *(g._replace(b=0.3 * jax.random.normal(k[1], g.b.shape, dtype)) for g in p[:3]),
-        b_hn=0.3 * jax.random.normal(k[4], (D_H,), dtype),
+        *(g._replace(b=normal(D_H, scale=0.3)) for g in p[:3]), b_hn=normal(D_H, scale=0.3)
     )
-    h0 = jax.random.normal(k[3], (2, 4, D_H), dtype)
-    xs = jax.random.normal(k[2], (2, 4, T, D_IN), dtype)
-    return p, xs, h0
+    return p, normal(2, 4, T, D_IN), normal(2, 4, D_H)
+
+
+@functools.partial(jax.jit, static_argnames="reset_after")
+def _masked_step(p, h, xs, t, lengths, reset_after):
+    """Step ``t`` of the reference (one program for every ``t``); a padding step
+    (``t >= lengths``) holds the state and emits zeros."""
+    new, out = jaxrnn.gru_step(p, h, xs[..., t, :], reset_after=reset_after)
+    if lengths is not None:
+        m = (t < lengths)[..., None]
+        new, out = jnp.where(m, new, h), jnp.where(m, out, 0)
+    return new, out
 
 
 def _reference(p, xs, h0, lengths, reverse, reset_after):
@@ -39,11 +53,7 @@ def _reference(p, xs, h0, lengths, reverse, reset_after):
     h = jnp.zeros((*xs.shape[:-2], D_H), xs.dtype) if h0 is None else h0
     outs = [None] * xs.shape[-2]
     for t in reversed(range(len(outs))) if reverse else range(len(outs)):
-        new, out = jaxrnn.gru_step(p, h, xs[..., t, :], reset_after=reset_after)
-        if lengths is not None:
-            m = (t < lengths)[..., None]
-            new, out = jnp.where(m, new, h), jnp.where(m, out, 0)
-        h, outs[t] = new, out
+        h, outs[t] = _masked_step(p, h, xs, t, lengths, reset_after=reset_after)
     return h, jnp.stack(outs, axis=-2)
 
 
@@ -79,11 +89,17 @@ def test_values_jvp_and_gradients_equal_the_step_loop_float64(reset_after, lengt
     def f_ref(*a):
         return _reference(*a, lengths, reverse, reset_after)
 
-    _close(f_fast(*args), f_ref(*args), F64_TOL)
-    grads = jax.grad(lambda *a: _scalar(f_fast(*a)), (0, 1, 2))(*args)
-    _close(grads, jax.grad(lambda *a: _scalar(f_ref(*a)), (0, 1, 2))(*args), F64_TOL)
-    tangents = jax.tree.map(lambda a: jnp.cos(3.0 * a), args)
-    _close(jax.jvp(f_fast, args, tangents), jax.jvp(f_ref, args, tangents), F64_TOL)
+    tangents = jax.tree.map(lambda a: jnp.asarray(np.cos(3.0 * np.asarray(a))), args)
+
+    def values_grads_jvp(f, args, tangents):
+        grads = jax.grad(lambda *a: _scalar(f(*a)), (0, 1, 2))(*args)
+        return f(*args), grads, jax.jvp(f, args, tangents)
+
+    # the fast path as one program; the reference op by op (its ops recur in every case)
+    got = jax.jit(values_grads_jvp, static_argnums=0)(f_fast, args, tangents)
+    want = values_grads_jvp(f_ref, args, tangents)
+    for g, w in zip(got, want, strict=True):  # values, gradients, (values, tangents)
+        _close(g, w, F64_TOL)
 
 
 @pytest.mark.usefixtures("x64")
@@ -94,9 +110,10 @@ def test_second_derivatives_equal_the_step_loop_float64(reset_after):
     lengths = jnp.array([5, 8])
 
     def hess(f):
-        return jax.hessian(lambda x: _scalar(f(p, x, None, lengths, True, reset_after)))(xs)
+        return jax.hessian(lambda x: _scalar(f(p, x, None, lengths, True, reset_after)))
 
-    np.testing.assert_allclose(hess(_fast), hess(_reference), atol=F64_TOL, rtol=F64_TOL)
+    got = jax.jit(hess(_fast))(xs)
+    np.testing.assert_allclose(got, hess(_reference)(xs), atol=F64_TOL, rtol=F64_TOL)
 
     # forward over reverse, in the weights: d/dW (dL/db_hn)
     def mixed(f):
@@ -107,7 +124,8 @@ def test_second_derivatives_equal_the_step_loop_float64(reset_after):
 
         return jax.jacfwd(g)(p.n.W)
 
-    np.testing.assert_allclose(mixed(_fast), mixed(_reference), atol=F64_TOL, rtol=F64_TOL)
+    got = jax.jit(lambda: mixed(_fast))()
+    np.testing.assert_allclose(got, mixed(_reference), atol=F64_TOL, rtol=F64_TOL)
 
 
 @VARIANTS
@@ -117,10 +135,15 @@ def test_float32_unroll_and_vmap(reset_after):
     def loss(p, x, unroll=1):
         return _scalar(_fast(p, x, None, None, False, reset_after, unroll))
 
+    @jax.jit
+    def fast(p, xs):  # unroll=3; per-example gradients by vmap and of the whole batch
+        per_example = jax.vmap(jax.grad(lambda x: loss(p, x[None])))(xs[0])
+        return jax.grad(loss, (0, 1))(p, xs, 3), per_example, jax.grad(loss, 1)(p, xs[0])
+
+    grads, per_example, batch = fast(p, xs)
     want = jax.grad(lambda p, x: _scalar(_reference(p, x, None, None, False, reset_after)), (0, 1))
-    _close(jax.grad(loss, (0, 1))(p, xs, 3), want(p, xs), F32_TOL)
-    per_example = jax.vmap(jax.grad(lambda x: loss(p, x[None])))(xs[0])
-    np.testing.assert_allclose(per_example, jax.grad(loss, 1)(p, xs[0]), atol=F32_TOL)
+    _close(grads, want(p, xs), F32_TOL)
+    np.testing.assert_allclose(per_example, batch, atol=F32_TOL)
 
 
 @VARIANTS
@@ -131,8 +154,13 @@ def test_remat_gives_the_same_values_and_gradients(reset_after):
     def loss(p, x, remat):
         return _scalar(_fast(p, x, None, lengths, False, reset_after, remat=remat))
 
-    np.testing.assert_allclose(loss(p, xs, 3), loss(p, xs, None), rtol=F32_TOL)
-    _close(jax.grad(loss, (0, 1))(p, xs, 3), jax.grad(loss, (0, 1))(p, xs, None), F32_TOL)
+    @jax.jit
+    def both(p, xs):  # (value, gradients) with and without remat, one program
+        return [jax.value_and_grad(loss, (0, 1))(p, xs, remat) for remat in (3, None)]
+
+    (v_remat, g_remat), (v, g) = both(p, xs)
+    np.testing.assert_allclose(v_remat, v, rtol=F32_TOL)
+    _close(g_remat, g, F32_TOL)
 
 
 @settings(max_examples=10, deadline=None)
@@ -144,15 +172,16 @@ def test_padding_after_lengths_never_changes_valid_outputs(reset_after, reverse,
     seed = data.draw(st.integers(0, 2**16), label="seed")
     scale = data.draw(st.sampled_from([1.0, 1e3]), label="pad scale")
     p, _, _ = _setup(jnp.float32)
-    k1, k2 = jax.random.split(jax.random.key(seed))
-    xs = jax.random.normal(k1, (batch, steps, D_IN))
+    rng = np.random.default_rng(seed)  # NumPy data and indexing: only the scans compile
+    xs = rng.normal(size=(batch, steps, D_IN)).astype(np.float32)
     pad = np.arange(steps)[None, :, None] >= lengths[:, None, None]
-    xs_other = jnp.where(pad, scale * jax.random.normal(k2, xs.shape), xs)
+    xs_other = np.where(pad, scale * rng.normal(size=xs.shape), xs).astype(np.float32)
     a = _fast(p, xs, None, jnp.asarray(lengths), reverse, reset_after)
     b = _fast(p, xs_other, None, jnp.asarray(lengths), reverse, reset_after)
+    a, b = [np.asarray(x) for x in a], [np.asarray(y) for y in b]
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x, y)
-    np.testing.assert_array_equal(np.asarray(a[1])[np.broadcast_to(pad, a[1].shape)], 0)
+    np.testing.assert_array_equal(a[1][np.broadcast_to(pad, a[1].shape)], 0)
     for i in range(batch):  # ...and equals running each example on its valid prefix alone
         L = int(lengths[i])
         if L:

@@ -58,11 +58,13 @@ def _ref(cell, p, xs, h0, lengths, reverse, b):
 @pytest.mark.parametrize("cell", CELLS)
 def test_step_matches_reference_one_example_and_batch(cell):
     p, xs, h0 = _setup(cell)
-    h_t, out = CELLS[cell][1](p, h0, xs[:, 0])
+    step = jax.jit(CELLS[cell][1])  # one program per shape (batch, one example)
+    xs, h0 = np.asarray(xs), np.asarray(h0)  # sliced on the host
+    h_t, out = (np.asarray(a) for a in step(p, h0, xs[:, 0]))
     for b in range(B):
         h_ref, _ = CELLS[cell][3](p, xs[b, :1], h0=h0[b])
         np.testing.assert_allclose(h_t[b], h_ref, atol=F64_TOL)
-        np.testing.assert_allclose(CELLS[cell][1](p, h0[b], xs[b, 0])[0], h_ref, atol=F64_TOL)
+        np.testing.assert_allclose(step(p, h0[b], xs[b, 0])[0], h_ref, atol=F64_TOL)
     assert (h_t == out).all()
 
 
@@ -72,6 +74,7 @@ def test_scan_matches_float64_reference(cell, lengths, reverse, parallel):
     p, xs, h0 = _setup(cell)
     h_T, hs = _scan(cell, p, xs, h0, lengths, reverse, parallel)
     assert h_T.dtype == hs.dtype == jnp.float64
+    h_T, hs = np.asarray(h_T), np.asarray(hs)
     for b in range(B):
         h_ref, hs_ref = _ref(cell, p, xs, h0, lengths, reverse, b)
         np.testing.assert_allclose(h_T[b], h_ref, atol=F64_TOL)
@@ -83,6 +86,7 @@ def test_float32_close_to_reference_and_dtype_preserved(cell, lengths, reverse, 
     p, xs, h0 = _setup(cell, dtype=jnp.float32)
     h_T, hs = _scan(cell, p, xs, h0, lengths, reverse, parallel)
     assert h_T.dtype == hs.dtype == jnp.float32
+    h_T, hs = np.asarray(h_T), np.asarray(hs)
     for b in range(B):
         h_ref, hs_ref = _ref(cell, p, xs, h0, lengths, reverse, b)
         np.testing.assert_allclose(hs[b], hs_ref, atol=F32_TOL)
@@ -103,11 +107,9 @@ def test_parallel_equals_sequential_float32(cell, reverse):
 @pytest.mark.parametrize("reverse", [False, True])
 def test_associative_and_sequential_forms_agree_values_and_gradients(reverse):
     """The CPU runs the sequential form; the associative one (GPU/TPU) is checked here."""
-    k = jax.random.split(jax.random.key(2), 4)
-    a = jax.random.uniform(k[0], (5, 1, 2), jnp.float64)
-    b = jax.random.normal(k[1], (5, 1, 2), jnp.float64)
-    h0 = jax.random.normal(k[2], (1, 2), jnp.float64)
-    w = jax.random.normal(k[3], (5, 1, 2), jnp.float64)
+    rng = np.random.default_rng(2)  # NumPy draws: no program to compile per shape
+    a = jnp.asarray(rng.uniform(size=(5, 1, 2)))
+    b, h0, w = (jnp.asarray(rng.normal(size=s)) for s in [(5, 1, 2), (1, 2), (5, 1, 2)])
 
     def loss(form):
         def f(a, b, h0):
@@ -116,12 +118,17 @@ def test_associative_and_sequential_forms_agree_values_and_gradients(reverse):
 
         return f
 
-    seq, assoc = loss("sequential"), loss("associative")
-    np.testing.assert_allclose(assoc(a, b, h0), seq(a, b, h0), rtol=F64_TOL)
-    for g_a, g_s in zip(jax.grad(assoc, (0, 1, 2))(a, b, h0), jax.grad(seq, (0, 1, 2))(a, b, h0)):
+    @jax.jit
+    def values_and_grads(a, b, h0):  # both forms in one program
+        return [jax.value_and_grad(loss(form), (0, 1, 2))(a, b, h0)
+                for form in ("associative", "sequential")]  # fmt: skip
+
+    (v_a, grads_a), (v_s, grads_s) = values_and_grads(a, b, h0)
+    np.testing.assert_allclose(v_a, v_s, rtol=F64_TOL)
+    for g_a, g_s in zip(grads_a, grads_s, strict=True):
         np.testing.assert_allclose(g_a, g_s, atol=F64_TOL)
     check_grads(
-        lambda a, b, h0: linear_scan(a, b, h0, reverse=reverse, form="associative"),
+        jax.jit(lambda a, b, h0: linear_scan(a, b, h0, reverse=reverse, form="associative")),
         (a, b, h0), order=1, modes=("fwd", "rev"), atol=1e-6, rtol=1e-6,
     )  # fmt: skip
 
@@ -142,7 +149,7 @@ def test_gradients_match_central_differences_of_reference(cell, lengths, reverse
         outs = _scan(cell, p_, xs_, h0_, lengths, reverse, parallel)
         return sum((o[b] * w).sum() for b in range(B) for o, w in zip(outs, proj[b]))
 
-    g_p, g_xs, g_h0 = jax.grad(lib_loss, argnums=(0, 1, 2))(p, xs, h0)
+    g_p, g_xs, g_h0 = jax.jit(jax.grad(lib_loss, argnums=(0, 1, 2)))(p, xs, h0)
     args = [np.asarray(xs), np.asarray(h0)]
     for name in p._fields:
 
@@ -176,8 +183,9 @@ def test_jvp_of_parallel_equals_jvp_of_sequential(cell):
     def f(parallel):
         return lambda p, xs, h0: _scan(cell, p, xs, h0, LENGTHS, False, parallel)
 
-    out_p, dout_p = jax.jvp(f(True), (p, xs, h0), tangents)
-    out_s, dout_s = jax.jvp(f(False), (p, xs, h0), tangents)
+    (out_p, dout_p), (out_s, dout_s) = jax.jit(  # both in one program
+        lambda *a: [jax.jvp(f(parallel), a, tangents) for parallel in (True, False)]
+    )(p, xs, h0)
     for a, b in zip((*out_p, *dout_p), (*out_s, *dout_s)):
         np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-5)
 
@@ -185,19 +193,21 @@ def test_jvp_of_parallel_equals_jvp_of_sequential(cell):
 @pytest.mark.parametrize("cell", CELLS)
 def test_batch_axes_vmap_jit_and_scan_of_steps(cell):
     p, xs, h0 = _setup(cell, dtype=jnp.float32)
-    scan = CELLS[cell][2]
+    scan, step = CELLS[cell][2], jax.jit(CELLS[cell][1])  # the step: one program, every t
+    xs, h0 = np.asarray(xs), np.asarray(h0)  # reshaped and sliced on the host
     h_T, hs = scan(p, xs.reshape(1, B, T, D_IN), h0.reshape(1, B, D_H))  # two batch axes
     v_T, v_hs = jax.vmap(lambda x, h: scan(p, x, h))(xs, h0)
     h, steps = h0, []
     for t in range(T):
-        h, _ = CELLS[cell][1](p, h, xs[:, t])
+        h, _ = step(p, h, xs[:, t])
         steps.append(h)
     for got in (h_T[0], v_T):
         np.testing.assert_allclose(got, h, atol=F32_TOL)
     for got in (hs[0], v_hs):
-        np.testing.assert_allclose(got, jnp.stack(steps, 1), atol=F32_TOL)
+        np.testing.assert_allclose(got, np.stack(steps, 1), atol=F32_TOL)
     one_T, one_hs = scan(p, xs[0])  # no batch axis, zero initial state
-    np.testing.assert_allclose(one_hs, scan(p, xs[:1], jnp.zeros((1, D_H)))[1][0], atol=F32_TOL)
+    zero = np.zeros((1, D_H), np.float32)
+    np.testing.assert_allclose(one_hs, np.asarray(scan(p, xs[:1], zero)[1])[0], atol=F32_TOL)
     assert one_T.shape == (D_H,)
 
 

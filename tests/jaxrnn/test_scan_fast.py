@@ -2,10 +2,14 @@
 
 The reference runs ``lstm_step``/``rnn_step`` in a Python loop (padding steps hold the
 state and emit zeros) and is differentiated by JAX's own rules; the fast path has a
-hand-written tangent loop whose transpose is the backward pass.
+hand-written tangent loop whose transpose is the backward pass. (Compile time: each step of
+the reference is one jitted program, the same for every step; the fast path's values and
+derivatives that a test compares are one program.)
 """
 
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -23,22 +27,36 @@ LENGTHS = [[8, 3, 0, 5], [1, 7, 6, 2]]
 
 
 def _setup(kind, dtype):
-    k = jax.random.split(jax.random.key(0), 5)
+    rng = np.random.default_rng(0)  # NumPy draws: no program to compile per shape
+
+    def normal(*shape, scale=1.0):
+        return jnp.asarray(scale * rng.normal(size=shape), dtype)
+
     if kind == "lstm":
-        p = jaxrnn.init_lstm_params(k[0], D_IN, D_H, dtype=dtype)
-        p = jaxrnn.LSTMParams(
-            *(g._replace(b=0.3 * jax.random.normal(k[1], g.b.shape, dtype)) for g in p)
-        )
-        state0 = jaxrnn.LSTMState(
-            h=jax.random.normal(k[3], (2, 4, D_H), dtype),
-            C=jax.random.normal(k[4], (2, 4, D_H), dtype),
-        )
+        p = jaxrnn.init_lstm_params(jax.random.key(0), D_IN, D_H, dtype=dtype)
+        p = jaxrnn.LSTMParams(*(g._replace(b=normal(D_H, scale=0.3)) for g in p))
+        state0 = jaxrnn.LSTMState(h=normal(2, 4, D_H), C=normal(2, 4, D_H))
     else:
-        p = jaxrnn.init_rnn_params(k[0], D_IN, D_H, 2, dtype=dtype)
-        p = p._replace(b_s=0.3 * jax.random.normal(k[1], p.b_s.shape, dtype))
-        state0 = jax.random.normal(k[3], (2, 4, D_H), dtype)
-    xs = jax.random.normal(k[2], (2, 4, T, D_IN), dtype)
+        p = jaxrnn.init_rnn_params(jax.random.key(0), D_IN, D_H, 2, dtype=dtype)
+        p = p._replace(b_s=normal(D_H, scale=0.3))
+        state0 = normal(2, 4, D_H)
+    xs = normal(2, 4, T, D_IN)
     return p, xs, state0
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _masked_step(kind, p, state, xs, t, lengths):
+    """Step ``t`` of the reference (one program for every ``t``); a padding step
+    (``t >= lengths``) holds the state and emits zeros."""
+    if kind == "lstm":
+        new, out = jaxrnn.lstm_step(p, state, xs[..., t, :])
+    else:
+        new = out = jaxrnn.rnn_step(p, state, xs[..., t, :])[0]
+    if lengths is not None:
+        m = (t < lengths)[..., None]
+        new = jax.tree.map(lambda n, o: jnp.where(m, n, o), new, state)
+        out = jnp.where(m, out, 0)
+    return new, out
 
 
 def _reference(kind, p, xs, state0, lengths, reverse):
@@ -49,15 +67,7 @@ def _reference(kind, p, xs, state0, lengths, reverse):
         state0 = jaxrnn.LSTMState(z, z) if kind == "lstm" else z
     state, outs = state0, [None] * T
     for t in reversed(range(T)) if reverse else range(T):
-        if kind == "lstm":
-            new, out = jaxrnn.lstm_step(p, state, xs[..., t, :])
-        else:
-            new = out = jaxrnn.rnn_step(p, state, xs[..., t, :])[0]
-        if lengths is not None:
-            m = (t < lengths)[..., None]
-            new = jax.tree.map(lambda n, o, m=m: jnp.where(m, n, o), new, state)
-            out = jnp.where(m, out, 0)
-        state, outs[t] = new, out
+        state, outs[t] = _masked_step(kind, p, state, xs, t, lengths)
     return state, jnp.stack(outs, axis=-2)
 
 
@@ -98,12 +108,18 @@ def test_values_and_both_modes_equal_the_step_loop_float64(kind, lengths, revers
     def f_ref(*a):
         return _reference(kind, *a, *((None,) if not with_state else ()), lengths, reverse)
 
-    _close(f_fast(*args), f_ref(*args), F64_TOL)
-    argnums = tuple(range(len(args)))
-    grads = jax.grad(lambda *a: _scalar(f_fast(*a)), argnums)(*args)
-    _close(grads, jax.grad(lambda *a: _scalar(f_ref(*a)), argnums)(*args), F64_TOL)
-    tangents = jax.tree.map(lambda a: jnp.cos(3.0 * a), args)
-    _close(jax.jvp(f_fast, args, tangents), jax.jvp(f_ref, args, tangents), F64_TOL)
+    tangents = jax.tree.map(lambda a: jnp.asarray(np.cos(3.0 * np.asarray(a))), args)
+
+    def values_grads_jvp(f, args, tangents):
+        grads = jax.grad(lambda *a: _scalar(f(*a)), tuple(range(len(args))))(*args)
+        return f(*args), grads, jax.jvp(f, args, tangents)
+
+    # the fast path as one program; the reference op by op (its ops recur in every case)
+    got = jax.jit(values_grads_jvp, static_argnums=0)(f_fast, args, tangents)
+    want = values_grads_jvp(f_ref, args, tangents)
+    for g, w in zip(got, want, strict=True):  # values, gradients, (values, tangents)
+        _close(g, w, F64_TOL)
+    grads = got[1]
     if lengths is not None:  # padding inputs get exactly zero gradient
         pad = np.arange(T)[None, None, :] >= np.asarray(lengths)[..., None]
         assert not np.any(np.asarray(grads[1])[pad])
@@ -117,9 +133,10 @@ def test_second_derivatives_equal_the_step_loop_float64(kind):
     lengths = jnp.array([5, 8])
 
     def hess(f):
-        return jax.hessian(lambda x: _scalar(f(kind, p, x, None, lengths, True)))(xs)
+        return jax.hessian(lambda x: _scalar(f(kind, p, x, None, lengths, True)))
 
-    np.testing.assert_allclose(hess(_fast), hess(_reference), atol=F64_TOL, rtol=F64_TOL)
+    got = jax.jit(hess(_fast))(xs)
+    np.testing.assert_allclose(got, hess(_reference)(xs), atol=F64_TOL, rtol=F64_TOL)
 
 
 @pytest.mark.parametrize("kind", ["lstm", "rnn"])
@@ -129,10 +146,15 @@ def test_float32_unroll_and_vmap(kind):
     def loss(p, x, unroll=1):
         return _scalar(_fast(kind, p, x, None, None, False, unroll))
 
+    @jax.jit
+    def fast(p, xs):  # unroll=3; per-example gradients by vmap and of the whole batch
+        per_example = jax.vmap(jax.grad(lambda x: loss(p, x[None])))(xs[0])
+        return jax.grad(loss, (0, 1))(p, xs, 3), per_example, jax.grad(loss, 1)(p, xs[0])
+
+    grads, per_example, batch = fast(p, xs)
     want = jax.grad(lambda p, x: _scalar(_reference(kind, p, x, None, None, False)), (0, 1))(p, xs)
-    _close(jax.grad(loss, (0, 1))(p, xs, 3), want, F32_TOL)
-    per_example = jax.vmap(jax.grad(lambda x: loss(p, x[None])))(xs[0])
-    np.testing.assert_allclose(per_example, jax.grad(loss, 1)(p, xs[0]), atol=F32_TOL)
+    _close(grads, want, F32_TOL)
+    np.testing.assert_allclose(per_example, batch, atol=F32_TOL)
 
 
 @pytest.mark.parametrize("kind", ["lstm", "rnn"])
@@ -147,5 +169,10 @@ def test_remat_path_gives_the_same_values_and_gradients(kind):
             out = jaxrnn.rnn_scan(p, x, lengths=lengths, remat=remat)[:2]
         return _scalar(out)
 
-    np.testing.assert_allclose(loss(p, xs, 3), loss(p, xs, None), rtol=F32_TOL)
-    _close(jax.grad(loss, (0, 1))(p, xs, 3), jax.grad(loss, (0, 1))(p, xs, None), F32_TOL)
+    @jax.jit
+    def both(p, xs):  # (value, gradients) with and without remat, one program
+        return [jax.value_and_grad(loss, (0, 1))(p, xs, remat) for remat in (3, None)]
+
+    (v_remat, g_remat), (v, g) = both(p, xs)
+    np.testing.assert_allclose(v_remat, v, rtol=F32_TOL)
+    _close(g_remat, g, F32_TOL)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -52,12 +54,21 @@ def test_initial_state_gradients_match_float64_reference(kind, reverse):
     def ref_loss(h0_):
         return sum(((k + 1.0) * o).sum() ** 2 / o.size for k, o in enumerate(ref_outputs(h0_)))
 
-    got = jax.grad(lambda h: _loss(kind, p, xs, h, lengths=lengths, reverse=reverse))(h0)
+    got = jax.jit(jax.grad(lambda h: _loss(kind, p, xs, h, lengths=lengths, reverse=reverse)))(h0)
     if kind == "rnn":  # only h0[0] is used by the RNN
         got, want = got[0], ref.numerical_grad(lambda v: ref_loss(np.stack([v, v])), h0[0])
     else:
         want = ref.numerical_grad(ref_loss, np.asarray(h0))
     np.testing.assert_allclose(got, want, atol=GRAD_TOL, rtol=GRAD_TOL)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _outputs_and_gradients(kind, remat, reverse, p, xs, h0, lengths):
+    """The outputs and the loss's gradients in (p, xs, h0), as one program; the one without
+    remat (remat=None) compiles once for every remat of a test."""
+    kw = {"lengths": lengths, "reverse": reverse, "remat": remat}
+    grads = jax.grad(lambda *a: _loss(kind, *a, **kw), argnums=(0, 1, 2))(p, xs, h0)
+    return _outputs(kind, p, xs, h0, **kw), grads
 
 
 @pytest.mark.usefixtures("x64")
@@ -66,14 +77,12 @@ def test_initial_state_gradients_match_float64_reference(kind, reverse):
 @pytest.mark.parametrize("reverse", [False, True])
 def test_remat_changes_neither_values_nor_gradients(kind, remat, reverse):
     p, xs, h0 = _setup(kind)
-    kw = {"lengths": jnp.asarray(LENGTHS), "reverse": reverse}
-    for a, b in zip(_outputs(kind, p, xs, h0, **kw),
-                    _outputs(kind, p, xs, h0, remat=remat, **kw)):
+    out, g = _outputs_and_gradients(kind, None, reverse, p, xs, h0, jnp.asarray(LENGTHS))
+    out_remat, g_remat = _outputs_and_gradients(kind, remat, reverse, p, xs, h0,
+                                                jnp.asarray(LENGTHS))
+    for a, b in zip(out, out_remat, strict=True):
         np.testing.assert_allclose(a, b, atol=EXACT_TOL, rtol=0)
-    g = jax.grad(lambda *a: _loss(kind, *a, **kw), argnums=(0, 1, 2))(p, xs, h0)
-    g_remat = jax.grad(lambda *a: _loss(kind, *a, remat=remat, **kw), argnums=(0, 1, 2))(
-        p, xs, h0)
-    for a, b in zip(jax.tree.leaves(g), jax.tree.leaves(g_remat)):
+    for a, b in zip(jax.tree.leaves(g), jax.tree.leaves(g_remat), strict=True):
         np.testing.assert_allclose(a, b, atol=EXACT_TOL, rtol=EXACT_TOL)
 
 
@@ -88,7 +97,7 @@ def test_remat_forward_mode_matches(kind):
     def jvp(remat):
         return jax.jvp(lambda x: _loss(kind, p, x, h0, remat=remat, **kw), (xs,), (tangent,))
 
-    for a, b in zip(jvp(None), jvp(4), strict=True):
+    for a, b in zip(*jax.jit(lambda: (jvp(None), jvp(4)))(), strict=True):  # one program
         np.testing.assert_allclose(a, b, atol=EXACT_TOL, rtol=EXACT_TOL)
 
 
