@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import typing
 
 import chex
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -81,30 +81,40 @@ def test_every_model_name_is_a_charlm_model():
         chex.assert_trees_all_equal(layer, jaxrnn.init_lstm_params(k, d_in, 6))
 
 
+@jax.jit
+def _forward_and_stepped(params, ids):
+    """The scanned forward pass's logits and the step function's, read token by token."""
+    states = charlm.initial_state(params, ids.shape[0])
+    _, logits = charlm.forward(params, states, ids)
+    _, stepped = jax.lax.scan(charlm.step_fn(params), states, ids.T)  # (T, B, n_vocab)
+    return logits, stepped.swapaxes(0, 1)
+
+
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("layers", [1, 2])
 def test_step_fn_equals_scanned_forward(layers, model):
     params = _tiny_params(layers, model)
-    ids = jax.random.randint(jax.random.key(1), (2, 7), 0, 11)
-    _, logits = charlm.forward(params, charlm.initial_state(params, 2), ids)
-    states, step = charlm.initial_state(params, 2), charlm.step_fn(params)
+    ids = np.random.default_rng(1).integers(0, 11, (2, 7)).astype(np.int32)
+    logits, stepped = _forward_and_stepped(params, ids)
     for t in range(ids.shape[1]):
-        states, logits_t = step(states, ids[:, t])
-        np.testing.assert_allclose(logits[:, t], logits_t, atol=STEP_TOL)
+        np.testing.assert_allclose(logits[:, t], stepped[:, t], atol=STEP_TOL)
+
+
+@functools.partial(jax.jit, static_argnames="chunks")
+def _losses_and_grads(params, batch, chunks):
+    """``tbptt_loss`` and its gradient at each chunk length, in one program."""
+    return [jax.value_and_grad(charlm.tbptt_loss)(params, batch, c) for c in chunks]
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_tbptt_carries_state_but_cuts_gradient(model):
     params = _tiny_params(1, model)
-    ids = jax.random.randint(jax.random.key(2), (2, 8), 0, 11)
-    batch = (ids, jnp.roll(ids, -1, axis=1))
-    full = charlm.tbptt_loss(params, batch, chunk=8)
-    cut = charlm.tbptt_loss(params, batch, chunk=4)
+    ids = np.random.default_rng(2).integers(0, 11, (2, 8)).astype(np.int32)
+    batch = (ids, np.roll(ids, -1, axis=1))
+    (full, g_full), (cut, g_cut) = _losses_and_grads(params, batch, chunks=(8, 4))
     np.testing.assert_allclose(full, cut, rtol=STEP_TOL)  # same value: the state is carried
-    g_full = jax.grad(charlm.tbptt_loss)(params, batch, 8)
-    g_cut = jax.grad(charlm.tbptt_loss)(params, batch, 4)
-    diff = max(float(jnp.abs(a - b).max()) for a, b in zip(jax.tree.leaves(g_full),
-                                                             jax.tree.leaves(g_cut))
+    diff = max(float(np.abs(np.asarray(a) - np.asarray(b)).max())
+               for a, b in zip(jax.tree.leaves(g_full), jax.tree.leaves(g_cut))
                if a.size)  # fmt: skip  (the RNN layers' absent readout V (0, d_h) is empty)
     assert diff > GRAD_TOL  # different gradient: it stops at the chunk boundary
 
