@@ -48,8 +48,6 @@ GENERATED = [("docs/benchmarks.md", report.README_START, report.README_END)]
 #: one. An entry whose figures get markers must leave (the test says so); what remains is
 #: listed in every run's warnings.
 EXEMPT: dict[tuple[str, str], str] = {
-    ("docs/running_experiments.md", "| experiment | 1 device | 2 host devices | 2 / 1 |"):
-        "an A/B of quick runs; their runs/.../results.json files were not kept",
 }  # fmt: skip
 
 
